@@ -1,0 +1,217 @@
+#include "cs.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void cs_err_clear(cs_err *e)
+{
+    if (!e)
+        return;
+    memset(e, 0, sizeof *e);
+    e->offset = -1;
+}
+
+static void set_path(cs_err *e, const char *path)
+{
+    if (path)
+        snprintf(e->path, sizeof e->path, "%s", path);
+    else
+        e->path[0] = '\0';
+}
+
+int cs_err_set(cs_err *e, int code, const char *path, long line, long col, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    set_path(e, path);
+    e->line = line;
+    e->col = col;
+    e->offset = -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cs_err_set_at(cs_err *e, int code, const char *path, long long offset, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    set_path(e, path);
+    e->line = 0;
+    e->col = 0;
+    e->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void cs_err_print(const cs_err *e, FILE *f)
+{
+    if (e->path[0]) {
+        fputs(e->path, f);
+        if (e->line > 0) {
+            fprintf(f, ":%ld", e->line);
+            if (e->col > 0)
+                fprintf(f, ":%ld", e->col);
+        }
+        fputs(": ", f);
+    }
+    fputs("error: ", f);
+    if (e->offset >= 0)
+        fprintf(f, "at byte %lld: ", e->offset);
+    fprintf(f, "%s\n", e->msg);
+}
+
+int cs_err_exit_code(const cs_err *e)
+{
+    return e->code == CS_EINVAL ? 2 : 1;
+}
+
+void cs__assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "%s:%d: internal error: assertion failed: %s\n", file, line, expr);
+    fflush(stderr);
+    abort();
+}
+
+int cs_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int rc = cs_err_set(err, CS_EIO, path, 0, 0, "cannot create a temporary file beside it: %s",
+                            strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    const unsigned char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int rc = cs_err_set(err, CS_EIO, path, 0, 0, "write failed: %s", strerror(errno));
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return rc;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || fchmod(fd, 0644) != 0 || close(fd) != 0) {
+        int rc = cs_err_set(err, CS_EIO, path, 0, 0, "cannot finish writing: %s", strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    if (rename(tmp, path) != 0) {
+        int rc = cs_err_set(err, CS_EIO, path, 0, 0, "cannot rename the temporary file into place: %s",
+                            strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    free(tmp);
+    return 0;
+}
+
+int cs_mkdir_p(const char *dir, cs_err *err)
+{
+    char buf[1024];
+    size_t n = strlen(dir);
+    if (n == 0)
+        return 0;
+    if (n >= sizeof buf)
+        return cs_err_set(err, CS_EINVAL, dir, 0, 0, "path too long");
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return cs_err_set(err, CS_EIO, buf, 0, 0, "cannot create directory: %s",
+                                  strerror(errno));
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cs_err_set(err, CS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+    }
+    for (;;) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) {
+                free(buf);
+                fclose(f);
+                return cs_err_set(err, CS_EIO, path, 0, 0, "read failed");
+            }
+            break;
+        }
+        if (n == cap) {
+            if (cap > SIZE_MAX / 4) {
+                free(buf);
+                fclose(f);
+                return cs_err_set(err, CS_ENOMEM, path, 0, 0, "file too large");
+            }
+            unsigned char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+double cs_wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

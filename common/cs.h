@@ -1,0 +1,68 @@
+/* cs.h - what every constsim module shares: the error record, the always-on assert,
+ * checked allocation sizes, atomic file output and a monotonic clock.
+ *
+ * Errors: library code never prints and never exits. A failing function returns a negative
+ * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:
+ *   scenarios/leo.yaml:42:9: error: constellation.walker.planes: expected an integer >= 1, got "six"
+ */
+#ifndef CS_H
+#define CS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum {
+    CS_OK = 0,
+    CS_EINVAL = -1, /* bad input (file contents, values, arguments): exit code 2 */
+    CS_EIO = -2,    /* a file could not be read or written */
+    CS_ENOMEM = -3, /* allocation failed or a size would overflow */
+    CS_ERANGE = -4, /* a computation left its domain (e.g. SGP4 decay) */
+    CS_EFAIL = -5,  /* a run failed for another reason: exit code 1 */
+};
+
+typedef struct cs_err {
+    int code;        /* one of the CS_E* codes, 0 when no error */
+    char path[512];  /* file the error is about, "" if none */
+    long line;       /* 1-based line, 0 if not applicable */
+    long col;        /* 1-based column, 0 if not applicable */
+    long long offset; /* byte offset in a binary file, -1 if not applicable */
+    char msg[768];   /* the message, without location */
+} cs_err;
+
+/* Resets e to "no error". */
+void cs_err_clear(cs_err *e);
+/* Fills e (may be NULL) and returns code. path may be NULL. */
+int cs_err_set(cs_err *e, int code, const char *path, long line, long col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Same, for binary files: the location is a byte offset. */
+int cs_err_set_at(cs_err *e, int code, const char *path, long long offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Prints "path:line:col: error: msg" (or "path: error: at byte N: msg") to f. */
+void cs_err_print(const cs_err *e, FILE *f);
+/* The process exit code for an error: 2 for bad input, 1 otherwise. */
+int cs_err_exit_code(const cs_err *e);
+
+/* Always-on assertion for broken invariants (bugs), also in release builds. */
+#define CS_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            cs__assert_fail(#cond, __FILE__, __LINE__);                                            \
+    } while (0)
+_Noreturn void cs__assert_fail(const char *expr, const char *file, int line);
+
+/* a*b with overflow check: returns 0 and sets *out, or -1 on overflow. */
+int cs_size_mul(size_t a, size_t b, size_t *out);
+
+/* Writes len bytes to path atomically: a temporary file beside it, fsync, rename.
+ * Creates no directories. */
+int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err);
+/* Creates dir and its parents (like mkdir -p). */
+int cs_mkdir_p(const char *dir, cs_err *err);
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
+int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err);
+
+/* Monotonic wall clock in seconds (for progress and wall-time reporting only). */
+double cs_wall_s(void);
+
+#endif
