@@ -1,0 +1,109 @@
+/* nn.h - the EuroSAT CNN: model state, forward/backward, optimisers.
+ *
+ * The network (exactly the reference PyTorch module, 434,602 parameters, no padding):
+ *   x (N,3,64,64)
+ *   conv1 5x5 3->32   -> (N,32,60,60), bn1, relu, maxpool2 -> (N,32,30,30)
+ *   conv2 5x5 32->64  -> (N,64,26,26), bn2, relu, maxpool2 -> (N,64,13,13)
+ *   conv3 3x3 64->96  -> (N,96,11,11), bn3, relu, maxpool2 -> (N,96,5,5)   (floor)
+ *   flatten (C,H,W order) -> (N,2400)
+ *   fc1 2400->128, relu; fc2 128->128, relu; fc3 128->10 -> logits (N,10)
+ *
+ * State layout: ONE float array per model ("state") holding every trainable parameter first
+ * (NN_PARAMS floats), then the BatchNorm running statistics (NN_BUFFERS floats); the three
+ * num_batches_tracked counters are int64 beside it. nn_views() names every tensor with its
+ * PyTorch state_dict name, shape and offset, in state_dict order, so safetensors I/O, FedAvg
+ * and the wire codecs all work on the same flat vectors.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include "cs.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_IN_C 3
+#define NN_IN_H 64
+#define NN_IN_W 64
+#define NN_IN_SIZE (NN_IN_C * NN_IN_H * NN_IN_W) /* 12288 */
+#define NN_CLASSES 10
+#define NN_PARAMS 434602 /* trainable floats */
+#define NN_BUFFERS 384   /* BN running_mean + running_var: 2 * (32 + 64 + 96) */
+#define NN_STATE_FLOATS (NN_PARAMS + NN_BUFFERS)
+#define NN_TRACKED 3 /* bn1..3.num_batches_tracked (int64) */
+
+typedef enum nn_store {
+    NN_STORE_PARAM,  /* trainable, in state[0 .. NN_PARAMS) */
+    NN_STORE_BUFFER, /* BN running statistic, in state[NN_PARAMS .. NN_STATE_FLOATS) */
+    NN_STORE_TRACKED /* int64 counter, index into the tracked array */
+} nn_store;
+
+typedef struct nn_view {
+    const char *name;  /* PyTorch state_dict name, e.g. "conv1.weight" (static storage) */
+    nn_store store;    /* where the values live */
+    size_t offset;     /* element offset into state (PARAM/BUFFER) or tracked (TRACKED) */
+    size_t count;      /* number of elements */
+    int ndim;          /* 0 for the scalar counters */
+    int64_t shape[4];  /* PyTorch shape, e.g. {32,3,5,5} */
+    bool per_channel;  /* a conv/linear weight: shape[0] output channels, INT8 per-channel */
+} nn_view;
+
+/* The tensors of the model in PyTorch state_dict order (conv1.weight, conv1.bias, bn1.weight,
+ * bn1.bias, bn1.running_mean, bn1.running_var, bn1.num_batches_tracked, conv2..., fc3.bias). */
+const nn_view *nn_views(size_t *count);
+/* The view named name, or NULL. */
+const nn_view *nn_view_find(const char *name);
+
+typedef struct nn_model nn_model; /* opaque: state, gradients and activations for max_batch */
+
+/* Allocates a model for batches of up to max_batch images (one allocation for parameters,
+ * gradients and activations). Returns NULL and fills err on failure. */
+nn_model *nn_model_create(int max_batch, cs_err *err);
+void nn_model_destroy(nn_model *m); /* NULL is a no-op */
+
+/* PyTorch's default initialisation, drawn from a generator seeded with seed:
+ * conv/linear weight ~ U(-b, b), b = 1/sqrt(fan_in) (kaiming_uniform with a=sqrt(5)),
+ * bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN weight 1, bias 0, running mean 0, var 1, tracked 0. */
+void nn_model_init(nn_model *m, uint64_t seed);
+
+float *nn_model_state(nn_model *m);     /* NN_STATE_FLOATS floats, borrowed */
+int64_t *nn_model_tracked(nn_model *m); /* NN_TRACKED counters, borrowed */
+float *nn_model_grads(nn_model *m);     /* NN_PARAMS floats (d loss / d param), borrowed */
+int nn_model_max_batch(const nn_model *m);
+
+/* BatchNorm mode: training (batch statistics, running stats updated with momentum 0.1 and the
+ * unbiased batch variance, tracked += 1) or evaluation (running statistics). */
+void nn_model_set_training(nn_model *m, bool training);
+
+/* Forward only. x: (n,3,64,64) normalised floats; logits: (n,10). n <= max_batch. */
+void nn_model_forward(nn_model *m, const float *x, int n, float *logits);
+
+/* Forward + softmax cross-entropy (mean over the batch) + backward: overwrites the gradients.
+ * Returns the mean loss; if correct is not NULL, stores the number of correct argmax predictions. */
+float nn_model_forward_backward(nn_model *m, const float *x, const uint8_t *labels, int n,
+                                int *correct);
+
+/* Training FLOPs of one image (forward + backward), for simulated on-board compute time. */
+double nn_model_train_flops_per_image(void);
+
+/* Optimisers over the NN_PARAMS trainable floats, with PyTorch's semantics. */
+typedef enum nn_opt_kind { NN_OPT_ADAM, NN_OPT_SGD } nn_opt_kind;
+typedef struct nn_opt_cfg {
+    nn_opt_kind kind;
+    float lr;           /* both */
+    float beta1, beta2; /* adam: 0.9, 0.999 */
+    float eps;          /* adam: 1e-8 */
+    float momentum;     /* sgd: 0 = plain SGD */
+    float weight_decay; /* both: L2 added to the gradient, as torch.optim does; default 0 */
+} nn_opt_cfg;
+nn_opt_cfg nn_opt_default(nn_opt_kind kind, float lr); /* PyTorch defaults for kind */
+
+typedef struct nn_opt nn_opt; /* opaque: moment buffers and step counter */
+nn_opt *nn_opt_create(const nn_opt_cfg *cfg, size_t n, cs_err *err);
+void nn_opt_destroy(nn_opt *o); /* NULL is a no-op */
+void nn_opt_reset(nn_opt *o);   /* zero moments and step count */
+/* One step: params -= update(grads). */
+void nn_opt_step(nn_opt *o, float *params, const float *grads);
+
+#endif

@@ -1,0 +1,48 @@
+/* nn_data.h - the EuroSAT RGB dataset in memory: decoded once, kept as uint8, normalised per batch.
+ *
+ * Layout: the official one, 10 class folders of 64x64 RGB JPEGs; class index = position of the
+ * folder name in byte-wise alphabetical order (AnnualCrop=0 ... SeaLake=9). Images are ordered by
+ * class, then by file name (byte-wise), so indices are stable across machines.
+ */
+#ifndef NN_DATA_H
+#define NN_DATA_H
+
+#include "cs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_DATA_CLASSES 10
+
+typedef struct nn_dataset {
+    uint8_t *pixels;   /* owned: n * 3 * 64 * 64, each image CHW (planar R, G, B) */
+    uint8_t *labels;   /* owned: n class indices */
+    char **paths;      /* owned: n paths relative to root, e.g. "Forest/Forest_1.jpg" */
+    size_t n;
+    char root[1024];                       /* the folder it was loaded from */
+    char class_names[NN_DATA_CLASSES][32]; /* folder names in class-index order */
+} nn_dataset;
+
+/* Finds the data folder: configured (if not NULL/empty; relative paths as given), else
+ * $CONSTSIM_DATA, else data/eurosat, else ../shared/eurosat. Fails with a message that says
+ * where to get EuroSAT and how to point constsim at it. */
+int nn_data_find_root(const char *configured, char *out, size_t cap, cs_err *err);
+
+/* Decodes every image under root with `threads` threads (0 = all cores). Errors name the file:
+ * missing class folder, corrupt JPEG, image not 64x64 RGB. */
+int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err);
+void nn_data_free(nn_dataset *ds); /* frees the owned arrays; NULL-safe; leaves ds zeroed */
+
+/* Stratified split, seeded: within each class a seeded shuffle, the first
+ * round(test_fraction * class_count) go to test. train/test are malloc'd index arrays, each
+ * sorted ascending. */
+int nn_data_split(const nn_dataset *ds, double test_fraction, uint64_t seed, uint32_t **train,
+                  size_t *n_train, uint32_t **test, size_t *n_test, cs_err *err);
+
+/* Fills x (n,3,64,64) with (pixel/255 - 0.5)/0.5 and y with labels for images idx[0..n). */
+void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y);
+
+/* Index of the image whose relative path is rel (e.g. "Forest/Forest_1.jpg"), or -1. */
+long nn_data_find_path(const nn_dataset *ds, const char *rel);
+
+#endif
