@@ -16,6 +16,11 @@ int cmd_eval(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* constsim bench KIND (cli/bench_<kind>.c); argv[0] is the kind. */
+int bench_train(int argc, char **argv);
+int bench_contacts(int argc, char **argv);
+int bench_codec(int argc, char **argv);
+
 /* Shared helpers (cli/cli.c). */
 /* True if argv[1..] holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
