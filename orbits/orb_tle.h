@@ -1,0 +1,43 @@
+/* orb_tle.h - two-line element sets: validated parsing and loading of TLE files.
+ *
+ * Format (columns 1-based, as the NORAD two-line element format):
+ *   line 1: 1 NNNNNC YYLLLPPP YYDDD.DDDDDDDD +.NNNNNNNN +NNNNN-N +NNNNN-N N NNNNK
+ *   line 2: 2 NNNNN III.IIII RRR.RRRR EEEEEEE PPP.PPPP MMM.MMMM NN.NNNNNNNNRRRRRK
+ * Both lines must be at least 69 columns; column 69 is the modulo-10 checksum (digits count
+ * their value, '-' counts 1). Text after column 69 is ignored (the verification file keeps start,
+ * stop and step there). Trailing CR/LF are stripped.
+ *
+ * Epoch years 57..99 are 1957..1999, 00..56 are 2000..2056.
+ */
+#ifndef ORB_TLE_H
+#define ORB_TLE_H
+
+#include <stddef.h>
+
+#include "cs.h"
+#include "orb_sgp4.h"
+
+typedef struct orb_tle {
+    char name[32]; /* from the title line of a 3-line set, trimmed; "" for a 2-line set */
+    char intl_desig[12];
+    char classification;
+    int elset_num, rev_num;
+    orb_elements el;
+    long line; /* 1-based line number of line 1 in its file (0 when parsed from strings) */
+} orb_tle;
+
+/* Parses one set. name may be NULL (2-line set); a leading "0 " on the title line is dropped.
+ * path/line only label errors ("path:line:col: ..."); line is that of line 1 (line 2 is reported
+ * as line + 1). Validates line numbers ('1'/'2' in column 1), the catalogue number matching on
+ * both lines, column layout (blanks where the format has blanks, digits/decimal points where it
+ * has numbers), both checksums, value ranges (eccentricity, inclination 0..180, mean motion > 0).
+ * Returns 0 or CS_EINVAL with err filled. */
+int orb_tle_parse(const char *name, const char *line1, const char *line2, const char *path,
+                  long line, orb_tle *out, cs_err *err);
+
+/* Loads a file of 2- or 3-line sets (mixing allowed; blank lines and lines starting with '#'
+ * ignored; CRLF tolerated). *out is malloc'd (caller frees; NULL when *n is 0). Errors name the
+ * file and line. */
+int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err);
+
+#endif
