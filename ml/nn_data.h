@@ -33,13 +33,16 @@ int nn_data_find_root(const char *configured, char *out, size_t cap, cs_err *err
 int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err);
 void nn_data_free(nn_dataset *ds); /* frees the owned arrays; NULL-safe; leaves ds zeroed */
 
-/* Stratified split, seeded: within each class a seeded shuffle, the first
- * round(test_fraction * class_count) go to test. train/test are malloc'd index arrays, each
- * sorted ascending. */
+/* Stratified split, seeded: within each class a seeded shuffle (stream cs_rng_derive(seed,
+ * CS_RNG_SPLIT, class)), the first round(test_fraction * class_count) (halves away from zero) go
+ * to test. train/test are malloc'd index arrays (caller frees), each sorted ascending.
+ * test_fraction must be in (0, 1). */
 int nn_data_split(const nn_dataset *ds, double test_fraction, uint64_t seed, uint32_t **train,
                   size_t *n_train, uint32_t **test, size_t *n_test, cs_err *err);
 
-/* Fills x (n,3,64,64) with (pixel/255 - 0.5)/0.5 and y with labels for images idx[0..n). */
+/* Fills x (n,3,64,64) with (pixel/255 - 0.5)/0.5 and y with labels for images idx[0..n).
+ * Computed in float in that order, bit-identical to torchvision ToTensor + Normalize(0.5, 0.5).
+ * x or y may be NULL to skip it. */
 void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y);
 
 /* Index of the image whose relative path is rel (e.g. "Forest/Forest_1.jpg"), or -1. */
