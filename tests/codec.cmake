@@ -1,0 +1,7 @@
+# Safetensors, FP16/INT8 codecs, model files, constsim quantize (ml/nn_st.*, ml/nn_codec.*,
+# ml/nn_fp16.c, cli/cmd_quantize.c).
+# cs_ml does not link cJSON itself (it comes with cs_sim), so the ml-only tests add it.
+set(CS_CODEC_LIBS cs_ml PkgConfig::CJSON)
+
+cs_test(NAME test_fp16 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fp16.c LABELS unit LIBS ${CS_CODEC_LIBS})
+cs_test_register(NAME test_fp16_exhaustive EXE test_fp16 LABELS slow ARGS --exhaustive)
