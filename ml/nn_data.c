@@ -506,10 +506,11 @@ int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err)
         threads = THREADS_MAX;
 
     struct stat st;
-    if (stat(root, &st) != 0)
-        return cs_err_set(err, errno == ENOENT ? CS_EINVAL : CS_EIO, root, 0, 0,
-                          "dataset folder: %s",
-                          errno == ENOENT ? "does not exist" : strerror(errno));
+    if (stat(root, &st) != 0) {
+        int e = errno;
+        return cs_err_set(err, e == ENOENT ? CS_EINVAL : CS_EIO, root, 0, 0, "dataset folder: %s",
+                          e == ENOENT ? "does not exist" : strerror(e));
+    }
     if (!S_ISDIR(st.st_mode))
         return cs_err_set(err, CS_EINVAL, root, 0, 0, "dataset folder: not a folder");
     size_t root_len = strlen(root);
