@@ -169,6 +169,20 @@ typedef struct orb_plan {
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,
                          double jd_epoch, double duration_s, int threads, orb_plan *plan,
                          cs_err *err);
+/* Work counters of one orb_contacts_compute_stats call (for benchmarks and tests). */
+typedef struct orb_contact_stats {
+    long long track_evals;  /* propagations for the cached coarse tracks */
+    long long exact_evals;  /* propagations while refining crossings and maxima */
+    long long interp_evals; /* elevations on the interpolated track */
+    long long pairs_culled; /* satellite-station pairs with no sample inside the view cone */
+    long long runs;         /* searched runs of coarse intervals */
+    long long fallbacks;    /* crossings left at the interpolated estimate (expected 0) */
+} orb_contact_stats;
+
+/* orb_contacts_compute that also fills *stats (may be NULL). */
+int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                               size_t n_st, double jd_epoch, double duration_s, int threads,
+                               orb_plan *plan, orb_contact_stats *stats, cs_err *err);
 /* Frees p->w and zeroes p; p may be NULL. */
 void orb_plan_free(orb_plan *p);
 
