@@ -92,8 +92,8 @@ static void test_exact_values(void)
     CHECK(-65520.0f, 0xFC00);
     CHECK(65536.0f, 0x7C00);
     CHECK(1e10f, 0x7C00);
-    CHECK(0x1p-24f, 0x0001);               /* smallest subnormal */
-    CHECK(0x1p-25f, 0x0000);               /* tie between 0 and 2^-24: even -> 0 */
+    CHECK(0x1p-24f, 0x0001); /* smallest subnormal */
+    CHECK(0x1p-25f, 0x0000); /* tie between 0 and 2^-24: even -> 0 */
     CHECK(-0x1p-25f, 0x8000);
     CHECK(fbits(0x33000001u), 0x0001);     /* just above 2^-25 */
     CHECK(3.0f * 0x1p-26f, 0x0001);        /* 0.75 * 2^-24 */
@@ -230,8 +230,8 @@ static void test_random(size_t n)
             bad_ref += ref_from_f32(f[i]) != a[i];
         }
     }
-    fprintf(stderr, "random: %zu floats, %zu checked against the oracle, f16c %s\n", n,
-            ref_checked, nn_fp16_have_f16c() ? "compared" : "not available");
+    fprintf(stderr, "random: %zu floats, %zu checked against the oracle, f16c %s\n", n, ref_checked,
+            nn_fp16_have_f16c() ? "compared" : "not available");
     T_EQ(bad_hw, 0);
     T_EQ(bad_ref, 0);
     T_TRUE(ref_checked > n / 10);
