@@ -3,9 +3,15 @@
  * Format (columns 1-based, as the NORAD two-line element format):
  *   line 1: 1 NNNNNC YYLLLPPP YYDDD.DDDDDDDD +.NNNNNNNN +NNNNN-N +NNNNN-N N NNNNK
  *   line 2: 2 NNNNN III.IIII RRR.RRRR EEEEEEE PPP.PPPP MMM.MMMM NN.NNNNNNNNRRRRRK
- * Both lines must be at least 69 columns; column 69 is the modulo-10 checksum (digits count
- * their value, '-' counts 1). Text after column 69 is ignored (the verification file keeps start,
- * stop and step there). Trailing CR/LF are stripped.
+ * Each line is exactly 69 columns once trailing blanks, CR and LF are stripped: text after
+ * column 69 is an error (the SGP4 verification file, which keeps start/stop/step there, is read
+ * by its test, which hands orb_tle_parse line 2 cut to 69 columns). Column 69 is the modulo-10
+ * checksum (digits count their value, '-' counts 1).
+ *
+ * Blanks are allowed where a right-aligned number has leading blanks (catalogue number, angles,
+ * mean motion, element set and revolution numbers), in the international designator (all blank,
+ * or YYNNN plus 1-3 piece letters), the classification and the ephemeris type. Classification
+ * defaults to 'U'.
  *
  * Epoch years 57..99 are 1957..1999, 00..56 are 2000..2056.
  */
@@ -30,10 +36,22 @@ typedef struct orb_tle {
  * path/line only label errors ("path:line:col: ..."); line is that of line 1 (line 2 is reported
  * as line + 1). Validates line numbers ('1'/'2' in column 1), the catalogue number matching on
  * both lines, column layout (blanks where the format has blanks, digits/decimal points where it
- * has numbers), both checksums, value ranges (eccentricity, inclination 0..180, mean motion > 0).
- * Returns 0 or CS_EINVAL with err filled. */
+ * has numbers), both checksums, value ranges (eccentricity: 7 digits, so [0, 1); inclination
+ * 0..180, node, perigee and mean anomaly 0..360 deg; mean motion > 0; epoch day 1..365/366).
+ * line2 == NULL is reported as a missing line 2. Returns 0 or CS_EINVAL with err filled
+ * (err->col is the 1-based column of the offending character). out is written only on success. */
 int orb_tle_parse(const char *name, const char *line1, const char *line2, const char *path,
                   long line, orb_tle *out, cs_err *err);
+
+/* Flags for orb_tle_parse_flags. */
+enum {
+    ORB_TLE_NO_CHECKSUM = 1u, /* do not verify the checksums (column 69 must still be a digit);
+                                 for test data whose lines were edited by hand */
+};
+
+/* orb_tle_parse with flags (ORB_TLE_*). */
+int orb_tle_parse_flags(const char *name, const char *line1, const char *line2, const char *path,
+                        long line, unsigned flags, orb_tle *out, cs_err *err);
 
 /* Loads a file of 2- or 3-line sets (mixing allowed; blank lines and lines starting with '#'
  * ignored; CRLF tolerated). *out is malloc'd (caller frees; NULL when *n is 0). Errors name the
