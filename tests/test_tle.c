@@ -1,0 +1,7 @@
+#include "orb_tle.h"
+#include "t.h"
+int main(void)
+{
+    T_TRUE(1);
+    return t_done();
+}
