@@ -65,3 +65,9 @@ bool cli_progress_tty(void)
 {
     return isatty(fileno(stderr)) != 0;
 }
+
+int cli_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
