@@ -7,3 +7,4 @@ cs_test(NAME test_fp16 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fp16.c LABELS unit
 cs_test_register(NAME test_fp16_exhaustive EXE test_fp16 LABELS slow ARGS --exhaustive)
 cs_test(NAME test_int8 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_int8.c LABELS unit LIBS ${CS_CODEC_LIBS})
 cs_test(NAME test_st SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_st.c LABELS unit LIBS ${CS_CODEC_LIBS})
+cs_test(NAME test_codec SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec.c LABELS unit LIBS ${CS_CODEC_LIBS})
