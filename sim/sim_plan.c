@@ -1,0 +1,130 @@
+/* sim_plan.c - satellites, stations and the contact plan of a scenario (see sim_plan.h). */
+#include "sim_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+orb_prop_kind sim_prop_kind(scn_propagator p)
+{
+    switch (p) {
+    case SCN_PROP_SGP4:
+        return ORB_PROP_SGP4;
+    case SCN_PROP_J2:
+        return ORB_PROP_J2;
+    case SCN_PROP_KEPLER:
+        return ORB_PROP_KEPLER;
+    }
+    CS_ASSERT(!"unknown propagator");
+    return ORB_PROP_SGP4;
+}
+
+int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err)
+{
+    *sats = NULL;
+    *n = 0;
+    const scn_constellation *k = &cfg->constellation;
+    orb_prop_kind prop = sim_prop_kind(k->propagator);
+    int rc;
+    if (k->has_walker) {
+        orb_walker w = {k->walker.altitude_km, k->walker.inclination_deg, k->walker.satellites,
+                        k->walker.planes,      k->walker.phasing,         k->walker.raan0_deg};
+        rc = orb_walker_build(&w, cfg->epoch_jd, prop, sats, n, err);
+    } else {
+        orb_tle *tles = NULL;
+        size_t n_tles = 0;
+        rc = orb_tle_load(k->tle, &tles, &n_tles, err);
+        if (rc == 0)
+            rc = orb_sats_from_tle(tles, n_tles, (const char *const *)k->select, k->n_select, prop,
+                                   sats, n, err);
+        free(tles);
+    }
+    if (rc != 0) {
+        free(*sats);
+        *sats = NULL;
+        *n = 0;
+        return rc;
+    }
+    /* The loader counted the satellites from the same inputs; a TLE file edited since then
+     * would make clients and indices disagree with the config. */
+    if (*n != k->n_satellites) {
+        size_t got = *n;
+        free(*sats);
+        *sats = NULL;
+        *n = 0;
+        return cs_err_set(err, CS_EINVAL, k->tle ? k->tle : cfg->file, 0, 0,
+                          "the constellation changed since the scenario was loaded (%zu "
+                          "satellites, expected %zu)",
+                          got, k->n_satellites);
+    }
+    return 0;
+}
+
+int sim_stations_build(const scn_config *cfg, orb_station **st, size_t *n, cs_err *err)
+{
+    size_t bytes;
+    *st = NULL;
+    *n = 0;
+    if (cs_size_mul(cfg->n_stations, sizeof(orb_station), &bytes) != 0 ||
+        !(*st = calloc(1, bytes ? bytes : 1)))
+        return cs_err_set(err, CS_ENOMEM, cfg->file, 0, 0, "out of memory");
+    for (size_t i = 0; i < cfg->n_stations; i++) {
+        const scn_station *s = &cfg->stations[i];
+        orb_station *o = &(*st)[i];
+        snprintf(o->name, sizeof o->name, "%s", s->name);
+        o->lat_deg = s->lat_deg;
+        o->lon_deg = s->lon_deg;
+        o->alt_m = s->alt_m;
+        o->min_elevation_deg = s->min_elevation_deg;
+    }
+    *n = cfg->n_stations;
+    return 0;
+}
+
+int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->jd_epoch = cfg->epoch_jd;
+    plan->duration_s = cfg->duration_s;
+    int rc = sim_sats_build(cfg, &plan->sats, &plan->n_sats, err);
+    if (rc == 0)
+        rc = sim_stations_build(cfg, &plan->stations, &plan->n_stations, err);
+    if (rc == 0) {
+        double t0 = cs_wall_s();
+        rc = orb_contacts_compute(plan->sats, plan->n_sats, plan->stations, plan->n_stations,
+                                  cfg->epoch_jd, cfg->duration_s, threads, &plan->contacts, err);
+        plan->compute_wall_s = cs_wall_s() - t0;
+    }
+    if (rc != 0)
+        sim_plan_free(plan);
+    return rc;
+}
+
+void sim_plan_free(sim_plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->sats);
+    free(plan->stations);
+    orb_plan_free(&plan->contacts);
+    memset(plan, 0, sizeof *plan);
+}
+
+void sim_plan_summary(const sim_plan *plan, sim_station_summary *per_station, double *total_s)
+{
+    if (per_station)
+        memset(per_station, 0, plan->n_stations * sizeof *per_station);
+    double total = 0;
+    for (size_t i = 0; i < plan->contacts.n; i++) {
+        const orb_window *w = &plan->contacts.w[i];
+        double d = w->t_end_s - w->t_start_s;
+        total += d;
+        CS_ASSERT(w->station < plan->n_stations);
+        if (per_station) {
+            per_station[w->station].windows++;
+            per_station[w->station].total_s += d;
+        }
+    }
+    if (total_s)
+        *total_s = total;
+}

@@ -1,0 +1,53 @@
+/* sim_plan.h - from a scenario config to the satellites, stations and contact plan.
+ *
+ * The simulator and `constsim contacts` share this: satellites from the Walker shell or the TLE
+ * file (with select), stations in config order, windows over [0, duration_s] from the epoch.
+ * Indices in the plan's windows (sat, station) index sats[] and stations[] here, and
+ * stations[] has the order of cfg->stations.
+ */
+#ifndef SIM_PLAN_H
+#define SIM_PLAN_H
+
+#include "cs.h"
+#include "orbits.h"
+#include "scn.h"
+
+#include <stddef.h>
+
+typedef struct sim_plan {
+    orb_sat *sats; /* owned: n_sats satellites, Walker order or select/TLE-file order */
+    size_t n_sats;
+    orb_station *stations; /* owned: n_stations, same order as cfg->stations */
+    size_t n_stations;
+    orb_plan contacts;     /* owned: sorted by (t_start_s, sat, station) */
+    double jd_epoch;       /* the scenario epoch (UTC Julian date) */
+    double duration_s;     /* the scenario duration */
+    double compute_wall_s; /* wall-clock seconds spent in orb_contacts_compute */
+} sim_plan;
+
+typedef struct sim_station_summary {
+    size_t windows;
+    double total_s; /* summed window durations */
+} sim_station_summary;
+
+/* The orbits propagator for a scenario propagator. */
+orb_prop_kind sim_prop_kind(scn_propagator p);
+
+/* Satellites of cfg (caller frees *sats). */
+int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err);
+
+/* Stations of cfg as orb_station, same order (caller frees *st). */
+int sim_stations_build(const scn_config *cfg, orb_station **st, size_t *n, cs_err *err);
+
+/* Satellites, stations and contact windows. threads <= 1: the calling thread only. On failure
+ * plan is left zeroed. */
+int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err);
+
+/* Frees everything plan owns and zeroes it; NULL is a no-op. */
+void sim_plan_free(sim_plan *plan);
+
+/* Per-station window counts and contact seconds (per_station: plan->n_stations entries, may be
+ * NULL) and the total contact seconds over all windows (total_s may be NULL). */
+void sim_plan_summary(const sim_plan *plan, sim_station_summary *per_station, double *total_s);
+
+#endif
