@@ -8,3 +8,5 @@ cs_test_register(NAME test_fp16_exhaustive EXE test_fp16 LABELS slow ARGS --exha
 cs_test(NAME test_int8 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_int8.c LABELS unit LIBS ${CS_CODEC_LIBS})
 cs_test(NAME test_st SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_st.c LABELS unit LIBS ${CS_CODEC_LIBS})
 cs_test(NAME test_codec SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec.c LABELS unit LIBS ${CS_CODEC_LIBS})
+cs_test(NAME test_codec_torch SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec_torch.c LABELS golden LIBS ${CS_CODEC_LIBS})
+set_tests_properties(test_codec_torch PROPERTIES SKIP_RETURN_CODE 77)
