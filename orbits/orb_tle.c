@@ -86,13 +86,14 @@ static int line_take(tle_line *l, const char *raw, int which, const char *path, 
     return 0;
 }
 
-/* Column c must be a blank. */
+/* Column c must be a blank (the separator before the named field). */
 static int need_blank(const tle_line *l, int c, const char *field, cs_err *err)
 {
     if (l->buf[c - 1] == ' ')
         return 0;
     char ch[8];
-    return fail(l, c, err, "expected a blank before/after %s, got %s", field, show_char(l, c, ch));
+    return fail(l, c, err, "expected a blank in column %d (before the %s), got %s", c, field,
+                show_char(l, c, ch));
 }
 
 /* Columns c0..c1 hold an unsigned integer, right-aligned: leading blanks, then digits. When
@@ -139,6 +140,9 @@ static int get_fixed(const tle_line *l, int c0, int cp, int c1, const char *fiel
             if (ch != '.')
                 return fail(l, c, err, "%s: expected the decimal point, got %s", field,
                             show_char(l, c, s));
+        } else if (ch == '.') {
+            return fail(l, c, err, "%s: decimal point in column %d, expected in column %d", field,
+                        c, cp);
         } else if (!isdigit((unsigned char)ch)) {
             return fail(l, c, err, "%s: expected a digit, got %s", field, show_char(l, c, s));
         } else {
@@ -230,7 +234,7 @@ static int parse_line1(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
     int rc;
     char s[8];
     long v;
-    if ((rc = need_blank(l, 2, "the catalogue number", err)))
+    if ((rc = need_blank(l, 2, "catalogue number", err)))
         return rc;
     if ((rc = get_uint(l, 3, 7, "catalogue number", 0, satnum, err)))
         return rc;
@@ -239,7 +243,7 @@ static int parse_line1(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
         return fail(l, 8, err, "classification: expected a letter (U, C, S), got %s",
                     show_char(l, 8, s));
     t->classification = cls == ' ' ? 'U' : cls;
-    if ((rc = need_blank(l, 9, "the international designator", err)))
+    if ((rc = need_blank(l, 9, "international designator", err)))
         return rc;
     /* international designator: YYNNNPPP (launch year, number, piece) or all blank */
     int desig_blank = 1;
@@ -267,7 +271,7 @@ static int parse_line1(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
     for (int c = 10; c <= 17 && l->buf[c - 1] != ' '; c++)
         t->intl_desig[k++] = l->buf[c - 1];
     t->intl_desig[k] = '\0';
-    if ((rc = need_blank(l, 18, "the epoch", err)))
+    if ((rc = need_blank(l, 18, "epoch", err)))
         return rc;
     for (int c = 19; c <= 20; c++)
         if (!isdigit((unsigned char)l->buf[c - 1]))
@@ -282,26 +286,26 @@ static int parse_line1(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
         return fail(l, 21, err, "epoch day %.8f out of range 1..%.0f", day, ndays);
     }
     t->el.jd_epoch = (jd_jan1(year) - 1.0) + day;
-    if ((rc = need_blank(l, 33, "the first derivative of mean motion", err)))
+    if ((rc = need_blank(l, 33, "first derivative of mean motion", err)))
         return rc;
     double ndot;
     if ((rc = get_fixed(l, 34, 35, 43, "first derivative of mean motion", 1, &ndot, err)))
         return rc;
     t->el.ndot = ndot;
-    if ((rc = need_blank(l, 44, "the second derivative of mean motion", err)))
+    if ((rc = need_blank(l, 44, "second derivative of mean motion", err)))
         return rc;
     if ((rc = get_expo(l, 45, "second derivative of mean motion", &t->el.nddot, err)))
         return rc;
-    if ((rc = need_blank(l, 53, "the drag term", err)))
+    if ((rc = need_blank(l, 53, "drag term", err)))
         return rc;
     if ((rc = get_expo(l, 54, "drag term (bstar)", &t->el.bstar, err)))
         return rc;
-    if ((rc = need_blank(l, 62, "the ephemeris type", err)))
+    if ((rc = need_blank(l, 62, "ephemeris type", err)))
         return rc;
     char eph = l->buf[62];
     if (eph != ' ' && !isdigit((unsigned char)eph))
         return fail(l, 63, err, "ephemeris type: expected a digit, got %s", show_char(l, 63, s));
-    if ((rc = need_blank(l, 64, "the element set number", err)))
+    if ((rc = need_blank(l, 64, "element set number", err)))
         return rc;
     if ((rc = get_uint(l, 65, 68, "element set number", 1, &v, err)))
         return rc;
@@ -328,19 +332,19 @@ static int parse_line2(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
     int rc;
     long v;
     char s[8];
-    if ((rc = need_blank(l, 2, "the catalogue number", err)))
+    if ((rc = need_blank(l, 2, "catalogue number", err)))
         return rc;
     if ((rc = get_uint(l, 3, 7, "catalogue number", 0, satnum, err)))
         return rc;
-    if ((rc = need_blank(l, 8, "the inclination", err)))
+    if ((rc = need_blank(l, 8, "inclination", err)))
         return rc;
     if ((rc = get_angle(l, 9, 12, 16, "inclination", 180.0, &t->el.incl_rad, err)))
         return rc;
-    if ((rc = need_blank(l, 17, "the right ascension of the node", err)))
+    if ((rc = need_blank(l, 17, "right ascension of the node", err)))
         return rc;
     if ((rc = get_angle(l, 18, 21, 25, "right ascension of the node", 360.0, &t->el.raan_rad, err)))
         return rc;
-    if ((rc = need_blank(l, 26, "the eccentricity", err)))
+    if ((rc = need_blank(l, 26, "eccentricity", err)))
         return rc;
     char ecc[10] = "0.";
     for (int c = 27; c <= 33; c++) {
@@ -352,15 +356,15 @@ static int parse_line2(const tle_line *l, orb_tle *t, long *satnum, cs_err *err)
     }
     ecc[9] = '\0';
     t->el.ecc = strtod(ecc, NULL);
-    if ((rc = need_blank(l, 34, "the argument of perigee", err)))
+    if ((rc = need_blank(l, 34, "argument of perigee", err)))
         return rc;
     if ((rc = get_angle(l, 35, 38, 42, "argument of perigee", 360.0, &t->el.argp_rad, err)))
         return rc;
-    if ((rc = need_blank(l, 43, "the mean anomaly", err)))
+    if ((rc = need_blank(l, 43, "mean anomaly", err)))
         return rc;
     if ((rc = get_angle(l, 44, 47, 51, "mean anomaly", 360.0, &t->el.mean_anom_rad, err)))
         return rc;
-    if ((rc = need_blank(l, 52, "the mean motion", err)))
+    if ((rc = need_blank(l, 52, "mean motion", err)))
         return rc;
     double n_revday;
     if ((rc = get_fixed(l, 53, 55, 63, "mean motion", 0, &n_revday, err)))
@@ -456,6 +460,13 @@ static int starts_as(const char *s, char c)
     return s[0] == c && s[1] == ' ';
 }
 
+/* A line that looks like TLE data rather than a title: "D " then at least 60 printable
+ * characters in all (used only to tell a missing line 2 from a mis-numbered one). */
+static int looks_like_data(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && s[1] == ' ' && strlen(s) >= 60;
+}
+
 int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
 {
     CS_ASSERT(path && out && n);
@@ -532,14 +543,22 @@ int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
         }
         const src_line *l1 = &lines[i++];
         const src_line *l2 = i < nl ? &lines[i] : NULL;
-        if (l2 && !starts_as(l2->text, '2') && starts_as(l1->text, '1') &&
-            (starts_as(l2->text, '1') || strlen(l2->text) < 60)) {
-            /* the next line is another set's (or a title): line 2 is missing */
+        if (l2 && !starts_as(l2->text, '2') &&
+            (starts_as(l2->text, '1') || !looks_like_data(l2->text))) {
+            /* the next line is another set's line 1 or title: line 2 is missing (a data line with
+             * a wrong line number is left to the parser to report) */
             l2 = NULL;
         }
-        if (!l2) {
+        if (!l2 && starts_as(l1->text, '1')) {
             rc = cs_err_set(err, CS_EINVAL, path, l1->lineno, 0,
-                            "TLE line 2 is missing after this line 1");
+                            "TLE line 2 is missing after line 1 (of satellite %.5s)", l1->text + 2);
+            goto done;
+        }
+        if (!l2) {
+            /* a title followed by a title-like line: let the parser report line 1 */
+            rc = tle_parse_at(title ? title->text : NULL, l1->text, NULL, path,
+                              title ? title->lineno : 0, l1->lineno, 0, 0, &sets[count], err);
+            CS_ASSERT(rc != 0);
             goto done;
         }
         i++;
