@@ -40,13 +40,13 @@ typedef enum nn_store {
 } nn_store;
 
 typedef struct nn_view {
-    const char *name;  /* PyTorch state_dict name, e.g. "conv1.weight" (static storage) */
-    nn_store store;    /* where the values live */
-    size_t offset;     /* element offset into state (PARAM/BUFFER) or tracked (TRACKED) */
-    size_t count;      /* number of elements */
-    int ndim;          /* 0 for the scalar counters */
-    int64_t shape[4];  /* PyTorch shape, e.g. {32,3,5,5} */
-    bool per_channel;  /* a conv/linear weight: shape[0] output channels, INT8 per-channel */
+    const char *name; /* PyTorch state_dict name, e.g. "conv1.weight" (static storage) */
+    nn_store store;   /* where the values live */
+    size_t offset;    /* element offset into state (PARAM/BUFFER) or tracked (TRACKED) */
+    size_t count;     /* number of elements */
+    int ndim;         /* 0 for the scalar counters */
+    int64_t shape[4]; /* PyTorch shape, e.g. {32,3,5,5} */
+    bool per_channel; /* a conv/linear weight: shape[0] output channels, INT8 per-channel */
 } nn_view;
 
 /* The tensors of the model in PyTorch state_dict order (conv1.weight, conv1.bias, bn1.weight,
@@ -64,7 +64,8 @@ void nn_model_destroy(nn_model *m); /* NULL is a no-op */
 
 /* PyTorch's default initialisation, drawn from a generator seeded with seed:
  * conv/linear weight ~ U(-b, b), b = 1/sqrt(fan_in) (kaiming_uniform with a=sqrt(5)),
- * bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN weight 1, bias 0, running mean 0, var 1, tracked 0. */
+ * bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN weight 1, bias 0, running mean 0, var 1, tracked 0.
+ */
 void nn_model_init(nn_model *m, uint64_t seed);
 
 float *nn_model_state(nn_model *m);     /* NN_STATE_FLOATS floats, borrowed */
@@ -80,12 +81,32 @@ void nn_model_set_training(nn_model *m, bool training);
 void nn_model_forward(nn_model *m, const float *x, int n, float *logits);
 
 /* Forward + softmax cross-entropy (mean over the batch) + backward: overwrites the gradients.
- * Returns the mean loss; if correct is not NULL, stores the number of correct argmax predictions. */
+ * Returns the mean loss; if correct is not NULL, stores the number of correct argmax predictions.
+ */
 float nn_model_forward_backward(nn_model *m, const float *x, const uint8_t *labels, int n,
                                 int *correct);
 
-/* Training FLOPs of one image (forward + backward), for simulated on-board compute time. */
+/* True in training mode (the default after nn_model_create, as a new PyTorch module). */
+bool nn_model_training(const nn_model *m);
+
+/* Training FLOPs of one image (forward + backward), for simulated on-board compute time:
+ * 2 * multiply-adds of every convolution and dense layer, forward, weight gradients and input
+ * gradients (conv1 has none): 284,321,280. Elementwise work (BN, ReLU, pooling) is not counted. */
 double nn_model_train_flops_per_image(void);
+
+/* Threads for the training kernels (process-wide, default 1): the per-image loops of forward and
+ * backward run on `threads` OpenMP threads, each calling single-threaded OpenBLAS (without OpenMP,
+ * OpenBLAS itself gets `threads`). A model uses at most as many threads as it has workspaces
+ * (the number of processors, or nn_threads() if larger, when it was created). Results are
+ * bit-identical for the same inputs and thread count. Call it before training, not during. */
+void nn_set_threads(int threads);
+int nn_threads(void);
+
+/* The OpenBLAS kernel set in use (e.g. "SkylakeX"). OpenBLAS 0.3.21 does not recognise recent
+ * CPU models and falls back to its generic "Prescott" kernels (about 4x slower); unless
+ * OPENBLAS_CORETYPE is set, the first nn_model_create or nn_set_threads then selects the
+ * kernels the CPU's features allow (SkylakeX with AVX-512, Haswell with AVX2 + FMA). */
+const char *nn_blas_core(void);
 
 /* Optimisers over the NN_PARAMS trainable floats, with PyTorch's semantics. */
 typedef enum nn_opt_kind { NN_OPT_ADAM, NN_OPT_SGD } nn_opt_kind;

@@ -1,0 +1,113 @@
+/* nn_train.c - an epoch of minibatch training and evaluation over dataset indices. */
+#include "nn_train.h"
+
+#include "nn_internal.h"
+#include "nn_layers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void nn_train_set_progress(nn_model *m, nn_progress_fn fn, void *user)
+{
+    nn__hook *h = nn__model_hook(m);
+    h->fn = fn;
+    h->user = fn ? user : NULL;
+}
+
+static int check_indices(const nn_dataset *ds, const uint32_t *idx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] >= ds->n || ds->labels[idx[i]] >= NN_CLASSES)
+            return CS_EINVAL;
+    return 0;
+}
+
+static void report(nn_model *m, nn_phase phase, size_t done, size_t total, double loss_sum,
+                   size_t correct)
+{
+    nn__hook *h = nn__model_hook(m);
+    if (!h->fn)
+        return;
+    nn_progress p = {phase, done, total, done ? loss_sum / (double)done : 0.0,
+                     done ? (double)correct / (double)done : 0.0};
+    h->fn(h->user, &p);
+}
+
+int nn_train_epoch(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
+                   int batch, cs_rng *shuffle_rng, nn_epoch_stats *out)
+{
+    if (!m || !o || !ds || !idx || n == 0 || batch < 1 || batch > nn_model_max_batch(m))
+        return CS_EINVAL;
+    if (check_indices(ds, idx, n) != 0)
+        return CS_EINVAL;
+    size_t bytes;
+    if (cs_size_mul(n, sizeof(uint32_t), &bytes) != 0)
+        return CS_ENOMEM;
+    uint32_t *order = malloc(bytes);
+    if (!order)
+        return CS_ENOMEM;
+    memcpy(order, idx, bytes);
+    if (shuffle_rng)
+        cs_rng_shuffle_u32(shuffle_rng, order, n);
+
+    const double t0 = cs_wall_s();
+    nn_model_set_training(m, true);
+    float *x = nn__model_xbuf(m);
+    uint8_t *y = nn__model_ybuf(m);
+    float *params = nn_model_state(m);
+    const float *grads = nn_model_grads(m);
+    double loss_sum = 0;
+    size_t correct = 0, batches = 0;
+    for (size_t at = 0; at < n; at += (size_t)batch) {
+        const size_t nb = n - at < (size_t)batch ? n - at : (size_t)batch;
+        nn_data_batch(ds, order + at, nb, x, y);
+        int right = 0;
+        const float loss = nn_model_forward_backward(m, x, y, (int)nb, &right);
+        nn_opt_step(o, params, grads);
+        loss_sum += (double)loss * (double)nb;
+        correct += (size_t)right;
+        batches++;
+        report(m, NN_PHASE_TRAIN, at + nb, n, loss_sum, correct);
+    }
+    free(order);
+    if (out) {
+        out->mean_loss = loss_sum / (double)n;
+        out->accuracy = (double)correct / (double)n;
+        out->images = n;
+        out->batches = batches;
+        out->wall_s = cs_wall_s() - t0;
+    }
+    return 0;
+}
+
+int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n, double *accuracy,
+                double *mean_loss)
+{
+    if (!m || !ds || !idx || n == 0)
+        return CS_EINVAL;
+    if (check_indices(ds, idx, n) != 0)
+        return CS_EINVAL;
+    const bool was_training = nn_model_training(m);
+    nn_model_set_training(m, false);
+    const size_t batch = (size_t)nn_model_max_batch(m);
+    float *x = nn__model_xbuf(m);
+    uint8_t *y = nn__model_ybuf(m);
+    float *logits = nn__model_logits_buf(m);
+    double loss_sum = 0;
+    size_t correct = 0;
+    for (size_t at = 0; at < n; at += batch) {
+        const size_t nb = n - at < batch ? n - at : batch;
+        nn_data_batch(ds, idx + at, nb, x, y);
+        nn_model_forward(m, x, (int)nb, logits);
+        int right = 0;
+        loss_sum += nn_softmax_ce((int)nb, NN_CLASSES, logits, y, NULL, &right) * (double)nb;
+        correct += (size_t)right;
+        report(m, NN_PHASE_EVAL, at + nb, n, loss_sum, correct);
+    }
+    nn_model_set_training(m, was_training);
+    if (accuracy)
+        *accuracy = (double)correct / (double)n;
+    if (mean_loss)
+        *mean_loss = loss_sum / (double)n;
+    return 0;
+}

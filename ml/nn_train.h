@@ -1,0 +1,56 @@
+/* nn_train.h - training epochs and evaluation of the CNN over an in-memory EuroSAT dataset.
+ *
+ * Library code: nothing here prints. A progress hook lets a caller (the CLI) draw progress.
+ * Determinism: an epoch depends only on the model state, the optimiser state, the index list,
+ * the batch size, the shuffle generator's state and nn_threads().
+ */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include "cs_rng.h"
+#include "nn.h"
+#include "nn_data.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nn_epoch_stats {
+    double mean_loss; /* mean cross-entropy per image over the epoch (training-mode forward) */
+    double accuracy;  /* fraction of images whose training-mode argmax was the label */
+    size_t images;    /* images seen (= n) */
+    size_t batches;   /* optimiser steps taken */
+    double wall_s;    /* wall-clock duration (informational only) */
+} nn_epoch_stats;
+
+typedef enum nn_phase { NN_PHASE_TRAIN, NN_PHASE_EVAL } nn_phase;
+
+typedef struct nn_progress {
+    nn_phase phase;
+    size_t done;      /* images processed so far in this call */
+    size_t total;     /* images in this call */
+    double mean_loss; /* over the images done so far */
+    double accuracy;  /* over the images done so far */
+} nn_progress;
+
+/* Called after every batch, from the calling thread. */
+typedef void (*nn_progress_fn)(void *user, const nn_progress *p);
+
+/* Installs (or with fn NULL removes) the progress hook of m; fn and user are borrowed. */
+void nn_train_set_progress(nn_model *m, nn_progress_fn fn, void *user);
+
+/* One epoch over the images idx[0..n) of ds, in training mode: if shuffle_rng is not NULL the
+ * order is a Fisher-Yates shuffle drawn from it (else idx order), batches of `batch` images (the
+ * last partial batch is kept), each normalised by nn_data_batch into the model's own buffer,
+ * forward + backward + one optimiser step on nn_model_state(m). Leaves m in training mode.
+ * Returns 0, CS_EINVAL (batch < 1 or > max_batch, n == 0, an index out of range) or CS_ENOMEM
+ * (the per-epoch order array). out may be NULL. */
+int nn_train_epoch(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
+                   int batch, cs_rng *shuffle_rng, nn_epoch_stats *out);
+
+/* Accuracy and mean cross-entropy per image of m on idx[0..n), evaluation mode (running BN
+ * statistics), batches of max_batch. The model's training flag is restored afterwards. Returns
+ * 0 or CS_EINVAL (n == 0, an index out of range). accuracy / mean_loss may be NULL. */
+int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n, double *accuracy,
+                double *mean_loss);
+
+#endif

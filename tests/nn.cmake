@@ -1,0 +1,3 @@
+# The CNN engine (ml/nn*.c): gradient checks, unit tests, PyTorch golden comparison.
+cs_test(NAME test_nn_gradcheck SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_gradcheck.c
+        LABELS gradcheck LIBS cs_ml)
