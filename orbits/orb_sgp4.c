@@ -201,8 +201,10 @@ static int sgp4_eval(const orb_sgp4 *s, double t, double r_km[3], double v_kms[3
 
     if (mrt < 1.0)
         return ORB_SGP4_E_DECAYED;
-    if (isnan(mrt) || isnan(v_kms[0]) || isnan(v_kms[1]) || isnan(v_kms[2]))
-        return ORB_SGP4_E_SEMILATUS; /* not reached for valid inputs: keep NaN from escaping */
+    /* Not reached in the model's domain; |tsince| so large that the secular terms overflow would
+     * otherwise hand NaN to the caller as a valid state. */
+    if (!isfinite(mrt) || !isfinite(v_kms[0]) || !isfinite(v_kms[1]) || !isfinite(v_kms[2]))
+        return ORB_SGP4_E_DECAYED;
     return ORB_SGP4_OK;
 }
 
@@ -357,7 +359,7 @@ int orb_sgp4_propagate(const orb_sgp4 *s, double tsince_min, double r_km[3], dou
     if (s->error)
         return s->error;
     if (!isfinite(tsince_min))
-        return ORB_SGP4_E_ECC;
+        return ORB_SGP4_E_DECAYED;
     return sgp4_eval(s, tsince_min, r_km, v_kms);
 }
 

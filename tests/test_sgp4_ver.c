@@ -92,6 +92,11 @@ static int read_sets(const char *path, ver_set **out, size_t *n)
     size_t cap = 64;
     ver_set *sets = calloc(cap, sizeof *sets);
     *n = 0;
+    *out = sets;
+    if (!sets) {
+        fclose(f);
+        return -1;
+    }
     int have1 = 0, rc = 0;
     char buf[256];
     while (fgets(buf, sizeof buf, f)) {
@@ -144,7 +149,6 @@ static int read_sets(const char *path, ver_set **out, size_t *n)
         (*n)++;
     }
     fclose(f);
-    *out = sets;
     return rc;
 }
 
@@ -159,6 +163,11 @@ static int read_ref(const char *path, ref_block **out, size_t *n)
     size_t cap = 64;
     ref_block *b = calloc(cap, sizeof *b);
     *n = 0;
+    *out = b;
+    if (!b) {
+        fclose(f);
+        return -1;
+    }
     char buf[512];
     long lineno = 0;
     int rc = 0;
@@ -173,6 +182,10 @@ static int read_ref(const char *path, ref_block **out, size_t *n)
             }
             b[*n].satnum = sat;
             b[*n].rows = calloc(2048, sizeof(ref_row));
+            if (!b[*n].rows) {
+                rc = -1;
+                break;
+            }
             (*n)++;
             continue;
         }
@@ -193,7 +206,6 @@ static int read_ref(const char *path, ref_block **out, size_t *n)
         b[*n - 1].rows[b[*n - 1].n++] = r;
     }
     fclose(f);
-    *out = b;
     return rc;
 }
 

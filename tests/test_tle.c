@@ -281,6 +281,10 @@ static void test_sgp4_reference(void)
             T_NEAR(v[i], ref[k][4 + i], 1e-9);
         }
     }
+    /* no NaN state is ever returned as valid */
+    double r[3], v[3];
+    T_EQ(orb_sgp4_propagate(&s, NAN, r, v), ORB_SGP4_E_DECAYED);
+    T_EQ(orb_sgp4_propagate(&s, INFINITY, r, v), ORB_SGP4_E_DECAYED);
 }
 
 static void expect_init_error(const orb_elements *el, int code, const char *what)
