@@ -414,6 +414,10 @@ bool nn_model_training(const nn_model *m)
 {
     return m->training;
 }
+const float *nn_model_logits(const nn_model *m)
+{
+    return m->logits;
+}
 float *nn__model_xbuf(nn_model *m)
 {
     return m->xbuf;

@@ -89,6 +89,10 @@ float nn_model_forward_backward(nn_model *m, const float *x, const uint8_t *labe
 /* True in training mode (the default after nn_model_create, as a new PyTorch module). */
 bool nn_model_training(const nn_model *m);
 
+/* The logits (n,10) of the last forward (nn_model_forward or nn_model_forward_backward),
+ * borrowed; valid until the next forward. */
+const float *nn_model_logits(const nn_model *m);
+
 /* Training FLOPs of one image (forward + backward), for simulated on-board compute time:
  * 2 * multiply-adds of every convolution and dense layer, forward, weight gradients and input
  * gradients (conv1 has none): 284,321,280. Elementwise work (BN, ReLU, pooling) is not counted. */

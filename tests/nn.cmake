@@ -1,3 +1,6 @@
 # The CNN engine (ml/nn*.c): gradient checks, unit tests, PyTorch golden comparison.
 cs_test(NAME test_nn_gradcheck SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_gradcheck.c
         LABELS gradcheck LIBS cs_ml)
+cs_test(NAME test_nn_golden SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_golden.c
+        LABELS golden LIBS cs_ml)
+set_tests_properties(test_nn_golden PROPERTIES SKIP_RETURN_CODE 77)
