@@ -310,9 +310,10 @@ int cmd_contacts(int argc, char **argv)
         rc = write_out(out_path, b.p, b.n, &err);
     if (rc == 0) {
         fprintf(stderr,
-                "contacts: %s: %zu satellites x %zu stations over %.0f s: %zu windows, %.1f s "
+                "contacts: %s: %zu satellite%s x %zu station%s over %.0f s: %zu windows, %.1f s "
                 "of contact (%.2f h); computed in %.3f s",
-                cfg->name, plan.n_sats, plan.n_stations, cfg->duration_s, plan.contacts.n, total_s,
+                cfg->name, plan.n_sats, plan.n_sats == 1 ? "" : "s", plan.n_stations,
+                plan.n_stations == 1 ? "" : "s", cfg->duration_s, plan.contacts.n, total_s,
                 total_s / 3600.0, plan.compute_wall_s);
         if (out_path && strcmp(out_path, "-") != 0)
             fprintf(stderr, "; wrote %s", out_path);

@@ -347,8 +347,10 @@ static const scn__node *field(const cv *v, const sec *s, const char *key, bool r
         return NULL;
     }
     *at = scn__loc_of(n);
-    if (n->kind == SCN__NULL && !required)
+    if (n->kind == SCN__NULL && !required) {
+        at->is_default = true; /* null: the default, written here */
         return NULL;
+    }
     return n;
 }
 

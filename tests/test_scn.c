@@ -1,0 +1,1008 @@
+/* test_scn.c - the scenario loader, --set overrides, the contact plan and `constsim contacts`.
+ *
+ *   test_scn bad FILE   FILE's first line is "# expect: LINE:COL: error: MESSAGE"; loading it must
+ *                       give exactly "FILE:LINE:COL: error: MESSAGE", and `constsim contacts FILE`
+ *                       must print that line on stderr and exit 2 (one ctest per file).
+ *   test_scn unit       good files: every value and default, durations, fractions, --set and its
+ *                       errors, TLE constellations, JSON, YAML edge cases.
+ *   test_scn contacts   contact windows of a polar orbit over a polar station against a hand
+ *                       derivation, and the CSV/JSON output of `constsim contacts`.
+ * Runs from the project root (ctest sets the working directory and CONSTSIM_EXE).
+ */
+#include "cs.h"
+#include "orbits.h"
+#include "scn.h"
+#include "sim_plan.h"
+#include "t.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static char *err_text(const cs_err *e)
+{
+    static char buf[2048];
+    char *p = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&p, &n);
+    if (!f)
+        return NULL;
+    cs_err_print(e, f);
+    fclose(f);
+    snprintf(buf, sizeof buf, "%s", p);
+    free(p);
+    size_t len = strlen(buf);
+    if (len && buf[len - 1] == '\n')
+        buf[len - 1] = '\0';
+    return buf;
+}
+
+/* Runs cmd through the shell, returns its exit status; *out gets stdout+stderr as asked by cmd. */
+static int run(const char *cmd, char **out)
+{
+    *out = NULL;
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        pclose(p);
+        return -1;
+    }
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *exe(void)
+{
+    const char *e = getenv("CONSTSIM_EXE");
+    if (!e || !e[0]) {
+        fprintf(stderr, "CONSTSIM_EXE is not set (run through ctest)\n");
+        t_failures++;
+        return NULL;
+    }
+    return e;
+}
+
+static scn_config *load(const char *path, const char *const *sets, size_t n_sets)
+{
+    scn_config *c = NULL;
+    cs_err e;
+    int rc = scn_load(path, sets, n_sets, &c, &e);
+    if (rc != 0)
+        fprintf(stderr, "unexpected error: %s\n", err_text(&e));
+    T_EQ(rc, 0);
+    return c;
+}
+
+/* Loads with sets and returns the printed error ("" if it loaded). */
+static const char *load_err(const char *path, const char *const *sets, size_t n_sets)
+{
+    scn_config *c = NULL;
+    cs_err e;
+    int rc = scn_load(path, sets, n_sets, &c, &e);
+    if (rc == 0) {
+        scn_free(c);
+        return "";
+    }
+    T_EQ(rc, CS_EINVAL);
+    T_TRUE(c == NULL);
+    return err_text(&e);
+}
+
+/* ---- bad files ---------------------------------------------------------------------------- */
+
+static int bad_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char first[1024] = "";
+    if (!f || !fgets(first, sizeof first, f)) {
+        fprintf(stderr, "cannot read %s\n", path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    fclose(f);
+    first[strcspn(first, "\n")] = '\0';
+    const char *tag = "# expect: ";
+    T_TRUE(strncmp(first, tag, strlen(tag)) == 0);
+    char want[1400];
+    snprintf(want, sizeof want, "%s:%s", path, first + strlen(tag));
+
+    /* The library. */
+    T_STREQ(load_err(path, NULL, 0), want);
+
+    /* The command: the same line on stderr, nothing on stdout, exit 2. */
+    const char *x = exe();
+    if (x) {
+        char cmd[2048], *out = NULL;
+        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>&1 >/dev/null", x, path);
+        int st = run(cmd, &out);
+        T_EQ(st, 2);
+        char want_nl[1500];
+        snprintf(want_nl, sizeof want_nl, "%s\n", want);
+        T_STREQ(out, want_nl);
+        free(out);
+        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>/dev/null", x, path);
+        run(cmd, &out);
+        T_STREQ(out, "");
+        free(out);
+    }
+    return t_done();
+}
+
+/* ---- good files --------------------------------------------------------------------------- */
+
+static void check_default(scn_loc at, long line, long col)
+{
+    T_TRUE(at.is_default);
+    T_EQ(at.line, line);
+    T_EQ(at.col, col);
+    T_EQ(at.set, -1);
+}
+
+static void test_minimal(void)
+{
+    scn_config *c = load("tests/data/good/minimal.yaml", NULL, 0);
+    if (!c)
+        return;
+    T_STREQ(c->name, "minimal");
+    T_STREQ(c->file, "tests/data/good/minimal.yaml");
+    T_TRUE(c->description == NULL);
+    T_EQ(c->seed, 1);
+    T_STREQ(c->epoch_iso, "2026-01-01T00:00:00Z");
+    /* 2026-01-01T00:00Z: J2000 (2000-01-01T12:00) + 26*365 + 7 leap days - 0.5 = 2461041.5 */
+    T_NEAR(c->epoch_jd, 2461041.5, 1e-9);
+    T_NEAR(c->duration_s, 5400.0, 0);
+    T_TRUE(c->constellation.has_walker);
+    T_TRUE(c->constellation.tle == NULL);
+    T_EQ(c->constellation.propagator, SCN_PROP_SGP4);
+    T_NEAR(c->constellation.walker.altitude_km, 550, 0);
+    T_NEAR(c->constellation.walker.inclination_deg, 53, 0);
+    T_EQ(c->constellation.walker.satellites, 6);
+    T_EQ(c->constellation.walker.planes, 3);
+    T_EQ(c->constellation.walker.phasing, 0);
+    T_NEAR(c->constellation.walker.raan0_deg, 0, 0);
+    T_EQ(c->constellation.n_satellites, 6);
+    T_EQ(c->n_stations, 1);
+    const scn_station *s = &c->stations[0];
+    T_STREQ(s->name, "Matera");
+    T_NEAR(s->lat_deg, 40.65, 0);
+    T_NEAR(s->lon_deg, 16.7, 0);
+    T_NEAR(s->alt_m, 0, 0);
+    T_NEAR(s->min_elevation_deg, 10, 0);
+    T_NEAR(s->uplink_mbps, 10, 0);
+    T_NEAR(s->downlink_mbps, 50, 0);
+    T_NEAR(s->cost_per_mb, 0, 0);
+    T_NEAR(s->cost_per_minute, 0, 0);
+    T_EQ(s->antennas, 1);
+    T_NEAR(c->links.setup_s, 0, 0);
+    T_TRUE(c->links.resume);
+    T_EQ(c->federated.rounds, 2);
+    T_EQ(c->federated.clients, 6);
+    T_EQ(c->federated.clients_per_round, 6);
+    T_NEAR(c->federated.clients_per_round_fraction, 0, 0);
+    T_EQ(c->federated.strategy, SCN_STRATEGY_FEDAVG);
+    T_NEAR(c->federated.round_deadline_s, 0, 0);
+    T_EQ(c->federated.local_epochs, 1);
+    T_EQ(c->federated.batch_size, 32);
+    T_EQ(c->federated.optimizer.name, SCN_OPT_ADAM);
+    T_NEAR(c->federated.optimizer.lr, 0.001, 0);
+    T_NEAR(c->federated.optimizer.momentum, 0, 0);
+    T_NEAR(c->federated.optimizer.weight_decay, 0, 0);
+    T_NEAR(c->federated.compute_gflops, 20, 0);
+    T_EQ(c->wire.n_precision, 1);
+    T_EQ(c->wire.precision[0], SCN_PREC_FP32);
+    T_EQ(c->wire.payload, SCN_PAYLOAD_WEIGHTS);
+    T_STREQ(c->dataset.name, "eurosat");
+    T_TRUE(c->dataset.path == NULL);
+    T_NEAR(c->dataset.test_fraction, 0.2, 0);
+    T_EQ(c->dataset.partition, SCN_PART_IID);
+    T_NEAR(c->dataset.alpha, 0.5, 0);
+    T_EQ(c->dataset.max_samples_per_client, 0);
+    T_STREQ(c->report.path, "reports/minimal.json");
+    T_TRUE(!c->report.ptq);
+
+    /* Locations: written values point at themselves, defaults at the enclosing mapping. */
+    T_EQ(c->at.name.line, 2);
+    T_EQ(c->at.name.col, 7);
+    T_TRUE(!c->at.name.is_default);
+    T_EQ(c->constellation.walker.at.planes.line, 10);
+    T_EQ(c->constellation.walker.at.planes.col, 13);
+    T_EQ(c->stations[0].at.downlink_mbps.line, 16);
+    T_EQ(c->stations[0].at.downlink_mbps.col, 20);
+    check_default(c->constellation.walker.at.phasing, 7, 5); /* the walker mapping */
+    check_default(c->stations[0].at.antennas, 12, 5);        /* the station mapping */
+    check_default(c->federated.at.batch_size, 18, 3);        /* the federated mapping */
+    check_default(c->at.seed, 2, 1);                         /* the top mapping */
+    check_default(c->links.at.setup_s, 2, 1);                /* absent section: the top */
+    check_default(c->federated.optimizer.at.lr, 18, 3);
+    scn_free(c);
+}
+
+static void test_full(void)
+{
+    scn_config *c = load("tests/data/good/full.yaml", NULL, 0);
+    if (!c)
+        return;
+    T_STREQ(c->name, "full-1.0_x");
+    T_STREQ(c->description, "every key set");
+    T_EQ(c->seed, 123456789);
+    /* 2025-06-30T12:34:56.5Z: JD 2460857.0 is 2025-06-30T12:00Z; + (34*60 + 56.5)/86400. */
+    T_NEAR(c->epoch_jd, 2460857.0 + 2096.5 / 86400.0, 1e-9);
+    T_NEAR(c->duration_s, 1.5 * 86400, 0);
+    const scn_walker *w = &c->constellation.walker;
+    T_NEAR(w->altitude_km, 1200.5, 0);
+    T_NEAR(w->inclination_deg, 97.5, 0);
+    T_EQ(w->satellites, 12);
+    T_EQ(w->planes, 4);
+    T_EQ(w->phasing, 3);
+    T_NEAR(w->raan0_deg, -15, 0);
+    T_EQ(c->constellation.propagator, SCN_PROP_J2);
+    T_EQ(c->n_stations, 2);
+    const scn_station *s = &c->stations[0];
+    T_NEAR(s->alt_m, 450, 0);
+    T_NEAR(s->min_elevation_deg, 5, 0);
+    T_NEAR(s->cost_per_mb, 5, 0);
+    T_NEAR(s->cost_per_minute, 0.25, 0);
+    T_EQ(s->antennas, 3);
+    T_STREQ(c->stations[1].name, "Inuvik, Canada");
+    T_NEAR(c->stations[1].uplink_mbps, 2.5, 0);
+    T_NEAR(c->links.setup_s, 90, 0);
+    T_TRUE(!c->links.resume);
+    const scn_federated *f = &c->federated;
+    T_EQ(f->rounds, 7);
+    T_EQ(f->clients, 9);
+    T_EQ(f->clients_per_round, 3); /* ceil(0.3 * 9) = ceil(2.7) */
+    T_NEAR(f->clients_per_round_fraction, 0.3, 0);
+    T_NEAR(f->round_deadline_s, 21600, 0);
+    T_EQ(f->local_epochs, 2);
+    T_EQ(f->batch_size, 64);
+    T_EQ(f->optimizer.name, SCN_OPT_SGD);
+    T_NEAR(f->optimizer.lr, 0.05, 0);
+    T_NEAR(f->optimizer.momentum, 0.9, 0);
+    T_NEAR(f->optimizer.weight_decay, 0.0005, 0);
+    T_NEAR(f->compute_gflops, 12.5, 0);
+    T_EQ(c->wire.n_precision, 2);
+    T_EQ(c->wire.precision[0], SCN_PREC_INT8);
+    T_EQ(c->wire.precision[1], SCN_PREC_FP16);
+    T_EQ(c->wire.at.precision_items[1].line, 51);
+    T_EQ(c->wire.at.precision_items[1].col, 21);
+    T_EQ(c->wire.payload, SCN_PAYLOAD_DELTA);
+    T_STREQ(c->dataset.path, "/data/eurosat");
+    T_NEAR(c->dataset.test_fraction, 0.25, 0);
+    T_EQ(c->dataset.partition, SCN_PART_DIRICHLET);
+    T_NEAR(c->dataset.alpha, 0.1, 0);
+    T_EQ(c->dataset.max_samples_per_client, 300);
+    T_STREQ(c->report.path, "out/full.json");
+    T_TRUE(c->report.ptq);
+    scn_free(c);
+}
+
+static void test_shipped_scenarios(void)
+{
+    scn_config *c = load("scenarios/walker-10.yaml", NULL, 0);
+    if (c) {
+        T_EQ(c->constellation.n_satellites, 10);
+        T_EQ(c->constellation.walker.planes, 5);
+        T_NEAR(c->constellation.walker.altitude_km, 550, 0);
+        T_NEAR(c->constellation.walker.inclination_deg, 53, 0);
+        T_EQ(c->n_stations, 3);
+        T_NEAR(c->duration_s, 3 * 86400, 0);
+        T_EQ(c->wire.n_precision, 3);
+        scn_free(c);
+    }
+    c = load("scenarios/walker-40.yaml", NULL, 0);
+    if (c) {
+        T_EQ(c->constellation.n_satellites, 40);
+        T_EQ(c->constellation.walker.planes, 5);
+        T_NEAR(c->constellation.walker.altitude_km, 500, 0);
+        T_TRUE(c->n_stations >= 4);
+        T_EQ(c->federated.clients, 20);
+        T_EQ(c->federated.clients_per_round, 10);
+        T_STREQ(c->report.path, "reports/walker-40.json");
+        scn_free(c);
+    }
+}
+
+static void test_durations(void)
+{
+    static const struct {
+        const char *s;
+        double v;
+    } ok[] = {{"90s", 90},    {"45m", 2700},  {"12h", 43200},   {"3d", 259200},
+              {"1.5h", 5400}, {"90", 90},     {"2.5", 2.5},     {"0", 0},
+              {".5m", 30},    {"1e3s", 1000}, {"0.25d", 21600}, {"+10m", 600}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        double v = -1;
+        T_EQ(scn_duration_parse(ok[i].s, &v), 0);
+        T_NEAR(v, ok[i].v, 0);
+    }
+    static const char *const bad[] = {"",    "h",    "3 d", "-1h", "3w",  "1.5.h", "inf",
+                                      "nan", "0x10", "1hh", "s",   " 3h", "3h ",   "1e999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double v = -1;
+        if (scn_duration_parse(bad[i], &v) != -1)
+            fprintf(stderr, "duration \"%s\" accepted\n", bad[i]);
+        T_EQ(scn_duration_parse(bad[i], &v), -1);
+    }
+    const char *sets[] = {"federated.round_deadline=30m"};
+    scn_config *c = load("tests/data/good/minimal.yaml", sets, 1);
+    if (c) {
+        T_NEAR(c->federated.round_deadline_s, 1800, 0);
+        scn_free(c);
+    }
+    const char *none[] = {"federated.round_deadline=none"};
+    c = load("scenarios/walker-10.yaml", none, 1);
+    if (c) {
+        T_NEAR(c->federated.round_deadline_s, 0, 0);
+        scn_free(c);
+    }
+}
+
+static void test_fractions(void)
+{
+    static const struct {
+        const char *set;
+        int want;
+        double frac;
+    } cases[] = {
+        {"federated.clients_per_round=0.3", 3, 0.3},   /* 0.3*10 = 3.0000000000000004 */
+        {"federated.clients_per_round=0.25", 3, 0.25}, /* ceil(2.5) */
+        {"federated.clients_per_round=1.0", 10, 1.0},  {"federated.clients_per_round=1", 1, 0},
+        {"federated.clients_per_round=0.01", 1, 0.01}, {"federated.clients_per_round=0.7", 7, 0.7},
+        {"federated.clients_per_round=10", 10, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *sets[] = {cases[i].set};
+        scn_config *c = load("scenarios/walker-10.yaml", sets, 1);
+        if (!c)
+            continue;
+        T_EQ(c->federated.clients_per_round, cases[i].want);
+        T_NEAR(c->federated.clients_per_round_fraction, cases[i].frac, 0);
+        scn_free(c);
+    }
+    /* The fraction applies to clients after their own override. */
+    const char *sets[] = {"federated.clients_per_round=0.5", "federated.clients=5"};
+    scn_config *c = load("scenarios/walker-10.yaml", sets, 2);
+    if (c) {
+        T_EQ(c->federated.clients, 5);
+        T_EQ(c->federated.clients_per_round, 3);
+        scn_free(c);
+    }
+}
+
+static void test_sets(void)
+{
+    const char *sets[] = {"federated.rounds=5",
+                          "ground_stations.0.cost_per_mb=2.75",
+                          "wire.precision=fp16, int8",
+                          "seed=9",
+                          "links.setup_s=10s",
+                          "report.path=reports/x.json",
+                          "duration=6h",
+                          "federated.optimizer.lr=0.01",
+                          "federated.rounds=6",
+                          "dataset.path=",
+                          "constellation.walker.planes=2",
+                          "wire.precision.0=fp32"};
+    size_t n_sets = sizeof sets / sizeof sets[0];
+    /* A comma list set by --set is one value until validation splits it: it has no items to
+     * index into. */
+    T_STREQ(load_err("tests/data/good/minimal.yaml", sets, n_sets),
+            "--set: error: wire.precision.0=fp32: wire.precision is a single value: it has no key "
+            "\"0\"");
+    /* minimal.yaml has no seed, links, wire, report or dataset keys: --set adds them. */
+    scn_config *c = load("tests/data/good/minimal.yaml", sets, n_sets - 1);
+    if (!c)
+        return;
+    T_EQ(c->federated.rounds, 6); /* the later --set wins */
+    T_NEAR(c->stations[0].cost_per_mb, 2.75, 0);
+    T_EQ(c->wire.n_precision, 2);
+    T_EQ(c->wire.precision[0], SCN_PREC_FP16);
+    T_EQ(c->wire.precision[1], SCN_PREC_INT8);
+    T_EQ(c->wire.at.precision_items[1].set, 2);
+    T_EQ(c->seed, 9);
+    T_EQ(c->at.seed.set, 3);
+    T_EQ(c->at.seed.line, 0);
+    T_TRUE(!c->at.seed.is_default);
+    T_NEAR(c->links.setup_s, 10, 0);
+    T_STREQ(c->report.path, "reports/x.json");
+    T_NEAR(c->duration_s, 21600, 0);
+    T_NEAR(c->federated.optimizer.lr, 0.01, 0);
+    T_TRUE(c->dataset.path == NULL); /* empty = null = the default lookup */
+    T_EQ(c->constellation.walker.planes, 2);
+    T_EQ(c->federated.at.rounds.set, 8);
+    T_EQ(c->stations[0].at.cost_per_mb.set, 1);
+    scn_free(c);
+
+    /* An item of a list written in the file can be replaced by index. */
+    const char *s2[] = {"wire.precision.1=fp32"};
+    c = load("tests/data/good/full.yaml", s2, 1);
+    if (c) {
+        T_EQ(c->wire.n_precision, 2);
+        T_EQ(c->wire.precision[0], SCN_PREC_INT8);
+        T_EQ(c->wire.precision[1], SCN_PREC_FP32);
+        scn_free(c);
+    }
+    /* Replacing the list, and the optimizer shorthand. */
+    const char *s3[] = {"wire.precision=fp32,fp16,int8", "federated.optimizer.name=adam",
+                        "federated.optimizer.momentum=", "ground_stations.1.name=Inuvik"};
+    c = load("tests/data/good/full.yaml", s3, 4);
+    if (c) {
+        T_EQ(c->wire.n_precision, 3);
+        T_EQ(c->federated.optimizer.name, SCN_OPT_ADAM);
+        T_STREQ(c->stations[1].name, "Inuvik");
+        scn_free(c);
+    }
+}
+
+static void test_set_errors(void)
+{
+    static const struct {
+        const char *set, *want;
+    } cases[] = {
+        {"federated.rounds=abc",
+         "--set: error: federated.rounds=abc: expected an integer >= 1, got \"abc\""},
+        {"federated.rounds=0", "--set: error: federated.rounds=0: expected an integer >= 1, got 0"},
+        {"federated.roundz=5",
+         "--set: error: federated.roundz=5: federated: unknown key \"roundz\" (did you mean "
+         "\"rounds\"? allowed: rounds, clients, clients_per_round, strategy, round_deadline, "
+         "local_epochs, batch_size, optimizer, compute_gflops)"},
+        {"fedrated.rounds=5",
+         "--set: error: fedrated.rounds=5: unknown key \"fedrated\" (did you mean "
+         "\"federated\"? allowed: name, description, seed, epoch, duration, constellation, "
+         "ground_stations, links, federated, wire, dataset, report)"},
+        {"ground_stations.5.name=X",
+         "--set: error: ground_stations.5.name=X: ground_stations has 3 items: no item 5"},
+        {"ground_stations.first.name=X",
+         "--set: error: ground_stations.first.name=X: ground_stations is a list: expected an "
+         "item index, got \"first\""},
+        {"ground_stations=X", "--set: error: ground_stations=X: ground_stations is a list of "
+                              "sections: set a key of one item, e.g. ground_stations.0.KEY"},
+        {"federated=3", "--set: error: federated=3: federated is a section: set one of its keys, "
+                        "e.g. federated.rounds"},
+        {"seed.x=1", "--set: error: seed.x=1: seed is a single value: it has no key \"x\""},
+        {"rounds", "--set: error: rounds: expected KEY=VALUE, e.g. federated.rounds=5"},
+        {"=5", "--set: error: =5: expected KEY=VALUE, e.g. federated.rounds=5"},
+        {"federated..rounds=3",
+         "--set: error: federated..rounds=3: empty component in the key path"},
+        {"wire.precision=fp16,fp8", "--set: error: wire.precision=fp16,fp8: wire.precision.1: "
+                                    "expected one of fp32, fp16, int8, got \"fp8\""},
+        {"wire.precision=fp16,fp16",
+         "--set: error: wire.precision=fp16,fp16: wire.precision.1: fp16 is listed twice"},
+        {"constellation.walker.planes=3",
+         "--set: error: constellation.walker.planes=3: 10 satellites do not split evenly into 3 "
+         "planes (satellites must be a multiple of planes)"},
+        {"federated.clients=11", "--set: error: federated.clients=11: expected an integer in [1, "
+                                 "10] (at most the 10 satellites), got 11"},
+        {"ground_stations.1.name=Matera",
+         "--set: error: ground_stations.1.name=Matera: duplicate station name \"Matera\" (also "
+         "ground_stations.0, line 32)"},
+        {"duration=", "--set: error: duration=: expected a duration (seconds, or a number with "
+                      "unit s, m, h or d such as 90s, 45m, 1.5h, 3d), got nothing (null)"},
+        {"epoch=2026-02-30T00:00:00Z", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *sets[] = {cases[i].set};
+        const char *got = load_err("scenarios/walker-10.yaml", sets, 1);
+        if (cases[i].want) {
+            T_STREQ(got, cases[i].want);
+        } else {
+            /* The message text is the time parser's; the location is the --set. */
+            T_CONTAINS(got, "--set: error: epoch=2026-02-30T00:00:00Z: ");
+        }
+    }
+    /* A --set that makes a file value inconsistent points at the file value it clashes with
+     * when that one is checked second: here clients_per_round (file) vs clients (--set). */
+    const char *sets[] = {"federated.clients=4"};
+    T_STREQ(load_err("scenarios/walker-10.yaml", sets, 1),
+            "scenarios/walker-10.yaml:66:22: error: federated.clients_per_round: expected an "
+            "integer in [1, 4] (at most clients) or a fraction in (0, 1], got 10");
+}
+
+static void test_tle(void)
+{
+    scn_config *c = load("tests/data/good/tle.yaml", NULL, 0);
+    if (!c)
+        return;
+    T_TRUE(!c->constellation.has_walker);
+    T_STREQ(c->constellation.tle, "tests/data/good/sats.tle");
+    T_STREQ(c->constellation.tle_as_written, "sats.tle");
+    T_EQ(c->constellation.n_select, 2);
+    T_STREQ(c->constellation.select[0], "SAT-B");
+    T_STREQ(c->constellation.select[1], "5");
+    T_EQ(c->constellation.select_at[1].line, 8);
+    T_EQ(c->constellation.select_at[1].col, 19);
+    T_EQ(c->constellation.n_satellites, 2);
+    T_EQ(c->federated.clients, 2);
+    cs_err e;
+    orb_sat *sats = NULL;
+    size_t n = 0;
+    T_EQ(sim_sats_build(c, &sats, &n, &e), 0);
+    T_EQ(n, 2);
+    if (n == 2) {
+        T_STREQ(sats[0].name, "SAT-B");
+        T_EQ(sats[0].el.satnum, 28057);
+        T_STREQ(sats[1].name, "5");
+        T_EQ(sats[1].el.satnum, 5);
+    }
+    free(sats);
+    scn_free(c);
+
+    /* An empty select is no select: all three sets. */
+    const char *all[] = {"constellation.select="};
+    c = load("tests/data/good/tle.yaml", all, 1);
+    if (c) {
+        T_EQ(c->constellation.n_satellites, 3);
+        T_EQ(c->constellation.n_select, 0);
+        scn_free(c);
+    }
+    const char *sets[] = {"constellation.select=SAT-A,SAT-B,5,SAT-A"};
+    T_STREQ(load_err("tests/data/good/tle.yaml", sets, 1),
+            "--set: error: constellation.select=SAT-A,SAT-B,5,SAT-A: constellation.select.3: "
+            "\"SAT-A\" is selected twice");
+    const char *s2[] = {"constellation.select=SAT-C"};
+    T_STREQ(load_err("tests/data/good/tle.yaml", s2, 1),
+            "--set: error: constellation.select=SAT-C: constellation.select.0: no satellite "
+            "\"SAT-C\" in tests/data/good/sats.tle (available: SAT-A, SAT-B, 5)");
+    const char *s3[] = {"federated.clients=3"};
+    T_STREQ(load_err("tests/data/good/tle.yaml", s3, 1),
+            "--set: error: federated.clients=3: expected an integer in [1, 2] (at most the 2 "
+            "satellites), got 3");
+    T_TRUE(scn_key_is_list("constellation.select"));
+    T_TRUE(scn_key_is_list("wire.precision"));
+    T_TRUE(!scn_key_is_list("federated.rounds"));
+}
+
+static const char MINI[] = "name: m\n"
+                           "epoch: 2026-01-01T00:00:00Z\n"
+                           "duration: 1h\n"
+                           "constellation:\n"
+                           "  walker: &w {altitude_km: 550, inclination_deg: 53, satellites: 2, "
+                           "planes: 1}\n"
+                           "ground_stations:\n"
+                           "  - &st {name: A, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                           "downlink_mbps: 4}\n"
+                           "federated: {rounds: 1}\n";
+
+static const char *text_err(const char *text, const char *const *sets, size_t n_sets)
+{
+    scn_config *c = NULL;
+    cs_err e;
+    if (scn_load_text("mem.yaml", text, strlen(text), sets, n_sets, &c, &e) == 0) {
+        scn_free(c);
+        return "";
+    }
+    return err_text(&e);
+}
+
+/* dst = src with the first `from` replaced by `to` (which must occur). */
+static void subst(char *dst, size_t cap, const char *src, const char *from, const char *to)
+{
+    const char *p = strstr(src, from);
+    CS_ASSERT(p != NULL);
+    snprintf(dst, cap, "%.*s%s%s", (int)(p - src), src, to, p + strlen(from));
+}
+
+static void test_yaml_edges(void)
+{
+    scn_config *c = NULL;
+    cs_err e;
+    T_EQ(scn_load_text("mem.yaml", MINI, strlen(MINI), NULL, 0, &c, &e), 0);
+    scn_free(c);
+
+    /* Aliases copy the anchored node; a self-referencing one is caught. */
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%sdescription: &d hello\nreport: {path: *d}\n", MINI);
+    c = NULL;
+    T_EQ(scn_load_text("mem.yaml", buf, strlen(buf), NULL, 0, &c, &e), 0);
+    if (c) {
+        T_STREQ(c->report.path, "hello");
+        scn_free(c);
+    }
+    const char *loop = "a: &x [*x]\n";
+    T_CONTAINS(text_err(loop, NULL, 0), "nesting deeper than 32 levels");
+    T_CONTAINS(text_err(loop, NULL, 0), "mem.yaml:1:4: error: a.0.0.0");
+
+    /* A quoted duration is a duration too (it is text either way). */
+    subst(buf, sizeof buf, MINI, "duration: 1h", "duration: \"3h\"");
+    c = NULL;
+    T_EQ(scn_load_text("mem.yaml", buf, strlen(buf), NULL, 0, &c, &e), 0);
+    if (c) {
+        T_NEAR(c->duration_s, 10800, 0);
+        scn_free(c);
+    }
+
+    /* Invalid UTF-8: libyaml's reader error, located. */
+    const char bad_utf8[] = "name: a\nseed: \xff\n";
+    T_STREQ(text_err(bad_utf8, NULL, 0),
+            "mem.yaml:2:7: error: YAML: invalid leading UTF-8 octet (byte 14)");
+    /* A NUL byte inside a quoted scalar. */
+    T_STREQ(text_err("name: \"a\\0b\"\n", NULL, 0),
+            "mem.yaml:1:7: error: name: a value contains a NUL character");
+    /* Null sections are empty mappings: links with nothing under it takes the defaults. */
+    snprintf(buf, sizeof buf, "%slinks:\nwire:\n", MINI);
+    c = NULL;
+    T_EQ(scn_load_text("mem.yaml", buf, strlen(buf), NULL, 0, &c, &e), 0);
+    if (c) {
+        T_TRUE(c->links.resume);
+        scn_free(c);
+    }
+    /* ...and --set can write into one. */
+    const char *sets[] = {"links.resume=false"};
+    c = NULL;
+    T_EQ(scn_load_text("mem.yaml", buf, strlen(buf), sets, 1, &c, &e), 0);
+    if (c) {
+        T_TRUE(!c->links.resume);
+        scn_free(c);
+    }
+    /* An empty file with --set. */
+    T_STREQ(text_err("# nothing\n", sets, 1),
+            "mem.yaml:1:1: error: empty scenario: expected a mapping with name, epoch, duration, "
+            "constellation, ground_stations, federated, ...");
+    /* A missing file. */
+    c = NULL;
+    T_EQ(scn_load("tests/data/good/no-such.yaml", NULL, 0, &c, &e), CS_EIO);
+    T_STREQ(err_text(&e),
+            "tests/data/good/no-such.yaml: error: cannot open: No such file or directory");
+    /* Bad numbers: NaN, inf, hex are not numbers. */
+    snprintf(buf, sizeof buf, "%s", MINI);
+    const char *s_nan[] = {"ground_stations.0.lat_deg=.nan"};
+    T_STREQ(text_err(buf, s_nan, 1), "--set: error: ground_stations.0.lat_deg=.nan: expected a "
+                                     "number in [-90, 90], got \".nan\"");
+    const char *s_hex[] = {"seed=0x10"};
+    T_STREQ(text_err(buf, s_hex, 1),
+            "--set: error: seed=0x10: expected an integer in [0, 9007199254740991], got \"0x10\"");
+    const char *s_big[] = {"seed=99999999999999999999"};
+    T_STREQ(text_err(buf, s_big, 1), "--set: error: seed=99999999999999999999: expected an "
+                                     "integer in [0, 9007199254740991], got 99999999999999999999");
+    /* scn_error: later semantic errors, at a file value and at a --set. */
+    const char *s_r[] = {"federated.rounds=4"};
+    c = NULL;
+    T_EQ(scn_load_text("mem.yaml", MINI, strlen(MINI), s_r, 1, &c, &e), 0);
+    if (c) {
+        T_EQ(scn_error(c, c->stations[0].at.uplink_mbps, "ground_stations.0.uplink_mbps", &e,
+                       "too slow for %d bytes", 7),
+             CS_EINVAL);
+        T_STREQ(err_text(&e),
+                "mem.yaml:7:56: error: ground_stations.0.uplink_mbps: too slow for 7 bytes");
+        scn_error(c, c->federated.at.rounds, "federated.rounds", &e, "too many");
+        T_STREQ(err_text(&e), "--set: error: federated.rounds=4: too many");
+        scn_error(c, c->federated.at.rounds, "federated", &e, "no");
+        T_STREQ(err_text(&e), "--set: error: federated.rounds=4: federated: no");
+        scn_free(c);
+    }
+}
+
+static void test_json(void)
+{
+    const char *sets[] = {"federated.rounds=4", "wire.precision=fp16"};
+    scn_config *c = load("tests/data/good/full.yaml", sets, 2);
+    if (!c)
+        return;
+    cJSON *j = scn_to_json(c);
+    T_TRUE(j != NULL);
+    if (j) {
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(j, "name")), "full-1.0_x");
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(j, "file")), "tests/data/good/full.yaml");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seed")), 123456789, 0);
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "duration_s")), 129600, 0);
+        cJSON *f = cJSON_GetObjectItem(j, "federated");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "rounds")), 4, 0);
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "clients_per_round")), 3, 0);
+        cJSON *o = cJSON_GetObjectItem(f, "optimizer");
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(o, "name")), "sgd");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "momentum")), 0.9, 0);
+        cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "wire"), "precision");
+        T_EQ(cJSON_GetArraySize(p), 1);
+        T_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(p, 0)), "fp16");
+        cJSON *st = cJSON_GetObjectItem(j, "ground_stations");
+        T_EQ(cJSON_GetArraySize(st), 2);
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "name")),
+                "Inuvik, Canada");
+        cJSON *w = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "constellation"), "walker");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(w, "phasing")), 3, 0);
+        cJSON *set = cJSON_GetObjectItem(j, "set");
+        T_EQ(cJSON_GetArraySize(set), 2);
+        T_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(set, 1)), "wire.precision=fp16");
+        T_STREQ(cJSON_GetStringValue(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dataset"), "partition")),
+                "dirichlet");
+        T_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "report"), "ptq")));
+        cJSON_Delete(j);
+    }
+    scn_free(c);
+}
+
+/* ---- contacts ----------------------------------------------------------------------------- */
+
+/* The polar case by hand: circular orbit radius r = a + 550 km, period T = 2 pi sqrt(r^3/mu).
+ * The station sits on the rotation axis at the WGS-84 polar radius b, so Earth rotation does
+ * not move it and its zenith is +z. A satellite at angle th from +z in the (polar) orbit plane
+ * has elevation asin((r cos th - b) / |p - s|); the mask is met for th <= th10. The satellite
+ * starts at the ascending node (argument of latitude 0) and crosses the pole at T/4 + kT, so
+ * the windows are [T/4 + kT - h, T/4 + kT + h] with h = T th10 / (2 pi). */
+static double polar_elev_deg(double th, double r, double b)
+{
+    return asin((r * cos(th) - b) / sqrt(r * r + b * b - 2 * r * b * cos(th))) * 180.0 / M_PI;
+}
+
+static void polar_reference(double *period_s, double *half_s)
+{
+    const double mu = 398600.4418, a = 6378.137, f = 1.0 / 298.257223563;
+    double b = a * (1 - f), r = a + 550.0;
+    double T = 2 * M_PI * sqrt(r * r * r / mu);
+    double lo = 0, hi = 1.0; /* elevation falls with th */
+    for (int i = 0; i < 200; i++) {
+        double m = 0.5 * (lo + hi);
+        if (polar_elev_deg(m, r, b) > 10.0)
+            lo = m;
+        else
+            hi = m;
+    }
+    *period_s = T;
+    *half_s = T * lo / (2 * M_PI);
+}
+
+static void test_contacts_library(void)
+{
+    double T, h;
+    polar_reference(&T, &h);
+    T_NEAR(T, 5738.9928, 1e-3); /* sanity of the reference itself */
+    scn_config *c = load("tests/data/good/polar.yaml", NULL, 0);
+    if (!c)
+        return;
+    sim_plan pl;
+    cs_err e;
+    T_EQ(sim_plan_build(c, 1, &pl, &e), 0);
+    T_EQ(pl.n_sats, 1);
+    T_EQ(pl.n_stations, 2);
+    T_STREQ(pl.stations[1].name, "Null Island, Atlantic");
+    size_t k = 0;
+    for (size_t i = 0; i < pl.contacts.n; i++) {
+        const orb_window *w = &pl.contacts.w[i];
+        if (i) /* sorted by start */
+            T_TRUE(w->t_start_s >= pl.contacts.w[i - 1].t_start_s);
+        if (w->station != 0)
+            continue;
+        double mid = T / 4 + (double)k * T;
+        T_NEAR(w->t_start_s, mid - h, 2e-3);
+        T_NEAR(w->t_end_s, mid + h, 2e-3);
+        T_NEAR(w->max_elev_deg, 90.0, 1e-3);
+        T_EQ(w->flags, 0);
+        k++;
+    }
+    /* Passes whose centre lies within the day: T/4 + kT <= 86400 - h. */
+    size_t want = (size_t)floor((86400.0 - h - T / 4) / T) + 1;
+    T_EQ(k, want);
+    T_EQ(want, 15);
+    sim_station_summary per[2];
+    double total = 0;
+    sim_plan_summary(&pl, per, &total);
+    T_EQ(per[0].windows, 15);
+    T_NEAR(per[0].total_s, 15 * 2 * h, 0.03);
+    T_EQ(per[0].windows + per[1].windows, pl.contacts.n);
+    T_NEAR(per[0].total_s + per[1].total_s, total, 1e-6);
+    sim_plan_free(&pl);
+    T_TRUE(pl.contacts.w == NULL && pl.sats == NULL);
+
+    /* A duration that ends inside a pass flags the cut window. */
+    const char *sets[] = {"duration=1300s"};
+    scn_config *c2 = load("tests/data/good/polar.yaml", sets, 1);
+    if (c2) {
+        T_EQ(sim_plan_build(c2, 1, &pl, &e), 0);
+        T_EQ(pl.contacts.n, 1);
+        if (pl.contacts.n == 1) {
+            T_NEAR(pl.contacts.w[0].t_start_s, T / 4 - h, 2e-3);
+            T_NEAR(pl.contacts.w[0].t_end_s, 1300.0, 1e-9);
+            T_EQ(pl.contacts.w[0].flags, ORB_WIN_OPEN_END);
+        }
+        sim_plan_free(&pl);
+        scn_free(c2);
+    }
+    scn_free(c);
+}
+
+/* Splits one CSV line (RFC 4180 quotes) into at most max fields; returns the count. */
+static int csv_split(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        if (*p == '"') {
+            char *o = ++p;
+            fields[n++] = o;
+            while (*p && !(*p == '"' && p[1] != '"')) {
+                if (*p == '"')
+                    p++;
+                *o++ = *p++;
+            }
+            if (*p == '"')
+                p++;
+            *o = '\0';
+            if (*p == ',')
+                p++;
+            else
+                break;
+        } else {
+            fields[n++] = p;
+            char *e = strchr(p, ',');
+            if (!e)
+                break;
+            *e = '\0';
+            p = e + 1;
+        }
+    }
+    return n;
+}
+
+static void test_contacts_cli(void)
+{
+    const char *x = exe();
+    const char *bin = getenv("CONSTSIM_BINARY_DIR");
+    if (!x || !bin)
+        return;
+    double T, h;
+    polar_reference(&T, &h);
+    char out_csv[1024], out_json[1024], cmd[4096], *text = NULL;
+    snprintf(out_csv, sizeof out_csv, "%s/test_scn_out/polar.csv", bin);
+    snprintf(out_json, sizeof out_json, "%s/test_scn_out/polar.json", bin);
+    remove(out_csv);
+    remove(out_json);
+
+    /* CSV to a file (its folder is created); the summary goes to stderr. */
+    snprintf(cmd, sizeof cmd, "'%s' contacts tests/data/good/polar.yaml -o '%s' 2>&1", x, out_csv);
+    T_EQ(run(cmd, &text), 0);
+    T_CONTAINS(text, "contacts: polar: 1 satellite x 2 stations over 86400 s: 17 windows");
+    free(text);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cs_err e;
+    T_EQ(cs_read_file(out_csv, &data, &len, &e), 0);
+    if (data) {
+        char *save = NULL, *line = strtok_r((char *)data, "\n", &save);
+        T_STREQ(line, "satellite,station,start_utc,end_utc,start_s,end_s,duration_s,"
+                      "max_elevation_deg");
+        int rows = 0, pole = 0, quoted = 0;
+        while ((line = strtok_r(NULL, "\n", &save))) {
+            char *fld[9];
+            int nf = csv_split(line, fld, 9);
+            T_EQ(nf, 8);
+            if (nf != 8)
+                break;
+            rows++;
+            T_STREQ(fld[0], "W-p1-s1");
+            double s = atof(fld[4]), en = atof(fld[5]), d = atof(fld[6]);
+            T_NEAR(d, en - s, 1e-9 + 1e-6);
+            /* The UTC column agrees with the seconds column (epoch is midnight). */
+            char iso[40];
+            orb_time_format_iso_offset(2461041.5, s, iso, sizeof iso);
+            T_STREQ(fld[2], iso);
+            if (strcmp(fld[1], "North Pole") == 0) {
+                double mid = T / 4 + pole * T;
+                T_NEAR(s, mid - h, 2.5e-3);
+                T_NEAR(en, mid + h, 2.5e-3);
+                T_STREQ(fld[7], "90.000");
+                pole++;
+            } else {
+                T_STREQ(fld[1], "Null Island, Atlantic");
+                quoted++;
+            }
+        }
+        T_EQ(rows, 17);
+        T_EQ(pole, 15);
+        T_EQ(quoted, 2);
+        free(data);
+    }
+    /* The first data row, exactly (times to the millisecond). */
+    snprintf(cmd, sizeof cmd, "'%s' contacts tests/data/good/polar.yaml --format csv 2>/dev/null",
+             x);
+    T_EQ(run(cmd, &text), 0);
+    T_CONTAINS(text, "\nW-p1-s1,North Pole,2026-01-01T00:19:49.785Z,2026-01-01T00:27:59.712Z,"
+                     "1189.785,1679.712,489.927,90.000\n");
+    T_CONTAINS(text, "\nW-p1-s1,\"Null Island, Atlantic\",");
+    free(text);
+
+    /* JSON: by extension, with --set and --threads. */
+    snprintf(cmd, sizeof cmd,
+             "'%s' contacts tests/data/good/polar.yaml --set duration=6h --threads 2 -o '%s' "
+             "2>/dev/null",
+             x, out_json);
+    T_EQ(run(cmd, &text), 0);
+    free(text);
+    data = NULL;
+    T_EQ(cs_read_file(out_json, &data, &len, &e), 0);
+    cJSON *j = data ? cJSON_Parse((const char *)data) : NULL;
+    T_TRUE(j != NULL);
+    if (j) {
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(j, "scenario")), "polar");
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(j, "epoch")), "2026-01-01T00:00:00.000Z");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "duration_s")), 21600, 0);
+        cJSON *st = cJSON_GetObjectItem(j, "stations");
+        cJSON *ws = cJSON_GetObjectItem(j, "windows");
+        T_EQ(cJSON_GetArraySize(st), 2);
+        int n_pole =
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 0), "windows"));
+        T_EQ(n_pole, 4); /* passes centred at T/4 + kT < 6 h: k = 0..3 */
+        int total = n_pole + (int)cJSON_GetNumberValue(
+                                 cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "windows"));
+        T_EQ(cJSON_GetArraySize(ws), total);
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "windows_total")), total, 0);
+        cJSON *w0 = cJSON_GetArrayItem(ws, 0);
+        T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(w0, "station")), "North Pole");
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(w0, "start_s")), 1189.785, 1e-9);
+        T_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(w0, "duration_s")), 489.927, 1e-9);
+        T_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(w0, "open_end")));
+        cJSON_Delete(j);
+    }
+    free(data);
+
+    /* Usage errors exit 2 and name the problem; --help exits 0. */
+    snprintf(cmd, sizeof cmd, "'%s' contacts 2>&1", x);
+    T_EQ(run(cmd, &text), 2);
+    T_CONTAINS(text, "constsim contacts: missing SCENARIO.yaml");
+    free(text);
+    snprintf(cmd, sizeof cmd, "'%s' contacts tests/data/good/polar.yaml --format xml 2>&1", x);
+    T_EQ(run(cmd, &text), 2);
+    T_CONTAINS(text, "--format: expected csv or json, got \"xml\"");
+    free(text);
+    snprintf(cmd, sizeof cmd, "'%s' contacts tests/data/good/polar.yaml --bogus 2>&1", x);
+    T_EQ(run(cmd, &text), 2);
+    T_CONTAINS(text, "unknown option \"--bogus\"");
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "'%s' contacts tests/data/good/polar.yaml --set federated.rounds=x 2>&1 >/dev/null",
+             x);
+    T_EQ(run(cmd, &text), 2);
+    T_STREQ(text, "--set: error: federated.rounds=x: expected an integer >= 1, got \"x\"\n");
+    free(text);
+    snprintf(cmd, sizeof cmd, "'%s' contacts --help", x);
+    T_EQ(run(cmd, &text), 0);
+    T_CONTAINS(text, "usage: constsim contacts SCENARIO.yaml");
+    free(text);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "bad") == 0)
+        return bad_file(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "unit") == 0) {
+        test_minimal();
+        test_full();
+        test_shipped_scenarios();
+        test_durations();
+        test_fractions();
+        test_sets();
+        test_set_errors();
+        test_tle();
+        test_yaml_edges();
+        test_json();
+        return t_done();
+    }
+    if (argc == 2 && strcmp(argv[1], "contacts") == 0) {
+        test_contacts_library();
+        test_contacts_cli();
+        return t_done();
+    }
+    fprintf(stderr, "usage: test_scn unit | contacts | bad FILE\n");
+    return 2;
+}
