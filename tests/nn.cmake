@@ -4,3 +4,5 @@ cs_test(NAME test_nn_gradcheck SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_gradche
 cs_test(NAME test_nn_golden SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_golden.c
         LABELS golden LIBS cs_ml)
 set_tests_properties(test_nn_golden PROPERTIES SKIP_RETURN_CODE 77)
+cs_test(NAME test_nn_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_unit.c
+        LABELS unit LIBS cs_ml)
