@@ -1,12 +1,318 @@
-/* cmd_quantize.c - constsim quantize (not yet built: reports so and fails). */
+/* cmd_quantize.c - constsim quantize: post-training quantisation study of one FP32 model. */
 #include "cli.h"
+#include "cs.h"
+#include "nn.h"
+#include "nn_codec.h"
+#include "nn_data.h"
+#include "nn_train.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f, "usage: constsim quantize MODEL.safetensors [--data DIR] [-o DIR] [OPTIONS]\n\n"
+           "Post-training quantisation study of one FP32 model: writes it as FP32, FP16 and INT8\n"
+           "files (<stem>_fp32.safetensors, _fp16, _int8), evaluates each on the test split (INT8\n"
+           "with the dequantised weights a receiver would use), prints accuracy, loss, accuracy\n"
+           "drop in points vs FP32, file size, compression ratio and the communication cost of\n"
+           "federated rounds, and writes quantization_comparison.json into the output folder.\n\n"
+           "options:\n"
+           "  --data DIR           EuroSAT folder (default: $CONSTSIM_DATA, data/eurosat,\n"
+           "                       ../shared/eurosat)\n"
+           "  -o DIR               output folder (default: the model's folder; created if needed)\n"
+           "  --seed S             split seed (default 1, as constsim train)\n"
+           "  --test-fraction F    test share of each class (default 0.2)\n"
+           "  --clients N          clients per round for the cost analysis (default 10)\n"
+           "  --rounds R           rounds for the cost analysis (default 10)\n"
+           "  --cost-per-mb USD    price per MB moved, MB = 10^6 bytes (default 5)\n"
+           "  --batch B            evaluation batch (default 256)\n"
+           "  --threads T          compute threads (default: all cores)\n\n"
+           "Cost model: every round sends the model to each client and back, so one round moves\n"
+           "file_bytes x 2 x clients bytes; the total is that times rounds; cost = bytes / 10^6 x\n"
+           "USD per MB.\n");
+}
+
+typedef struct ptq_row {
+    char path[2048];
+    size_t file_bytes;
+    double accuracy, loss;
+    double ratio, drop_pts;
+    double bytes_round, bytes_total, cost_round, cost_total, saving_usd, saving_pct;
+} ptq_row;
+
+/* dir of path ("." if none) and the file name without a .safetensors extension. */
+static void split_path(const char *path, char *dir, size_t dcap, char *stem, size_t scap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, dcap, ".");
+    else if (slash == path)
+        snprintf(dir, dcap, "/");
+    else
+        snprintf(dir, dcap, "%.*s", (int)(slash - path), path);
+    const char *base = slash ? slash + 1 : path;
+    size_t n = strlen(base);
+    const char *ext = ".safetensors";
+    size_t el = strlen(ext);
+    if (n > el && strcmp(base + n - el, ext) == 0)
+        n -= el;
+    snprintf(stem, scap, "%.*s", (int)n, base);
+}
+
+static cJSON *row_json(const ptq_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "accuracy", r->accuracy);
+    cJSON_AddNumberToObject(o, "loss", r->loss);
+    cJSON_AddNumberToObject(o, "file_bytes", (double)r->file_bytes);
+    cJSON_AddNumberToObject(o, "compression_ratio", r->ratio);
+    cJSON_AddNumberToObject(o, "accuracy_drop_pct", r->drop_pts);
+    cJSON_AddStringToObject(o, "path", r->path);
+    return o;
+}
+
+static cJSON *cost_json(const ptq_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "file_bytes", (double)r->file_bytes);
+    cJSON_AddNumberToObject(o, "bytes_per_round", r->bytes_round);
+    cJSON_AddNumberToObject(o, "bytes_total", r->bytes_total);
+    cJSON_AddNumberToObject(o, "cost_per_round_usd", r->cost_round);
+    cJSON_AddNumberToObject(o, "cost_total_usd", r->cost_total);
+    cJSON_AddNumberToObject(o, "savings_vs_fp32_usd", r->saving_usd);
+    cJSON_AddNumberToObject(o, "savings_vs_fp32_pct", r->saving_pct);
+    return o;
+}
 
 int cmd_quantize(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "constsim quantize: not available in this version yet\n");
-    return 1;
+    const char *model_path = NULL, *data = NULL, *out_dir_opt = NULL;
+    long seed = 1, batch = 256, threads = 0, clients = 10, rounds = 10;
+    double test_fraction = 0.2, cost_per_mb = 5.0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--data") && v) {
+            data = v, i++;
+        } else if (!strcmp(a, "-o") && v) {
+            out_dir_opt = v, i++;
+        } else if (!strcmp(a, "--seed")) {
+            if (cli_parse_int("quantize", a, v, 0, 0x7fffffffL, &seed))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--test-fraction")) {
+            if (cli_parse_double("quantize", a, v, 1e-9, 1 - 1e-9, &test_fraction))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--clients")) {
+            if (cli_parse_int("quantize", a, v, 1, 1000000, &clients))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--rounds")) {
+            if (cli_parse_int("quantize", a, v, 1, 1000000, &rounds))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--cost-per-mb")) {
+            if (cli_parse_double("quantize", a, v, 0.0, 1e12, &cost_per_mb))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--batch")) {
+            if (cli_parse_int("quantize", a, v, 1, 4096, &batch))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--threads")) {
+            if (cli_parse_int("quantize", a, v, 0, 1024, &threads))
+                return 2;
+            i++;
+        } else if (a[0] != '-' && !model_path) {
+            model_path = a;
+        } else {
+            return cli_usage_error("quantize", "unknown or incomplete argument \"%s\"", a);
+        }
+    }
+    if (!model_path)
+        return cli_usage_error("quantize", "missing MODEL.safetensors");
+
+    cs_err err;
+    cs_err_clear(&err);
+    int rc = 1;
+    nn_dataset ds = {0};
+    uint32_t *train = NULL, *test = NULL;
+    size_t n_train = 0, n_test = 0;
+    nn_model *m = NULL;
+    float *state0 = NULL;
+    int64_t tracked0[NN_TRACKED];
+    unsigned char *payload[NN_PRECISIONS] = {NULL};
+    size_t plen[NN_PRECISIONS] = {0};
+    cJSON *j = NULL;
+    char *txt = NULL;
+    char root[1024], dir[1024], stem[512], json_path[1200];
+    ptq_row rows[NN_PRECISIONS];
+    memset(rows, 0, sizeof rows);
+
+    if (threads == 0)
+        threads = cli_cpu_count();
+    nn_set_threads((int)threads);
+    m = nn_model_create((int)batch, &err);
+    if (!m)
+        goto fail;
+    nn_precision in_prec = NN_PREC_FP32;
+    if (nn_model_load(m, model_path, &in_prec, &err))
+        goto fail;
+    if (in_prec != NN_PREC_FP32) {
+        cs_err_set(&err, CS_EINVAL, model_path, 0, 0,
+                   "this is an %s model; quantize starts from an FP32 model",
+                   nn_precision_name(in_prec));
+        goto fail;
+    }
+    state0 = malloc(NN_STATE_FLOATS * sizeof *state0);
+    if (!state0) {
+        cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
+    memcpy(state0, nn_model_state(m), NN_STATE_FLOATS * sizeof *state0);
+    memcpy(tracked0, nn_model_tracked(m), sizeof tracked0);
+
+    split_path(model_path, dir, sizeof dir, stem, sizeof stem);
+    if (out_dir_opt) {
+        snprintf(dir, sizeof dir, "%s", out_dir_opt);
+        if (cs_mkdir_p(dir, &err))
+            goto fail;
+    }
+    /* Payloads and files first (they need no dataset). */
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        nn_precision prec = (nn_precision)p;
+        if (nn_codec_encode(prec, state0, tracked0, NULL, &payload[p], &plen[p], &err)) {
+            snprintf(err.path, sizeof err.path, "%s", model_path);
+            goto fail;
+        }
+        snprintf(rows[p].path, sizeof rows[p].path, "%s/%s_%s.safetensors", dir, stem,
+                 nn_precision_name(prec));
+        if (cs_write_file_atomic(rows[p].path, payload[p], plen[p], &err))
+            goto fail;
+        rows[p].file_bytes = plen[p];
+    }
+    /* The test split. */
+    if (nn_data_find_root(data, root, sizeof root, &err) ||
+        nn_data_load(root, (int)threads, &ds, &err) ||
+        nn_data_split(&ds, test_fraction, (uint64_t)seed, &train, &n_train, &test, &n_test, &err))
+        goto fail;
+    /* Each precision as the receiver sees it: the payload decoded (dequantised) into the model. */
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        if (nn_codec_decode(payload[p], plen[p], NULL, nn_model_state(m), nn_model_tracked(m), NULL,
+                            &err)) {
+            snprintf(err.path, sizeof err.path, "%s", rows[p].path);
+            goto fail;
+        }
+        nn_model_set_training(m, false);
+        if (nn_evaluate(m, &ds, test, n_test, &rows[p].accuracy, &rows[p].loss) != 0) {
+            cs_err_set(&err, CS_EFAIL, rows[p].path, 0, 0, "evaluation failed");
+            goto fail;
+        }
+    }
+    /* The study. */
+    const double mb = 1e6;
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        ptq_row *r = &rows[p];
+        r->ratio = (double)rows[0].file_bytes / (double)r->file_bytes;
+        r->drop_pts = 100.0 * (rows[0].accuracy - r->accuracy);
+        r->bytes_round = (double)r->file_bytes * 2.0 * (double)clients;
+        r->bytes_total = r->bytes_round * (double)rounds;
+        r->cost_round = r->bytes_round / mb * cost_per_mb;
+        r->cost_total = r->bytes_total / mb * cost_per_mb;
+    }
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        ptq_row *r = &rows[p];
+        r->saving_usd = rows[0].cost_total - r->cost_total;
+        r->saving_pct = rows[0].bytes_total > 0
+                            ? 100.0 * (rows[0].bytes_total - r->bytes_total) / rows[0].bytes_total
+                            : 0.0;
+    }
+
+    printf("Post-training quantisation of %s\n", model_path);
+    printf("  parameters: %d trainable (+%d BatchNorm statistics, %d counters)\n", NN_PARAMS,
+           NN_BUFFERS, NN_TRACKED);
+    printf("  theoretical sizes: fp32 %d B (params x 4), fp16 %d B (x 2), int8 %d B (x 1)\n",
+           NN_PARAMS * 4, NN_PARAMS * 2, NN_PARAMS);
+    printf("  test split: %zu images of %s (seed %ld, test fraction %g)\n\n", n_test, root, seed,
+           test_fraction);
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        printf("  %s: loss %.4f  accuracy %.2f%%  file %zu B  %s\n",
+               nn_precision_name((nn_precision)p), rows[p].loss, 100.0 * rows[p].accuracy,
+               rows[p].file_bytes, rows[p].path);
+    printf("\n  %-9s %9s %11s %12s %11s\n", "precision", "accuracy", "drop (pts)", "size (B)",
+           "compression");
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        printf("  %-9s %8.2f%% %11.2f %12zu %10.2fx\n", nn_precision_name((nn_precision)p),
+               100.0 * rows[p].accuracy, rows[p].drop_pts, rows[p].file_bytes, rows[p].ratio);
+    printf("\nCommunication cost: %ld clients x %ld rounds, model sent to each client and back "
+           "every round, $%.2f per MB (10^6 bytes)\n",
+           clients, rounds, cost_per_mb);
+    printf("  %-9s %14s %12s %16s %12s %12s %8s\n", "precision", "bytes/round", "USD/round",
+           "bytes total", "USD total", "saving USD", "saving");
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        printf("  %-9s %14.0f %12.2f %16.0f %12.2f %12.2f %7.1f%%\n",
+               nn_precision_name((nn_precision)p), rows[p].bytes_round, rows[p].cost_round,
+               rows[p].bytes_total, rows[p].cost_total, rows[p].saving_usd, rows[p].saving_pct);
+
+    j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "format", "constsim-ptq/1");
+    cJSON_AddStringToObject(j, "constsim_version", CONSTSIM_VERSION);
+    cJSON_AddStringToObject(j, "model", model_path);
+    cJSON_AddNumberToObject(j, "parameters", NN_PARAMS);
+    cJSON *th = cJSON_AddObjectToObject(j, "theoretical_bytes");
+    cJSON_AddNumberToObject(th, "fp32", NN_PARAMS * 4.0);
+    cJSON_AddNumberToObject(th, "fp16", NN_PARAMS * 2.0);
+    cJSON_AddNumberToObject(th, "int8", NN_PARAMS * 1.0);
+    cJSON *dj = cJSON_AddObjectToObject(j, "dataset");
+    cJSON_AddStringToObject(dj, "root", root);
+    cJSON_AddNumberToObject(dj, "test_images", (double)n_test);
+    cJSON_AddNumberToObject(dj, "seed", (double)seed);
+    cJSON_AddNumberToObject(dj, "test_fraction", test_fraction);
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        cJSON_AddItemToObject(j, nn_precision_name((nn_precision)p), row_json(&rows[p]));
+    cJSON *cj = cJSON_AddObjectToObject(j, "communication");
+    cJSON_AddNumberToObject(cj, "clients", (double)clients);
+    cJSON_AddNumberToObject(cj, "rounds", (double)rounds);
+    cJSON_AddNumberToObject(cj, "cost_per_mb_usd", cost_per_mb);
+    cJSON_AddNumberToObject(cj, "bytes_per_mb", mb);
+    cJSON_AddNumberToObject(cj, "transfers_per_client_per_round", 2);
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        cJSON_AddItemToObject(cj, nn_precision_name((nn_precision)p), cost_json(&rows[p]));
+    txt = cJSON_Print(j);
+    if (!txt) {
+        cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
+    snprintf(json_path, sizeof json_path, "%s/quantization_comparison.json", dir);
+    size_t tl = strlen(txt);
+    txt[tl] = '\n'; /* replaces the terminator: written with its length */
+    if (cs_write_file_atomic(json_path, txt, tl + 1, &err))
+        goto fail;
+    printf("\nwrote %s\n", json_path);
+    rc = 0;
+    goto done;
+fail:
+    cs_err_print(&err, stderr);
+    rc = cs_err_exit_code(&err);
+done:
+    if (txt)
+        cJSON_free(txt);
+    cJSON_Delete(j);
+    for (int p = 0; p < NN_PRECISIONS; p++)
+        free(payload[p]);
+    free(state0);
+    nn_model_destroy(m);
+    free(train);
+    free(test);
+    nn_data_free(&ds);
+    return rc;
 }

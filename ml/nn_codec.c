@@ -37,14 +37,18 @@ int nn_int8_quantize(const float *w, size_t rows, size_t cols, int8_t *q, float 
     for (size_t r = 0; r < rows; r++) {
         const float *wr = w + r * cols;
         int8_t *qr = q + r * cols;
-        float maxabs = 0.0f;
-        int bad = 0;
+        /* max |w| over the bit patterns without the sign: for non-negative floats the integer
+         * order is the numeric order, and inf/NaN patterns are the largest (vectorises). */
+        uint32_t maxbits = 0;
         for (size_t c = 0; c < cols; c++) {
-            float a = fabsf(wr[c]);
-            bad |= !(a <= FLT_MAX);
-            maxabs = a > maxabs ? a : maxabs;
+            uint32_t u;
+            memcpy(&u, &wr[c], sizeof u);
+            u &= 0x7FFFFFFFu;
+            maxbits = u > maxbits ? u : maxbits;
         }
-        if (bad) {
+        float maxabs;
+        memcpy(&maxabs, &maxbits, sizeof maxabs);
+        if (maxbits >= 0x7F800000u) {
             if (bad_row)
                 *bad_row = r;
             return -1;
@@ -55,13 +59,29 @@ int nn_int8_quantize(const float *w, size_t rows, size_t cols, int8_t *q, float 
             memset(qr, 0, cols);
             continue;
         }
-        /* w / scale in double is the exact quotient of the two floats rounded once, so q is the
-         * round-half-even of the true quotient and |w - q*scale| <= scale/2 holds exactly. */
-        double ds = (double)s;
+        /* q must be the round-half-even of the exact quotient w / scale. In double, w * (1/scale)
+         * is within 2^-44 of it (|w/scale| <= 127.5, two roundings of 2^-53), so its rounding is
+         * right unless it lies within 2^-30 of a half-integer; those few are redone with the
+         * exact division (w / scale in double is the true quotient rounded once). Then
+         * |w - q*scale| <= scale/2 holds exactly. */
+        double ds = (double)s, inv = 1.0 / ds;
+        int near_tie = 0;
         for (size_t c = 0; c < cols; c++) {
-            double v = rint((double)wr[c] / ds);
-            v = v > 127.0 ? 127.0 : (v < -127.0 ? -127.0 : v);
-            qr[c] = (int8_t)v;
+            double x = (double)wr[c] * inv;
+            double r8 = rint(x);
+            near_tie |= fabs(x - r8) > 0.5 - 0x1p-30;
+            r8 = r8 > 127.0 ? 127.0 : (r8 < -127.0 ? -127.0 : r8);
+            qr[c] = (int8_t)r8;
+        }
+        if (!near_tie)
+            continue;
+        for (size_t c = 0; c < cols; c++) {
+            double x = (double)wr[c] * inv;
+            if (fabs(x - rint(x)) > 0.5 - 0x1p-30) {
+                double r8 = rint((double)wr[c] / ds);
+                r8 = r8 > 127.0 ? 127.0 : (r8 < -127.0 ? -127.0 : r8);
+                qr[c] = (int8_t)r8;
+            }
         }
     }
     return 0;
@@ -113,6 +133,8 @@ static size_t view_rows(const nn_view *v)
 
 static const char SCALE_SUFFIX[] = ".scale";
 
+enum { CHUNK = 1024 }; /* floats per step when a delta is converted on the fly */
+
 int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *state,
                          const int64_t *tracked, const float *base, unsigned char **buf,
                          size_t *len, cs_err *err)
@@ -120,41 +142,31 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
     layout_assert(l);
     *buf = NULL;
     *len = 0;
-    size_t n_float = 0, n_i8 = 0, n_scales = 0, n_pc = 0, name_bytes = 0;
+    size_t n_pc = 0, name_bytes = 0, max_cols = 0;
     for (size_t i = 0; i < l->n_views; i++) {
         const nn_view *v = &l->views[i];
-        if (!view_is_float(v))
-            continue;
-        n_float += v->count;
         if (prec == NN_PREC_INT8 && v->per_channel) {
-            n_i8 += v->count;
-            n_scales += view_rows(v);
             n_pc++;
             name_bytes += strlen(v->name) + sizeof SCALE_SUFFIX;
+            size_t cols = v->count / view_rows(v);
+            max_cols = cols > max_cols ? cols : max_cols;
         }
     }
-    /* Scratch: delta floats | scales | fp16 halves | int8 values (in decreasing alignment). */
-    size_t n_delta = base ? n_float : 0;
-    size_t n_half = prec == NN_PREC_FP16 ? n_float : 0;
-    size_t b_delta, b_scales, b_half, total = 0;
-    if (cs_size_mul(n_delta, sizeof(float), &b_delta) ||
-        cs_size_mul(n_scales, sizeof(float), &b_scales) ||
-        cs_size_mul(n_half, sizeof(uint16_t), &b_half))
-        return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "model too large to encode");
-    total = b_delta + b_scales + b_half + n_i8; /* each bounded by the state size: no overflow */
     size_t n_tensors = l->n_views + n_pc;
-    unsigned char *scratch = malloc(total ? total : 1);
     nn_st_tensor *ts = calloc(n_tensors ? n_tensors : 1, sizeof *ts);
+    size_t *offs = malloc((n_tensors ? n_tensors : 1) * sizeof *offs);
     char *names = malloc(name_bytes ? name_bytes : 1);
+    float *rowbuf = NULL;
+    unsigned char *out = NULL;
+    size_t out_len = 0;
     int rc = 0;
-    if (!scratch || !ts || !names) {
+    if (base && n_pc > 0)
+        rowbuf = malloc(max_cols * sizeof *rowbuf);
+    if (!ts || !offs || !names || (base && n_pc > 0 && !rowbuf)) {
         rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory encoding a payload");
         goto done;
     }
-    float *delta = (float *)(void *)scratch;
-    float *scales = (float *)(void *)(scratch + b_delta);
-    uint16_t *half = (uint16_t *)(void *)(scratch + b_delta + b_scales);
-    int8_t *i8 = (int8_t *)(scratch + b_delta + b_scales + b_half);
+    /* The tensors (no data yet): each view, and after an INT8 weight its scales. */
     char *np = names;
     size_t nt = 0;
     for (size_t i = 0; i < l->n_views; i++) {
@@ -166,37 +178,13 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
             t->shape[d] = v->shape[d];
         if (!view_is_float(v)) {
             t->dtype = NN_DTYPE_I64;
-            t->data = tracked + v->offset;
             t->nbytes = v->count * sizeof(int64_t);
-            continue;
-        }
-        const float *src = state + v->offset;
-        if (base) {
-            const float *b = base + v->offset;
-            for (size_t k = 0; k < v->count; k++)
-                delta[k] = src[k] - b[k];
-            src = delta;
-            delta += v->count;
-        }
-        if (prec == NN_PREC_FP16) {
-            nn_fp16_encode(src, half, v->count);
+        } else if (prec == NN_PREC_FP16) {
             t->dtype = NN_DTYPE_F16;
-            t->data = half;
             t->nbytes = v->count * sizeof(uint16_t);
-            half += v->count;
         } else if (prec == NN_PREC_INT8 && v->per_channel) {
-            size_t rows = view_rows(v), cols = v->count / rows, bad = 0;
-            if (nn_int8_quantize(src, rows, cols, i8, scales, &bad) != 0) {
-                rc = cs_err_set(err, CS_ERANGE, NULL, 0, 0,
-                                "tensor \"%s\": output channel %zu holds a non-finite value, "
-                                "which INT8 cannot encode",
-                                v->name, bad);
-                goto done;
-            }
             t->dtype = NN_DTYPE_I8;
-            t->data = i8;
             t->nbytes = v->count;
-            i8 += v->count;
             nn_st_tensor *s = &ts[nt++];
             size_t nl = strlen(v->name);
             memcpy(np, v->name, nl);
@@ -205,13 +193,10 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
             np += nl + sizeof SCALE_SUFFIX;
             s->dtype = NN_DTYPE_F32;
             s->ndim = 1;
-            s->shape[0] = (int64_t)rows;
-            s->data = scales;
-            s->nbytes = rows * sizeof(float);
-            scales += rows;
+            s->shape[0] = v->shape[0];
+            s->nbytes = view_rows(v) * sizeof(float);
         } else {
             t->dtype = NN_DTYPE_F32;
-            t->data = src;
             t->nbytes = v->count * sizeof(float);
         }
     }
@@ -221,11 +206,75 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
         {"constsim.precision", nn_precision_name(prec)},
         {"constsim.encoding", base ? "delta" : "state"},
     };
-    rc = nn_st_write(ts, nt, meta, sizeof meta / sizeof meta[0], buf, len, err);
+    rc = nn_st_write_header(ts, nt, meta, sizeof meta / sizeof meta[0], &out, &out_len, offs, err);
+    if (rc)
+        goto done;
+    /* The values, written in place (offsets are aligned to the element size). */
+    nt = 0;
+    for (size_t i = 0; i < l->n_views; i++) {
+        const nn_view *v = &l->views[i];
+        const nn_st_tensor *t = &ts[nt];
+        unsigned char *dst = out + offs[nt++];
+        if (!view_is_float(v)) {
+            memcpy(dst, tracked + v->offset, v->count * sizeof(int64_t));
+            continue;
+        }
+        const float *src = state + v->offset;
+        const float *b = base ? base + v->offset : NULL;
+        if (t->dtype == NN_DTYPE_F32) {
+            if (!b) {
+                memcpy(dst, src, v->count * sizeof(float));
+            } else {
+                float *d = (float *)(void *)dst;
+                for (size_t k = 0; k < v->count; k++)
+                    d[k] = src[k] - b[k];
+            }
+        } else if (t->dtype == NN_DTYPE_F16) {
+            uint16_t *h = (uint16_t *)(void *)dst;
+            if (!b) {
+                nn_fp16_encode(src, h, v->count);
+            } else {
+                float tmp[CHUNK];
+                for (size_t k = 0; k < v->count; k += CHUNK) {
+                    size_t m = v->count - k < CHUNK ? v->count - k : CHUNK;
+                    for (size_t j = 0; j < m; j++)
+                        tmp[j] = src[k + j] - b[k + j];
+                    nn_fp16_encode(tmp, h + k, m);
+                }
+            }
+        } else {
+            size_t rows = view_rows(v), cols = v->count / rows, bad = 0;
+            int8_t *q = (int8_t *)dst;
+            float *scale = (float *)(void *)(out + offs[nt++]);
+            int qrc = 0;
+            if (!b) {
+                qrc = nn_int8_quantize(src, rows, cols, q, scale, &bad);
+            } else {
+                for (size_t r = 0; r < rows && qrc == 0; r++) {
+                    for (size_t c = 0; c < cols; c++)
+                        rowbuf[c] = src[r * cols + c] - b[r * cols + c];
+                    qrc = nn_int8_quantize(rowbuf, 1, cols, q + r * cols, scale + r, NULL);
+                    bad = r;
+                }
+            }
+            if (qrc != 0) {
+                rc = cs_err_set(err, CS_ERANGE, NULL, 0, 0,
+                                "tensor \"%s\": output channel %zu holds a non-finite value, "
+                                "which INT8 cannot encode",
+                                v->name, bad);
+                goto done;
+            }
+        }
+    }
+    *buf = out;
+    *len = out_len;
+    out = NULL;
 done:
+    free(out);
+    free(rowbuf);
     free(names);
+    free(offs);
     free(ts);
-    free(scratch);
     return rc;
 }
 

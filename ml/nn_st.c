@@ -201,7 +201,7 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int check_tensor_for_write(const nn_st_tensor *t, size_t i, cs_err *err)
+static int check_tensor_for_write(const nn_st_tensor *t, size_t i, bool need_data, cs_err *err)
 {
     if (!t->name || !t->name[0])
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "tensor %zu: empty name", i);
@@ -231,18 +231,20 @@ static int check_tensor_for_write(const nn_st_tensor *t, size_t i, cs_err *err)
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
                           "tensor \"%s\": %zu bytes given, the shape needs %zu", t->name, t->nbytes,
                           nbytes);
-    if (nbytes > 0 && !t->data)
+    if (need_data && nbytes > 0 && !t->data)
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "tensor \"%s\": no data", t->name);
     return 0;
 }
 
-int nn_st_write(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
-                unsigned char **buf, size_t *len, cs_err *err)
+/* The file's header and layout; with copy, the tensors' data too; offsets (if not NULL)
+ * receives each tensor's absolute data offset. */
+static int write_impl(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
+                      unsigned char **buf, size_t *len, size_t *offsets, bool copy, cs_err *err)
 {
     *buf = NULL;
     *len = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = check_tensor_for_write(&tensors[i], i, err);
+        int rc = check_tensor_for_write(&tensors[i], i, copy, err);
         if (rc)
             return rc;
     }
@@ -337,9 +339,12 @@ int nn_st_write(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, s
         out[i] = (unsigned char)(hl >> (8 * i));
     memcpy(out + 8, h.p, h.len);
     unsigned char *data = out + 8 + h.len;
-    for (size_t i = 0; i < n; i++)
-        if (tensors[i].nbytes)
+    for (size_t i = 0; i < n; i++) {
+        if (copy && tensors[i].nbytes)
             memcpy(data + data_off[i], tensors[i].data, tensors[i].nbytes);
+        if (offsets)
+            offsets[i] = 8 + h.len + data_off[i];
+    }
     *buf = out;
     *len = total;
 done:
@@ -347,6 +352,18 @@ done:
     free(names);
     free(data_off);
     return rc;
+}
+
+int nn_st_write(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
+                unsigned char **buf, size_t *len, cs_err *err)
+{
+    return write_impl(tensors, n, meta, n_meta, buf, len, NULL, true, err);
+}
+
+int nn_st_write_header(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
+                       unsigned char **buf, size_t *len, size_t *offsets, cs_err *err)
+{
+    return write_impl(tensors, n, meta, n_meta, buf, len, offsets, false, err);
 }
 
 /* ---------------------------------------------------------------- parser */

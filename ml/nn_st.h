@@ -63,6 +63,13 @@ typedef struct nn_st_meta {
 int nn_st_write(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
                 unsigned char **buf, size_t *len, cs_err *err);
 
+/* The same layout without copying data: writes the length and header into a malloc'd buffer of
+ * the full file size and stores each tensor's absolute data offset in offsets[i] (aligned to its
+ * element size, as is the buffer); the tensors' data pointers are ignored and the caller must
+ * fill every data byte. For writers that produce tensor values in place. */
+int nn_st_write_header(const nn_st_tensor *tensors, size_t n, const nn_st_meta *meta, size_t n_meta,
+                       unsigned char **buf, size_t *len, size_t *offsets, cs_err *err);
+
 typedef struct nn_st_file {
     nn_st_tensor *tensors; /* owned: n tensors in header order; data points into the buffer */
     size_t n;
