@@ -32,6 +32,36 @@ static void test_hand_values(void)
     T_EQ(q2[3], 127);
 }
 
+/* Exact ties at many scales: max|w| = 127 * m * 2^e gives scale m * 2^e exactly (m odd, small),
+ * and w = (k + 1/2) * m * 2^e is a float lying exactly half-way between two steps; q must be the
+ * even neighbour. With m != 1 the reciprocal of the scale is inexact, which is where a
+ * multiply-only rounding would go wrong. */
+static void test_exact_ties(void)
+{
+    static const int ms[] = {1, 3, 5, 7, 11, 13, 25, 99, 127, 1001, 4095};
+    float w[255];
+    int8_t q[255];
+    size_t bad = 0, cases = 0;
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+        for (int e = -30; e <= 30; e++) {
+            float s, m = (float)ms[mi];
+            w[0] = ldexpf(127.0f * m, e);
+            for (int k = -127; k < 127; k++)
+                w[k + 128] = ldexpf(((float)k + 0.5f) * m, e);
+            T_EQ(nn_int8_quantize(w, 1, 255, q, &s, NULL), 0);
+            if (s != ldexpf(m, e))
+                bad++;
+            for (int k = -127; k < 127; k++) {
+                int want = (k % 2 == 0) ? k : k + 1; /* k + 1/2 -> the even one of k, k + 1 */
+                cases++;
+                if (q[k + 128] != want)
+                    bad++;
+            }
+        }
+    T_EQ(bad, 0);
+    T_EQ(cases, 11 * 61 * 254);
+}
+
 static void test_random_bound(void)
 {
     cs_rng r;
@@ -50,7 +80,7 @@ static void test_random_bound(void)
     }
     T_EQ(nn_int8_quantize(w, rows, cols, q, scale, NULL), 0);
     nn_int8_dequantize(q, scale, rows, cols, back);
-    size_t bad_bound = 0, bad_scale = 0, bad_range = 0, bad_deq = 0, bad_max = 0;
+    size_t bad_bound = 0, bad_scale = 0, bad_range = 0, bad_deq = 0, bad_max = 0, bad_q = 0;
     for (size_t i = 0; i < rows; i++) {
         float m = 0.0f;
         for (size_t j = 0; j < cols; j++)
@@ -67,6 +97,8 @@ static void test_random_bound(void)
                 bad_range++;
             if (back[k] != (float)q[k] * scale[i])
                 bad_deq++;
+            if (q[k] != (int8_t)nearbyint((double)w[k] / (double)scale[i])) /* the definition */
+                bad_q++;
             qmax = abs(q[k]) > qmax ? abs(q[k]) : qmax;
         }
         if (qmax != 127)
@@ -77,6 +109,7 @@ static void test_random_bound(void)
     T_EQ(bad_range, 0);
     T_EQ(bad_deq, 0);
     T_EQ(bad_max, 0);
+    T_EQ(bad_q, 0);
     free(w);
     free(back);
     free(q);
@@ -132,6 +165,7 @@ static void test_non_finite(void)
 int main(void)
 {
     test_hand_values();
+    test_exact_ties();
     test_random_bound();
     test_zero_and_huge();
     test_non_finite();
