@@ -240,6 +240,16 @@ static const char *describe(const scn__node *n, char *buf, size_t cap)
     return buf;
 }
 
+/* For a number or boolean written in quotes: why it was not taken as one. */
+static const char *quoted_hint(const scn__node *n)
+{
+    bool b;
+    if (n->kind == SCN__SCALAR && n->quoted &&
+        (is_float_text(n->text) || is_bool_text(n->text, &b)))
+        return " (quoted, so text: remove the quotes)";
+    return "";
+}
+
 /* ---- sections ----------------------------------------------------------------------------- */
 
 static size_t edit_distance(const char *a, const char *b)
@@ -411,8 +421,9 @@ static int to_int(const cv *v, const scn__node *n, const char *path, long long l
         }
     }
     int_range_text(lo, hi, range, sizeof range);
-    return fail(v, scn__loc_of(n), path, "expected an integer %s%s%s%s, got %s", range,
-                hint ? " (" : "", hint ? hint : "", hint ? ")" : "", describe(n, got, sizeof got));
+    return fail(v, scn__loc_of(n), path, "expected an integer %s%s%s%s, got %s%s", range,
+                hint ? " (" : "", hint ? hint : "", hint ? ")" : "", describe(n, got, sizeof got),
+                quoted_hint(n));
 }
 
 static int to_num(const cv *v, const scn__node *n, const char *path, const nrange *r,
@@ -427,9 +438,9 @@ static int to_num(const cv *v, const scn__node *n, const char *path, const nrang
         }
     }
     nrange_text(r, range, sizeof range);
-    return fail(v, scn__loc_of(n), path, "expected a number%s%s%s%s%s, got %s", range[0] ? " " : "",
-                range, hint ? " (" : "", hint ? hint : "", hint ? ")" : "",
-                describe(n, got, sizeof got));
+    return fail(v, scn__loc_of(n), path, "expected a number%s%s%s%s%s, got %s%s",
+                range[0] ? " " : "", range, hint ? " (" : "", hint ? hint : "", hint ? ")" : "",
+                describe(n, got, sizeof got), quoted_hint(n));
 }
 
 static int to_bool(const cv *v, const scn__node *n, const char *path, bool *out)
@@ -437,8 +448,8 @@ static int to_bool(const cv *v, const scn__node *n, const char *path, bool *out)
     char got[96];
     if (n->kind == SCN__SCALAR && !n->quoted && is_bool_text(n->text, out))
         return 0;
-    return fail(v, scn__loc_of(n), path, "expected true or false, got %s",
-                describe(n, got, sizeof got));
+    return fail(v, scn__loc_of(n), path, "expected true or false, got %s%s",
+                describe(n, got, sizeof got), quoted_hint(n));
 }
 
 static int to_enum(const cv *v, const scn__node *n, const char *path, const char *const *names,
