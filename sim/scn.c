@@ -798,7 +798,7 @@ static int conv_top(const cv *v, const sec *root)
 
 /* Loads the TLE file to count its sets and check select names; the satellites themselves are
  * built by sim_plan. */
-static int tle_count(const cv *v, const sec *cs, const itemlist *sel)
+static int tle_count(const cv *v, const itemlist *sel)
 {
     scn_constellation *k = &v->c->constellation;
     FILE *f = fopen(k->tle, "rb");
@@ -815,7 +815,6 @@ static int tle_count(const cv *v, const sec *cs, const itemlist *sel)
         free(tles);
         return fail(v, k->at.tle, "constellation.tle", "no TLE sets in \"%s\"", k->tle);
     }
-    (void)cs;
     k->n_satellites = n;
     if (sel && sel->n) {
         for (size_t i = 0; i < sel->n; i++) {
@@ -980,7 +979,7 @@ static int conv_constellation(const cv *v, const sec *root)
         }
     }
     if (rc == 0)
-        rc = tle_count(v, &cs, &sel);
+        rc = tle_count(v, &sel);
     free(sel.v);
     return rc;
 }

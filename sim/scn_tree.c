@@ -377,8 +377,9 @@ int scn__apply_set(scn__node *root, const char *set, int idx, cs_err *err)
         bool last = next == NULL;
         scn__node *child = NULL;
         if (cur->kind == SCN__NULL && cur != root) {
-            /* "links:" with nothing under it: an empty section. */
+            /* "links:" with nothing under it: an empty section, now shaped by this --set. */
             cur->kind = SCN__MAP;
+            cur->set = idx;
         }
         if (cur->kind == SCN__MAP) {
             for (size_t i = 0; i < cur->n; i++)
