@@ -37,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROOT_TOL_S 1e-4  /* crossing times: width of the final Brent bracket */
-#define MAX_TOL_S 1e-3   /* time of maximum elevation: width of the final minimiser bracket */
+#define ROOT_TOL_S 1e-4 /* crossing times: width of the final Brent bracket */
+#define MAX_TOL_S 1e-2
 #define FINE_STEP_S 20.0 /* bracketing step on the interpolant */
 #define CULL_MARGIN_RAD (0.2 * ORB_DEG2RAD)
 #define MASK_MARGIN_RAD (0.5 * ORB_DEG2RAD) /* ellipsoid: geodetic vs geocentric vertical */
@@ -49,6 +49,7 @@ typedef struct station_geo {
     double u[3];  /* geocentric unit vector */
     double radius_km;
     double mask_deg;
+    double sin_mask; /* sin(mask): the interpolated track is scanned on sin(elevation) */
 } station_geo;
 
 typedef struct wvec {
@@ -77,9 +78,10 @@ typedef struct worker {
     double h_s;   /* coarse step */
     size_t n_int; /* coarse intervals; samples 0..n_int */
     /* scratch (owned) */
-    double *trk;  /* (n_int + 1) x 6: ECEF r, v */
-    double *unit; /* (n_int + 1) x 3: unit vectors of r */
-    unsigned char *near;
+    double *trk;         /* (n_int + 1) x 6: ECEF r, v */
+    double *unit;        /* (n_int + 1) x 3: unit vectors of r */
+    double *ang;         /* n_int + 1: central angle to the station (lower bound when far) */
+    unsigned char *cand; /* n_int: interval may hold a visible point */
     size_t cap_trk;
     double *ft, *fv; /* fine samples */
     size_t cap_fine;
@@ -154,13 +156,19 @@ static void track_interp(const worker *wk, double t, double r[3])
         r[i] = h00 * a[i] + h10 * a[3 + i] + h01 * b[i] + h11 * b[3 + i];
 }
 
+/* On the interpolated track: sin(elevation) - sin(mask). It has the sign of elevation - mask and
+ * the same ordering (sin is increasing on [-90, 90] deg), which is all the scan needs, and it
+ * saves an arcsine. */
 static double f_interp(double t, void *p)
 {
     worker *wk = p;
     double r[3];
     wk->stats.interp_evals++;
     track_interp(wk, t, r);
-    return elev_deg_of(wk->stn, r) - wk->stn->mask_deg;
+    const station_geo *g = wk->stn;
+    double d0 = r[0] - g->r[0], d1 = r[1] - g->r[1], d2 = r[2] - g->r[2];
+    double rho = sqrt(d0 * d0 + d1 * d1 + d2 * d2);
+    return (d0 * g->up[0] + d1 * g->up[1] + d2 * g->up[2]) / rho - g->sin_mask;
 }
 
 static double f_interp_neg(double t, void *p)
@@ -170,13 +178,28 @@ static double f_interp_neg(double t, void *p)
 
 /* ---- GSL helpers -------------------------------------------------------------------------- */
 
+/* GSL works on a local time tau = t - t0 (t0 = the bracket's lower end): its minimiser's step
+ * floor is sqrt(DBL_EPSILON) |tau|, which would be milliseconds at t ~ 1 day. */
+typedef struct local_fn {
+    worker *wk;
+    double (*fn)(double, void *);
+    double t0;
+} local_fn;
+
+static double local_eval(double tau, void *p)
+{
+    const local_fn *l = p;
+    return l->fn(l->t0 + tau, l->wk);
+}
+
 /* Root of fn in [lo, hi] (signs of fn(lo), fn(hi) differ; checked by the caller). */
 static double brent_root(worker *wk, double (*fn)(double, void *), double lo, double hi, double tol)
 {
-    gsl_function F = {fn, wk};
-    if (gsl_root_fsolver_set(wk->root, &F, lo, hi) != GSL_SUCCESS)
+    local_fn l = {wk, fn, lo};
+    gsl_function F = {local_eval, &l};
+    if (gsl_root_fsolver_set(wk->root, &F, 0.0, hi - lo) != GSL_SUCCESS)
         return 0.5 * (lo + hi);
-    double x = 0.5 * (lo + hi);
+    double x = 0.5 * (hi - lo);
     for (int it = 0; it < 100; it++) {
         if (gsl_root_fsolver_iterate(wk->root) != GSL_SUCCESS)
             break;
@@ -185,15 +208,17 @@ static double brent_root(worker *wk, double (*fn)(double, void *), double lo, do
         if (gsl_root_test_interval(a, b, tol, 0.0) == GSL_SUCCESS)
             break;
     }
-    return x;
+    return lo + x;
 }
 
 /* Minimum of fn with a < x < b and fn(x) < fn(a), fn(b) (values given). */
 static double brent_min(worker *wk, double (*fn)(double, void *), double a, double x, double b,
                         double fa, double fx, double fb, double tol, double *fmin)
 {
-    gsl_function F = {fn, wk};
-    if (gsl_min_fminimizer_set_with_values(wk->min, &F, x, fx, a, fa, b, fb) != GSL_SUCCESS) {
+    local_fn l = {wk, fn, a};
+    gsl_function F = {local_eval, &l};
+    if (gsl_min_fminimizer_set_with_values(wk->min, &F, x - a, fx, 0.0, fa, b - a, fb) !=
+        GSL_SUCCESS) {
         *fmin = fx;
         return x;
     }
@@ -205,12 +230,16 @@ static double brent_min(worker *wk, double (*fn)(double, void *), double a, doub
             break;
     }
     *fmin = gsl_min_fminimizer_f_minimum(wk->min);
-    return gsl_min_fminimizer_x_minimum(wk->min);
+    return a + gsl_min_fminimizer_x_minimum(wk->min);
 }
 
 /* ---- refinement --------------------------------------------------------------------------- */
 
-/* The exact crossing near the interpolated crossing in [lo, hi] (rise: f goes - to +). */
+/* The exact crossing near the interpolated crossing in [lo, hi] (rise: f goes - to +).
+ * The interpolated root ti is typically within a few ms of the exact one; one Newton step from
+ * it (exact value, interpolated slope) lands within microseconds, so a bracket of +-ROOT_TOL_S
+ * around that usually holds the root and Brent finishes in one or two iterations. If it does
+ * not, the bracket widens tenfold until it does. */
 static double refine_crossing(worker *wk, double lo, double hi, int rise)
 {
     double fl = f_interp(lo, wk), fh = f_interp(hi, wk);
@@ -218,10 +247,22 @@ static double refine_crossing(worker *wk, double lo, double hi, int rise)
     if ((fl < 0.0) == (fh < 0.0))
         ti = 0.5 * (lo + hi); /* cannot happen for brackets made by the scan */
     else
-        ti = brent_root(wk, f_interp, lo, hi, 1e-4);
+        ti = brent_root(wk, f_interp, lo, hi, 1e-5);
     double dur = wk->sh->duration_s;
-    for (double d = 0.02; d < 200.0; d *= 5.0) {
-        double a = ti - d, b = ti + d;
+    double tc = ti;
+    if (ti > 0.0 && ti < dur) {
+        /* slope of the elevation (deg/s) from the interpolant: d(sin el)/dt / cos el */
+        double dt = 1e-2;
+        double g1 = f_interp(ti + dt, wk) + wk->stn->sin_mask;
+        double g0 = f_interp(ti - dt, wk) + wk->stn->sin_mask;
+        double ce = cos(wk->stn->mask_deg * ORB_DEG2RAD);
+        double slope = (g1 - g0) / (2.0 * dt) / ce * ORB_RAD2DEG;
+        double fe = f_exact(ti, wk);
+        if (slope != 0.0 && fabs(fe / slope) < 1.0)
+            tc = ti - fe / slope;
+    }
+    for (double d = 0.6 * ROOT_TOL_S; d < 500.0; d *= 10.0) {
+        double a = tc - d, b = tc + d;
         if (a < 0.0)
             a = 0.0;
         if (b > dur)
@@ -229,7 +270,7 @@ static double refine_crossing(worker *wk, double lo, double hi, int rise)
         double fa = f_exact(a, wk), fb = f_exact(b, wk);
         int ok = rise ? (fa < 0.0 && fb >= 0.0) : (fa >= 0.0 && fb < 0.0);
         if (ok)
-            return brent_root(wk, f_exact, a, b, ROOT_TOL_S);
+            return b - a <= ROOT_TOL_S ? 0.5 * (a + b) : brent_root(wk, f_exact, a, b, ROOT_TOL_S);
     }
     wk->stats.fallbacks++;
     return ti;
@@ -244,7 +285,7 @@ static void refine_max(worker *wk, double a, double b, double x, double *t_max, 
         *el_max = f_exact(a, wk) + mask;
         return;
     }
-    double d = 0.5;
+    double d = 0.02;
     if (x < a)
         x = a;
     if (x > b)
@@ -466,6 +507,7 @@ static int scan_run(worker *wk, size_t k0, size_t k1, uint32_t sat, uint32_t st,
             t_hint = interp_extremum(wk, best, 1, &fe);
         }
         orb_window w;
+        memset(&w, 0, sizeof w); /* padding too: plans compare bytewise across thread counts */
         w.sat = sat;
         w.station = st;
         w.t_start_s = t_start;
@@ -496,10 +538,14 @@ static int ensure_track(worker *wk, size_t n)
     if (!u)
         return CS_ENOMEM;
     wk->unit = u;
-    unsigned char *nr = realloc(wk->near, n);
-    if (!nr)
+    double *an = realloc(wk->ang, b3 / 3);
+    if (!an)
         return CS_ENOMEM;
-    wk->near = nr;
+    wk->ang = an;
+    unsigned char *cd = realloc(wk->cand, n);
+    if (!cd)
+        return CS_ENOMEM;
+    wk->cand = cd;
     wk->cap_trk = n;
     return 0;
 }
@@ -576,27 +622,46 @@ static int process_sat(worker *wk, size_t si)
             wk->stats.pairs_culled++;
             continue;
         }
-        double cos_thr = thr >= ORB_PI ? -2.0 : cos(thr);
+        /* Angles are computed exactly out to thr + w_dir h (beyond, that is a lower bound). */
+        double wide = thr + w_dir * wk->h_s;
+        double cos_wide = wide >= ORB_PI ? -2.0 : cos(wide);
         size_t n_near = 0;
         for (size_t k = 0; k <= n_int; k++) {
             const double *u = wk->unit + 3 * k;
-            int nr = u[0] * g->u[0] + u[1] * g->u[1] + u[2] * g->u[2] >= cos_thr;
-            wk->near[k] = (unsigned char)nr;
-            n_near += (size_t)nr;
+            double c = u[0] * g->u[0] + u[1] * g->u[1] + u[2] * g->u[2];
+            if (c >= cos_wide) {
+                wk->ang[k] = acos(c > 1.0 ? 1.0 : c);
+                n_near++;
+            } else {
+                wk->ang[k] = wide;
+            }
         }
         if (n_near == 0) {
             wk->stats.pairs_culled++;
             continue;
         }
-        /* Runs of intervals with a near end. */
+        /* Over an interval the central angle is at least (ang[k] + ang[k+1] - w_dir h) / 2, so
+         * an interval can only hold a point in view when that bound is within the cone (plus
+         * margin): ang[k] + ang[k+1] < 2 thr. */
+        double lim = 2.0 * thr;
+        size_t n_cand = 0;
+        for (size_t k = 0; k < n_int; k++) {
+            wk->cand[k] = (unsigned char)(wk->ang[k] + wk->ang[k + 1] < lim);
+            n_cand += wk->cand[k];
+        }
+        if (n_cand == 0) {
+            wk->stats.pairs_culled++;
+            continue;
+        }
+        /* Runs of candidate intervals. */
         size_t k = 0;
         while (k < n_int) {
-            if (!(wk->near[k] || wk->near[k + 1])) {
+            if (!wk->cand[k]) {
                 k++;
                 continue;
             }
             size_t k0 = k;
-            while (k < n_int && (wk->near[k] || wk->near[k + 1]))
+            while (k < n_int && wk->cand[k])
                 k++;
             wk->stats.runs++;
             int rc = scan_run(wk, k0, k, (uint32_t)si, (uint32_t)j, &sh->per_sat[si], &xs);
@@ -634,7 +699,8 @@ static void worker_free(worker *wk)
 {
     free(wk->trk);
     free(wk->unit);
-    free(wk->near);
+    free(wk->ang);
+    free(wk->cand);
     free(wk->ft);
     free(wk->fv);
     if (wk->root)
@@ -714,6 +780,7 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
         for (int i = 0; i < 3; i++)
             g->u[i] = g->r[i] / g->radius_km;
         g->mask_deg = st[j].min_elevation_deg;
+        g->sin_mask = sin(g->mask_deg * ORB_DEG2RAD);
     }
     sh.sats = sats;
     sh.n_sats = n_sats;

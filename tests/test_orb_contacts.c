@@ -1,0 +1,270 @@
+/* test_orb_contacts.c - contact windows: an analytic equatorial case, agreement with brute-force
+ * 1-s sampling, thread independence, ordering, culling and errors. */
+#include "orbits.h"
+#include "t.h"
+
+#include <gsl/gsl_errno.h>
+#include <stdlib.h>
+
+#define JD0 2461041.5 /* 2026-01-01T00:00:00Z */
+
+/* Equatorial circular orbit (i = 0 prograde or 180 retrograde) over a station on the equator at
+ * longitude 0. In the equatorial plane the geometry is exact on the ellipsoid too: the vertical is
+ * radial there. The station sees the satellite above eps while the angle phi between them at the
+ * Earth's centre satisfies |phi| <= lambda = acos(R cos(eps) / r) - eps. With a linear sidereal
+ * time g(t) = g0 + wg t, phi(t) = M0 + s n t - g0 - wg t (s = +1 prograde, -1 retrograde). */
+static void test_equatorial(int retro)
+{
+    const double alt = 800.0, r = ORB_WGS84_A_KM + alt, mask = 10.0;
+    const double wg = 1.002737909350795 * 2.0 * ORB_PI / 86400.0;
+    const double g0 = orb_gmst_rad(JD0);
+    orb_walker w = {alt, retro ? 180.0 : 0.0, 1, 1, 0, 0.0};
+    orb_sat *sat = NULL;
+    size_t n = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_KEPLER, &sat, &n, &e), 0);
+    if (n != 1)
+        return;
+    /* Put the satellite 3 deg east of the station at t = 0: the first window is open at 0. */
+    sat[0].el.mean_anom_rad = retro ? -(g0 + 3.0 * ORB_DEG2RAD) : g0 + 3.0 * ORB_DEG2RAD;
+    double nn = sat[0].n_rads;
+    double rate = (retro ? -nn : nn) - wg;
+    double phi0 = 3.0 * ORB_DEG2RAD;
+    double lam = acos(ORB_WGS84_A_KM * cos(mask * ORB_DEG2RAD) / r) - mask * ORB_DEG2RAD;
+    /* End the horizon in the middle of the 9th pass: the last window is open at the end. */
+    double syn = 2.0 * ORB_PI / fabs(rate);
+    double dur = (-phi0 + (rate > 0 ? 1 : -1) * 2.0 * ORB_PI * 8) / rate;
+    T_TRUE(dur > 7.0 * syn);
+    orb_station st = {"Equator", 0.0, 0.0, 0.0, mask};
+    orb_plan plan = {0};
+    T_EQ(orb_contacts_compute(sat, 1, &st, 1, JD0, dur, 1, &plan, &e), 0);
+    T_EQ(plan.n, 9);
+    double worst = 0.0, worst_el = 0.0;
+    for (size_t k = 0; k < plan.n; k++) {
+        const orb_window *wi = &plan.w[k];
+        /* pass k: phi goes through -+lambda around phi = 2 pi k (sign by direction) */
+        double sgn = rate > 0 ? 1.0 : -1.0;
+        double t_mid = (sgn * 2.0 * ORB_PI * k - phi0) / rate;
+        double half = lam / fabs(rate);
+        double t_rise = t_mid - half, t_set = t_mid + half;
+        if (k == 0) {
+            T_EQ(wi->flags, ORB_WIN_OPEN_START);
+            T_NEAR(wi->t_start_s, 0.0, 0.0);
+            T_NEAR(wi->t_end_s, t_set, 1e-3);
+        } else if (k + 1 == plan.n) {
+            T_EQ(wi->flags, ORB_WIN_OPEN_END);
+            T_NEAR(wi->t_end_s, dur, 0.0);
+            T_NEAR(wi->t_start_s, t_rise, 1e-3);
+        } else {
+            T_EQ(wi->flags, 0);
+            if (fabs(wi->t_start_s - t_rise) > worst)
+                worst = fabs(wi->t_start_s - t_rise);
+            if (fabs(wi->t_end_s - t_set) > worst)
+                worst = fabs(wi->t_end_s - t_set);
+            T_NEAR(wi->t_max_s, t_mid, 0.01);
+            if (fabs(wi->max_elev_deg - 90.0) > worst_el)
+                worst_el = fabs(wi->max_elev_deg - 90.0);
+        }
+    }
+    fprintf(stderr,
+            "equatorial %s: %zu windows, worst rise/set error %.3g s, max-el error %.3g deg\n",
+            retro ? "retrograde" : "prograde", plan.n, worst, worst_el);
+    T_TRUE(worst < 1e-3);
+    T_TRUE(worst_el < 0.01);
+    /* The first window is open at 0. Prograde, the satellite moves away (maximum at t = 0);
+     * retrograde, it passes overhead at phi = 0. */
+    T_NEAR(plan.w[0].t_max_s, retro ? phi0 / fabs(rate) : 0.0, retro ? 0.01 : 1e-9);
+    orb_plan_free(&plan);
+    T_TRUE(plan.w == NULL && plan.n == 0);
+
+    /* A station at 80N never sees an equatorial satellite at 800 km: culled, no windows. */
+    orb_station polar = {"North", 80.0, 0.0, 0.0, 0.0};
+    orb_contact_stats cst;
+    T_EQ(orb_contacts_compute_stats(sat, 1, &polar, 1, JD0, 86400.0, 1, &plan, &cst, &e), 0);
+    T_EQ(plan.n, 0);
+    T_EQ(cst.pairs_culled, 1);
+    T_EQ(cst.exact_evals, 0);
+    orb_plan_free(&plan);
+    free(sat);
+}
+
+typedef struct bf_win {
+    double t0, t1, max_el;
+} bf_win;
+
+/* Brute force: exact elevation every second (public look-angle path), crossings by linear
+ * interpolation between samples. */
+static size_t brute_force(const orb_sat *s, const orb_station *st, double dur, bf_win *out,
+                          size_t cap)
+{
+    size_t n = 0;
+    double prev_t = 0.0, prev_f = 0.0;
+    int inside = 0;
+    for (long k = 0; k <= (long)dur; k++) {
+        double t = (double)k, r[3], el;
+        orb_sat_ecef_at(s, JD0, t, r, NULL);
+        orb_look_angles(st, r, NULL, &el, NULL);
+        double f = el - st->min_elevation_deg;
+        if (k == 0 && f >= 0.0) {
+            inside = 1;
+            out[n].t0 = 0.0;
+            out[n].max_el = el;
+        } else if (k > 0 && !inside && f >= 0.0) {
+            inside = 1;
+            out[n].t0 = prev_t + (t - prev_t) * (-prev_f) / (f - prev_f);
+            out[n].max_el = el;
+        } else if (k > 0 && inside && f < 0.0) {
+            inside = 0;
+            out[n].t1 = prev_t + (t - prev_t) * (-prev_f) / (f - prev_f);
+            if (n + 1 < cap)
+                n++;
+        }
+        if (inside && el > out[n].max_el)
+            out[n].max_el = el;
+        prev_t = t;
+        prev_f = f;
+    }
+    if (inside) {
+        out[n].t1 = dur;
+        if (n + 1 < cap)
+            n++;
+    }
+    return n;
+}
+
+static void test_brute_force(orb_prop_kind prop)
+{
+    orb_walker w = {550.0, 53.0, 4, 2, 1, 20.0};
+    orb_sat *sats = NULL;
+    size_t ns = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, prop, &sats, &ns, &e), 0);
+    orb_station st[3] = {
+        {"Svalbard", 78.23, 15.41, 450.0, 5.0},
+        {"Madrid", 40.43, -4.25, 800.0, 10.0},
+        {"Hartebeesthoek", -25.89, 27.69, 1500.0, 20.0},
+    };
+    const double dur = 86400.0;
+    orb_plan plan = {0};
+    orb_contact_stats cst;
+    T_EQ(orb_contacts_compute_stats(sats, ns, st, 3, JD0, dur, 1, &plan, &cst, &e), 0);
+    bf_win *bf = malloc(200 * sizeof *bf);
+    double worst_t = 0.0, worst_el = 0.0;
+    size_t total_bf = 0, matched = 0;
+    for (size_t i = 0; i < ns; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            size_t nb = brute_force(&sats[i], &st[j], dur, bf, 200);
+            total_bf += nb;
+            size_t np = 0;
+            for (size_t k = 0; k < plan.n; k++) {
+                const orb_window *wi = &plan.w[k];
+                if (wi->sat != i || wi->station != j)
+                    continue;
+                if (np < nb) {
+                    double d0 = fabs(wi->t_start_s - bf[np].t0), d1 = fabs(wi->t_end_s - bf[np].t1);
+                    if (d0 > worst_t)
+                        worst_t = d0;
+                    if (d1 > worst_t)
+                        worst_t = d1;
+                    /* sampled maximum <= true maximum, by at most the 1-s sampling loss */
+                    double de = wi->max_elev_deg - bf[np].max_el;
+                    if (de < -1e-6 || de > 0.5)
+                        worst_el = 1e9;
+                    if (fabs(de) > worst_el)
+                        worst_el = fabs(de);
+                    T_TRUE(wi->t_max_s >= wi->t_start_s && wi->t_max_s <= wi->t_end_s);
+                    matched++;
+                }
+                np++;
+            }
+            if (np != nb)
+                fprintf(stderr, "pair %zu/%zu: %zu windows vs %zu by 1-s sampling\n", i, j, np, nb);
+            T_EQ(np, nb);
+        }
+    }
+    fprintf(stderr,
+            "%s brute force: %zu windows (%zu sampled), worst start/end difference %.3g s, "
+            "worst max-elevation gain %.3g deg; %lld exact + %lld track evaluations\n",
+            orb_prop_name(prop), plan.n, total_bf, worst_t, worst_el, cst.exact_evals,
+            cst.track_evals);
+    T_TRUE(total_bf > 20);
+    T_EQ(matched, total_bf);
+    /* linear interpolation of 1-s samples is good to a few ms */
+    T_TRUE(worst_t < 0.02);
+    T_TRUE(worst_el < 0.5);
+    T_EQ(cst.fallbacks, 0);
+
+    /* Sorted by (start, sat, station); same result with 3 threads. */
+    int sorted = 1;
+    for (size_t k = 1; k < plan.n; k++) {
+        const orb_window *a = &plan.w[k - 1], *b = &plan.w[k];
+        if (a->t_start_s > b->t_start_s ||
+            (a->t_start_s == b->t_start_s &&
+             (a->sat > b->sat || (a->sat == b->sat && a->station >= b->station))))
+            sorted = 0;
+    }
+    T_TRUE(sorted);
+    orb_plan p3 = {0};
+    T_EQ(orb_contacts_compute(sats, ns, st, 3, JD0, dur, 3, &p3, &e), 0);
+    T_EQ(p3.n, plan.n);
+    int same = p3.n == plan.n;
+    for (size_t k = 0; same && k < plan.n; k++) {
+        const orb_window *a = &plan.w[k], *b = &p3.w[k];
+        same = a->sat == b->sat && a->station == b->station && a->t_start_s == b->t_start_s &&
+               a->t_end_s == b->t_end_s && a->t_max_s == b->t_max_s &&
+               a->max_elev_deg == b->max_elev_deg && a->flags == b->flags;
+    }
+    T_TRUE(same);
+    orb_plan_free(&p3);
+    orb_plan_free(&plan);
+    free(bf);
+    free(sats);
+}
+
+static void test_errors(void)
+{
+    orb_walker w = {550.0, 53.0, 2, 1, 0, 0.0};
+    orb_sat *sats = NULL;
+    size_t ns = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_J2, &sats, &ns, &e), 0);
+    orb_station st = {"Bad", 95.0, 0.0, 0.0, 10.0};
+    orb_plan plan = {0};
+    T_EQ(orb_contacts_compute(sats, ns, &st, 1, JD0, 3600.0, 1, &plan, &e), CS_EINVAL);
+    T_CONTAINS(e.msg, "station \"Bad\"");
+    st.lat_deg = 10.0;
+    T_EQ(orb_contacts_compute(sats, ns, &st, 1, JD0, 0.0, 1, &plan, &e), CS_EINVAL);
+    T_CONTAINS(e.msg, "duration");
+    T_EQ(orb_contacts_compute(sats, 0, &st, 1, JD0, 3600.0, 1, &plan, &e), 0);
+    T_EQ(plan.n, 0);
+    free(sats);
+
+    /* A satellite that decays (SGP4, 200 km, heavy drag) is reported by name. */
+    orb_elements el;
+    memset(&el, 0, sizeof el);
+    el.satnum = 99999;
+    el.jd_epoch = JD0;
+    el.bstar = 0.05;
+    el.incl_rad = 51.6 * ORB_DEG2RAD;
+    el.ecc = 0.0005;
+    el.n_radmin = 16.3 * 2.0 * ORB_PI / 1440.0;
+    orb_sat s;
+    T_EQ(orb_sat_init(&s, "FALLING", ORB_PROP_SGP4, &el, &e), 0);
+    T_EQ(orb_contacts_compute(&s, 1, &st, 1, JD0, 30.0 * 86400.0, 1, &plan, &e), CS_ERANGE);
+    T_CONTAINS(e.msg, "FALLING");
+    T_TRUE(plan.w == NULL);
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    test_equatorial(0);
+    test_equatorial(1);
+    test_brute_force(ORB_PROP_SGP4);
+    test_brute_force(ORB_PROP_J2);
+    test_errors();
+    return t_done();
+}
