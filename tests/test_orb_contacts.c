@@ -141,20 +141,25 @@ static void test_brute_force(orb_prop_kind prop)
     cs_err e;
     cs_err_clear(&e);
     T_EQ(orb_walker_build(&w, JD0, prop, &sats, &ns, &e), 0);
-    orb_station st[3] = {
+    /* The last two stations sit near the edge of the shell's coverage (53 deg + ~15 deg), where
+     * passes graze the mask and many last less than the 20-s bracketing step. */
+    enum { NST = 5 };
+    orb_station st[NST] = {
         {"Svalbard", 78.23, 15.41, 450.0, 5.0},
         {"Madrid", 40.43, -4.25, 800.0, 10.0},
         {"Hartebeesthoek", -25.89, 27.69, 1500.0, 20.0},
+        {"Edge-N", 67.3, 100.0, 0.0, 10.0},
+        {"Edge-S", -67.6, -40.0, 0.0, 10.0},
     };
     const double dur = 86400.0;
     orb_plan plan = {0};
     orb_contact_stats cst;
-    T_EQ(orb_contacts_compute_stats(sats, ns, st, 3, JD0, dur, 1, &plan, &cst, &e), 0);
+    T_EQ(orb_contacts_compute_stats(sats, ns, st, NST, JD0, dur, 1, &plan, &cst, &e), 0);
     bf_win *bf = malloc(200 * sizeof *bf);
     double worst_t = 0.0, worst_el = 0.0;
     size_t total_bf = 0, matched = 0;
     for (size_t i = 0; i < ns; i++) {
-        for (size_t j = 0; j < 3; j++) {
+        for (size_t j = 0; j < NST; j++) {
             size_t nb = brute_force(&sats[i], &st[j], dur, bf, 200);
             total_bf += nb;
             size_t np = 0;
@@ -184,6 +189,15 @@ static void test_brute_force(orb_prop_kind prop)
             T_EQ(np, nb);
         }
     }
+    double shortest = 1e30;
+    size_t n_short = 0;
+    for (size_t k = 0; k < plan.n; k++) {
+        double d = plan.w[k].t_end_s - plan.w[k].t_start_s;
+        if (d < shortest)
+            shortest = d;
+        n_short += d < 20.0;
+    }
+    fprintf(stderr, "%zu windows shorter than 20 s, shortest %.3f s\n", n_short, shortest);
     fprintf(stderr,
             "%s brute force: %zu windows (%zu sampled), worst start/end difference %.3g s, "
             "worst max-elevation gain %.3g deg; %lld exact + %lld track evaluations\n",
@@ -207,7 +221,7 @@ static void test_brute_force(orb_prop_kind prop)
     }
     T_TRUE(sorted);
     orb_plan p3 = {0};
-    T_EQ(orb_contacts_compute(sats, ns, st, 3, JD0, dur, 3, &p3, &e), 0);
+    T_EQ(orb_contacts_compute(sats, ns, st, NST, JD0, dur, 3, &p3, &e), 0);
     T_EQ(p3.n, plan.n);
     int same = p3.n == plan.n;
     for (size_t k = 0; same && k < plan.n; k++) {
@@ -221,6 +235,96 @@ static void test_brute_force(orb_prop_kind prop)
     orb_plan_free(&plan);
     free(bf);
     free(sats);
+}
+
+/* Grazing passes: an equatorial orbit seen from a station at the latitude where every pass
+ * culminates just delta above the mask, so all passes are shorter than the 20-s bracketing
+ * step and are found through the maximum test. Compared with a fine brute force (1 s, then
+ * 5 ms around every approach). */
+static void test_grazing(double delta_deg)
+{
+    const double alt = 800.0, r = ORB_WGS84_A_KM + alt, mask = 10.0;
+    orb_walker w = {alt, 0.0, 1, 1, 0, 0.0};
+    orb_sat *sat = NULL;
+    size_t n = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_KEPLER, &sat, &n, &e), 0);
+    if (n != 1)
+        return;
+    /* latitude whose culmination elevation (satellite on the station's meridian) is mask+delta */
+    double lo = 0.0, hi = 40.0;
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi), el;
+        orb_station probe = {"p", mid, 0.0, 0.0, mask};
+        double rs[3] = {r, 0.0, 0.0};
+        orb_look_angles(&probe, rs, NULL, &el, NULL);
+        if (el > mask + delta_deg)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    orb_station st = {"Graze", 0.5 * (lo + hi), 0.0, 0.0, mask};
+    const double dur = 86400.0;
+    orb_plan plan = {0};
+    T_EQ(orb_contacts_compute(sat, 1, &st, 1, JD0, dur, 1, &plan, &e), 0);
+    /* brute force */
+    bf_win bf[64];
+    size_t nb = 0;
+    for (long k = 1; k < (long)dur; k++) {
+        double rr[3], el0, el1, el2;
+        orb_sat_ecef_at(sat, JD0, k - 1.0, rr, NULL);
+        orb_look_angles(&st, rr, NULL, &el0, NULL);
+        orb_sat_ecef_at(sat, JD0, (double)k, rr, NULL);
+        orb_look_angles(&st, rr, NULL, &el1, NULL);
+        orb_sat_ecef_at(sat, JD0, k + 1.0, rr, NULL);
+        orb_look_angles(&st, rr, NULL, &el2, NULL);
+        if (!(el1 >= el0 && el1 >= el2 && el1 > mask - 0.5))
+            continue;
+        /* fine sampling of [k-15, k+15] */
+        double prev_t = k - 15.0, prev_f;
+        orb_sat_ecef_at(sat, JD0, prev_t, rr, NULL);
+        orb_look_angles(&st, rr, NULL, &prev_f, NULL);
+        prev_f -= mask;
+        int inside = prev_f >= 0.0;
+        T_TRUE(!inside);
+        for (int q = 1; q <= 6000; q++) {
+            double t = k - 15.0 + q * 0.005, f;
+            orb_sat_ecef_at(sat, JD0, t, rr, NULL);
+            orb_look_angles(&st, rr, NULL, &f, NULL);
+            f -= mask;
+            if (!inside && f >= 0.0 && nb < 64) {
+                bf[nb].t0 = prev_t + 0.005 * (-prev_f) / (f - prev_f);
+                inside = 1;
+            } else if (inside && f < 0.0) {
+                bf[nb].t1 = prev_t + 0.005 * (-prev_f) / (f - prev_f);
+                inside = 0;
+                nb++;
+            }
+            prev_t = t;
+            prev_f = f;
+        }
+        T_TRUE(!inside);
+    }
+    T_EQ(plan.n, nb);
+    double worst = 0.0, dmin = 1e30, dmax = 0.0;
+    for (size_t k = 0; k < plan.n && k < nb; k++) {
+        double d0 = fabs(plan.w[k].t_start_s - bf[k].t0), d1 = fabs(plan.w[k].t_end_s - bf[k].t1);
+        worst = fmax(worst, fmax(d0, d1));
+        double d = plan.w[k].t_end_s - plan.w[k].t_start_s;
+        dmin = fmin(dmin, d);
+        dmax = fmax(dmax, d);
+        T_TRUE(plan.w[k].max_elev_deg >= mask && plan.w[k].max_elev_deg <= mask + delta_deg + 1e-3);
+    }
+    fprintf(stderr,
+            "grazing (culmination %.4f deg above the mask): %zu windows of %.2f..%.2f s, worst "
+            "difference to a 5-ms brute force %.2g s\n",
+            delta_deg, plan.n, dmin, dmax, worst);
+    T_TRUE(plan.n >= 10);
+    T_TRUE(worst < 1e-3);
+    T_TRUE(dmax < 20.0);
+    orb_plan_free(&plan);
+    free(sat);
 }
 
 static void test_errors(void)
@@ -265,6 +369,9 @@ int main(void)
     test_equatorial(1);
     test_brute_force(ORB_PROP_SGP4);
     test_brute_force(ORB_PROP_J2);
+    test_grazing(0.0005);
+    test_grazing(0.002);
+    test_grazing(0.006);
     test_errors();
     return t_done();
 }
