@@ -1,0 +1,468 @@
+/* fl_link.c - transfers over contact windows: antennas, FIFO queues, setup time, resume
+ * (see fl.h and docs/simulation.md).
+ *
+ * State: the windows of the client satellites (a filtered copy of the plan's order), which of
+ * them are open, one FIFO queue of (satellite, window) per station, and per satellite its
+ * transfer and its session. Events: a window opens (the next opening is scheduled from it, so the
+ * heap holds one pending opening at a time), a window closes, a transfer completes.
+ */
+#include "fl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EV_WIN_OPEN = 0, EV_WIN_CLOSE = 1, EV_XFER_DONE = 2 };
+
+typedef struct qentry {
+    uint32_t sat;
+    size_t win; /* index into the setup's windows */
+} qentry;
+
+typedef struct antenna {
+    bool busy;
+    bool has_last; /* last_sat/last_win: the contact it tracked last */
+    uint32_t last_sat;
+    size_t last_win;
+} antenna;
+
+typedef struct station_state {
+    int free;     /* antennas not serving anyone */
+    antenna *ant; /* owned: the station's antennas */
+    qentry *q;    /* owned: FIFO, q[0] is the head */
+    size_t q_len; /* <= n_sats: a satellite waits at most once per station */
+} station_state;
+
+typedef struct sat_state {
+    bool active; /* has a transfer */
+    fl_dir dir;
+    int32_t tag;
+    uint64_t total, left;
+    bool split; /* an earlier session moved part of this transfer (resume) */
+    bool in_session;
+    size_t sess_win;
+    int sess_ant;      /* antenna index at the station */
+    double sess_setup; /* setup paid by this session: setup_s, or 0 when continuing a contact */
+    double t_grant, t_data, t_done;
+    uint64_t sess_left; /* left when the session started */
+} sat_state;
+
+struct fl_links {
+    sim_engine *e; /* borrowed */
+    fl_link_setup s;
+    size_t *wins; /* owned: indices of the windows of sats < n_sats, in plan order */
+    size_t n_wins;
+    bool *open;        /* owned: per setup window */
+    size_t *open_list; /* owned: open windows, in opening order */
+    size_t n_open;
+    station_state *st; /* owned: n_stations */
+    sat_state *sat;    /* owned: n_sats */
+    bool finishing;    /* fl_links_finish: no more grants */
+};
+
+uint64_t fl_minutes_started(double dt_s)
+{
+    if (!(dt_s > 0))
+        return 0;
+    double m = ceil(dt_s / 60.0 - 1e-9);
+    return m < 1 ? 1 : (uint64_t)m;
+}
+
+static double rate_Bps(const fl_links *l, uint32_t station, fl_dir dir)
+{
+    const fl_station_link *k = &l->s.stations[station];
+    return (dir == FL_UP ? k->uplink_mbps : k->downlink_mbps) * 1e6 / 8.0;
+}
+
+static const orb_window *win(const fl_links *l, size_t w)
+{
+    return &l->s.windows[w];
+}
+
+static void queue_remove_at(station_state *k, size_t i)
+{
+    memmove(&k->q[i], &k->q[i + 1], (k->q_len - i - 1) * sizeof k->q[0]);
+    k->q_len--;
+}
+
+/* Removes sat from every queue (it got an antenna or gave up). */
+static void unqueue_all(fl_links *l, uint32_t sat)
+{
+    for (uint32_t k = 0; k < l->s.n_stations; k++) {
+        station_state *st = &l->st[k];
+        for (size_t i = 0; i < st->q_len; i++)
+            if (st->q[i].sat == sat) {
+                queue_remove_at(st, i);
+                break;
+            }
+    }
+}
+
+/* The free antenna of station k that would serve (sat, w): one still pointed at this contact
+ * (no setup), else the first free one. *setup_s receives the acquisition time it needs. */
+static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, double *setup_s)
+{
+    const station_state *st = &l->st[k];
+    int first = -1;
+    for (int a = 0; a < l->s.stations[k].antennas; a++) {
+        const antenna *an = &st->ant[a];
+        if (an->busy)
+            continue;
+        if (an->has_last && an->last_sat == sat && an->last_win == w) {
+            *setup_s = 0;
+            return a;
+        }
+        if (first < 0)
+            first = a;
+    }
+    CS_ASSERT(first >= 0);
+    *setup_s = l->s.setup_s;
+    return first;
+}
+
+static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double setup_s, cs_err *err)
+{
+    sat_state *s = &l->sat[sat];
+    const orb_window *ow = win(l, w);
+    double now = sim_engine_now(l->e);
+    station_state *k = &l->st[ow->station];
+    CS_ASSERT(k->free > 0 && !k->ant[ant].busy && s->active && !s->in_session);
+    unqueue_all(l, sat);
+    k->free--;
+    k->ant[ant] = (antenna){.busy = true, .has_last = true, .last_sat = sat, .last_win = w};
+    s->in_session = true;
+    s->sess_win = w;
+    s->sess_ant = ant;
+    s->sess_setup = setup_s;
+    s->t_grant = now;
+    s->t_data = now + setup_s;
+    s->sess_left = s->left;
+    s->t_done = s->t_data + (double)s->left / rate_Bps(l, ow->station, s->dir);
+    if (s->t_done <= ow->t_end_s) {
+        sim_event_data d = {{0}};
+        int rc = sim_engine_schedule(l->e, s->t_done, l->s.type_base + EV_XFER_DONE,
+                                     l->s.target_base + sat, d, err);
+        if (rc)
+            return rc;
+    }
+    if (l->s.hooks.on_start) {
+        fl_segment seg = {.sat = sat,
+                          .station = ow->station,
+                          .antenna = ant,
+                          .window = w,
+                          .setup_s = setup_s,
+                          .dir = s->dir,
+                          .tag = s->tag,
+                          .t_grant_s = s->t_grant,
+                          .t_data_s = s->t_data,
+                          .left = s->left,
+                          .total = s->total};
+        return l->s.hooks.on_start(l->s.hooks.user, &seg, err);
+    }
+    return 0;
+}
+
+/* Hands free antennas of station k to the head of its queue. */
+static int try_grant(fl_links *l, uint32_t k, cs_err *err)
+{
+    station_state *st = &l->st[k];
+    double now = sim_engine_now(l->e);
+    while (!l->finishing && st->free > 0 && st->q_len > 0) {
+        qentry q = st->q[0];
+        queue_remove_at(st, 0);
+        CS_ASSERT(l->open[q.win] && l->sat[q.sat].active && !l->sat[q.sat].in_session);
+        double setup_s;
+        int ant = pick_antenna(l, k, q.sat, q.win, &setup_s);
+        if (!(win(l, q.win)->t_end_s - now > setup_s))
+            continue; /* too little of this contact left: no bytes could flow */
+        int rc = start_session(l, q.sat, q.win, ant, setup_s, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Joins the queues of every open window of sat with more than setup_s left, then lets those
+ * stations grant. */
+static int seek(fl_links *l, uint32_t sat, cs_err *err)
+{
+    double now = sim_engine_now(l->e);
+    uint32_t touched[64];
+    size_t n_touched = 0;
+    bool overflow = false;
+    for (size_t i = 0; i < l->n_open; i++) {
+        size_t w = l->open_list[i];
+        const orb_window *ow = win(l, w);
+        if (ow->sat != sat || !(ow->t_end_s > now))
+            continue;
+        station_state *st = &l->st[ow->station];
+        CS_ASSERT(st->q_len < l->s.n_sats);
+        st->q[st->q_len++] = (qentry){sat, w};
+        if (n_touched < sizeof touched / sizeof touched[0])
+            touched[n_touched++] = ow->station;
+        else
+            overflow = true;
+    }
+    if (overflow) {
+        for (uint32_t k = 0; k < l->s.n_stations && !l->sat[sat].in_session; k++) {
+            int rc = try_grant(l, k, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n_touched && !l->sat[sat].in_session; i++) {
+        int rc = try_grant(l, touched[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Ends sat's session at the current time. */
+static int end_session(fl_links *l, uint32_t sat, fl_seg_end how, cs_err *err)
+{
+    sat_state *s = &l->sat[sat];
+    CS_ASSERT(s->in_session);
+    double now = sim_engine_now(l->e);
+    const orb_window *ow = win(l, s->sess_win);
+    uint32_t k = ow->station;
+    uint64_t moved;
+    if (how != FL_SEG_CANCEL && s->t_done <= now) {
+        how = FL_SEG_DONE;
+        moved = s->left;
+    } else {
+        double dt = now - s->t_data;
+        double b = dt > 0 ? floor(dt * rate_Bps(l, k, s->dir)) : 0;
+        moved = b >= (double)s->left ? s->left : (uint64_t)b;
+        if (moved == s->left && how == FL_SEG_CUT)
+            how = FL_SEG_DONE; /* rounding: the last byte made it */
+    }
+    fl_segment seg = {.sat = sat,
+                      .station = k,
+                      .antenna = s->sess_ant,
+                      .window = s->sess_win,
+                      .setup_s = s->sess_setup,
+                      .dir = s->dir,
+                      .tag = s->tag,
+                      .t_grant_s = s->t_grant,
+                      .t_data_s = s->t_data,
+                      .t_end_s = now,
+                      .bytes = moved,
+                      .left = s->left,
+                      .total = s->total,
+                      .whole = how == FL_SEG_DONE && !s->split && moved == s->total,
+                      .end = how,
+                      .minutes = fl_minutes_started(now - s->t_grant)};
+    /* The pending completion event (if any) is void now. */
+    sim_engine_cancel(l->e, l->s.target_base + sat);
+    s->in_session = false;
+    l->st[k].free++;
+    l->st[k].ant[s->sess_ant].busy = false;
+    bool done = false;
+    if (how == FL_SEG_DONE) {
+        s->active = false;
+        s->left = 0;
+        done = true;
+    } else if (how == FL_SEG_CANCEL) {
+        s->active = false;
+    } else if (l->s.resume) {
+        s->left -= moved;
+        s->split = s->split || moved > 0;
+    } else {
+        s->left = s->total; /* restart at the next contact: the bytes moved are lost */
+        s->split = false;
+    }
+    int rc = 0;
+    if (l->s.hooks.on_segment)
+        rc = l->s.hooks.on_segment(l->s.hooks.user, &seg, err);
+    if (!rc && done && l->s.hooks.on_done)
+        rc = l->s.hooks.on_done(l->s.hooks.user, sat, seg.dir, seg.tag, now, err);
+    if (!rc && how == FL_SEG_CUT && s->active && !s->in_session)
+        rc = seek(l, sat, err); /* another station may be in view */
+    if (!rc)
+        rc = try_grant(l, k, err);
+    return rc;
+}
+
+static int on_win_open(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
+{
+    fl_links *l = user;
+    size_t i = (size_t)ev->u.u64[0];
+    size_t w = l->wins[i];
+    const orb_window *ow = win(l, w);
+    l->open[w] = true;
+    l->open_list[l->n_open++] = w;
+    sim_event_data d = {{0}};
+    d.u64[0] = i;
+    int rc =
+        sim_engine_schedule(e, ow->t_end_s, l->s.type_base + EV_WIN_CLOSE, SIM_NO_TARGET, d, err);
+    if (rc)
+        return rc;
+    if (i + 1 < l->n_wins) {
+        d.u64[0] = i + 1;
+        rc = sim_engine_schedule(e, win(l, l->wins[i + 1])->t_start_s, l->s.type_base + EV_WIN_OPEN,
+                                 SIM_NO_TARGET, d, err);
+        if (rc)
+            return rc;
+    }
+    sat_state *s = &l->sat[ow->sat];
+    if (s->active && !s->in_session && ow->t_end_s > sim_engine_now(e)) {
+        station_state *st = &l->st[ow->station];
+        CS_ASSERT(st->q_len < l->s.n_sats);
+        st->q[st->q_len++] = (qentry){ow->sat, w};
+        return try_grant(l, ow->station, err);
+    }
+    return 0;
+}
+
+static int on_win_close(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
+{
+    (void)e;
+    fl_links *l = user;
+    size_t w = l->wins[(size_t)ev->u.u64[0]];
+    const orb_window *ow = win(l, w);
+    l->open[w] = false;
+    for (size_t i = 0; i < l->n_open; i++)
+        if (l->open_list[i] == w) {
+            memmove(&l->open_list[i], &l->open_list[i + 1],
+                    (l->n_open - i - 1) * sizeof l->open_list[0]);
+            l->n_open--;
+            break;
+        }
+    station_state *st = &l->st[ow->station];
+    for (size_t i = 0; i < st->q_len; i++)
+        if (st->q[i].win == w) {
+            queue_remove_at(st, i);
+            break;
+        }
+    sat_state *s = &l->sat[ow->sat];
+    if (s->in_session && s->sess_win == w)
+        return end_session(l, ow->sat, FL_SEG_CUT, err);
+    return 0;
+}
+
+static int on_xfer_done(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
+{
+    (void)e;
+    fl_links *l = user;
+    uint32_t sat = ev->target - l->s.target_base;
+    CS_ASSERT(sat < l->s.n_sats && l->sat[sat].in_session);
+    return end_session(l, sat, FL_SEG_DONE, err);
+}
+
+fl_links *fl_links_create(sim_engine *e, const fl_link_setup *s, cs_err *err)
+{
+    CS_ASSERT(s->setup_s >= 0 && s->n_sats > 0 && s->n_stations > 0);
+    fl_links *l = calloc(1, sizeof *l);
+    if (!l)
+        goto oom;
+    l->e = e;
+    l->s = *s;
+    size_t nw = s->n_windows ? s->n_windows : 1;
+    l->wins = malloc(nw * sizeof *l->wins);
+    l->open = calloc(nw, sizeof *l->open);
+    l->open_list = malloc(nw * sizeof *l->open_list);
+    l->st = calloc(s->n_stations, sizeof *l->st);
+    l->sat = calloc(s->n_sats, sizeof *l->sat);
+    if (!l->wins || !l->open || !l->open_list || !l->st || !l->sat)
+        goto oom;
+    for (uint32_t k = 0; k < s->n_stations; k++) {
+        CS_ASSERT(s->stations[k].antennas >= 1);
+        CS_ASSERT(s->stations[k].uplink_mbps > 0 && s->stations[k].downlink_mbps > 0);
+        l->st[k].free = s->stations[k].antennas;
+        l->st[k].q = malloc(s->n_sats * sizeof *l->st[k].q);
+        l->st[k].ant = calloc((size_t)s->stations[k].antennas, sizeof *l->st[k].ant);
+        if (!l->st[k].q || !l->st[k].ant)
+            goto oom;
+    }
+    for (size_t i = 0; i < s->n_windows; i++) {
+        const orb_window *ow = &s->windows[i];
+        CS_ASSERT(i == 0 || ow->t_start_s >= s->windows[i - 1].t_start_s);
+        CS_ASSERT(ow->station < s->n_stations);
+        if (ow->sat < s->n_sats)
+            l->wins[l->n_wins++] = i;
+    }
+    sim_engine_on(e, s->type_base + EV_WIN_OPEN, on_win_open, l);
+    sim_engine_on(e, s->type_base + EV_WIN_CLOSE, on_win_close, l);
+    sim_engine_on(e, s->type_base + EV_XFER_DONE, on_xfer_done, l);
+    return l;
+oom:
+    fl_links_destroy(l);
+    cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (links)");
+    return NULL;
+}
+
+void fl_links_destroy(fl_links *l)
+{
+    if (!l)
+        return;
+    if (l->st)
+        for (uint32_t k = 0; k < l->s.n_stations; k++) {
+            free(l->st[k].q);
+            free(l->st[k].ant);
+        }
+    free(l->st);
+    free(l->sat);
+    free(l->wins);
+    free(l->open);
+    free(l->open_list);
+    free(l);
+}
+
+int fl_links_start(fl_links *l, cs_err *err)
+{
+    if (l->n_wins == 0)
+        return 0;
+    double t = win(l, l->wins[0])->t_start_s;
+    double now = sim_engine_now(l->e);
+    sim_event_data d = {{0}};
+    return sim_engine_schedule(l->e, t > now ? t : now, l->s.type_base + EV_WIN_OPEN, SIM_NO_TARGET,
+                               d, err);
+}
+
+int fl_links_request(fl_links *l, uint32_t sat, fl_dir dir, uint64_t bytes, int32_t tag,
+                     cs_err *err)
+{
+    CS_ASSERT(sat < l->s.n_sats && bytes > 0);
+    sat_state *s = &l->sat[sat];
+    CS_ASSERT(!s->active);
+    *s = (sat_state){.active = true, .dir = dir, .tag = tag, .total = bytes, .left = bytes};
+    return seek(l, sat, err);
+}
+
+int fl_links_cancel(fl_links *l, uint32_t sat, cs_err *err)
+{
+    CS_ASSERT(sat < l->s.n_sats);
+    sat_state *s = &l->sat[sat];
+    if (!s->active)
+        return 0;
+    if (s->in_session)
+        return end_session(l, sat, FL_SEG_CANCEL, err);
+    unqueue_all(l, sat);
+    s->active = false;
+    return 0;
+}
+
+int fl_links_finish(fl_links *l, cs_err *err)
+{
+    l->finishing = true;
+    for (uint32_t i = 0; i < l->s.n_sats; i++) {
+        int rc = fl_links_cancel(l, i, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+bool fl_links_busy(const fl_links *l, uint32_t sat)
+{
+    CS_ASSERT(sat < l->s.n_sats);
+    return l->sat[sat].active;
+}
+
+bool fl_links_in_session(const fl_links *l, uint32_t sat)
+{
+    CS_ASSERT(sat < l->s.n_sats);
+    return l->sat[sat].in_session;
+}

@@ -1,0 +1,185 @@
+/* fl_study.c - a whole scenario: contact plan, dataset, partitions, one FL run per wire
+ * precision, PTQ and model files (see fl.h). */
+#include "fl.h"
+
+#include "nn_train.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_model_dir(const char *report_path, char *out, size_t cap)
+{
+    size_t n = strlen(report_path);
+    if (n > 5 && strcmp(report_path + n - 5, ".json") == 0)
+        snprintf(out, cap, "%.*s", (int)(n - 5), report_path);
+    else
+        snprintf(out, cap, "%s.models", report_path);
+}
+
+static void stage(const fl_study_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void stage(const fl_study_opts *o, const char *fmt, ...)
+{
+    if (!o->progress)
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fl_progress p = {.kind = FL_PROG_STAGE, .text = text};
+    o->progress(o->progress_user, &p);
+}
+
+void fl_study_free(fl_study *s)
+{
+    if (!s)
+        return;
+    sim_plan_free(&s->plan);
+    nn_data_free(&s->ds);
+    free(s->train);
+    free(s->test);
+    fl_partitions_free(&s->parts);
+    for (size_t i = 0; i < SCN_PREC_COUNT; i++)
+        fl_result_free(&s->runs[i]);
+    memset(s, 0, sizeof *s);
+}
+
+static int check_path(const char *path, size_t cap, cs_err *err)
+{
+    if (strlen(path) + 1 >= cap)
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "path too long (at most %zu bytes)", cap - 2);
+    return 0;
+}
+
+/* Post-training quantisation of the final model of run src. */
+static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
+{
+    const fl_result *r = &s->runs[src];
+    int rc = 0;
+    nn_model *m = nn_model_create(s->cfg->federated.batch_size, err);
+    if (!m)
+        return err->code ? err->code : CS_ENOMEM;
+    s->ptq_source_run = src;
+    for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
+        fl_ptq_entry *e = &s->ptq[p];
+        e->precision = (nn_precision)p;
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        rc = nn_codec_encode((nn_precision)p, r->state, r->tracked, NULL, &buf, &len, err);
+        if (!rc)
+            rc = nn_codec_decode(buf, len, NULL, nn_model_state(m), nn_model_tracked(m), NULL, err);
+        if (!rc) {
+            rc = nn_evaluate(m, &s->ds, s->test, s->n_test, &e->accuracy, &e->loss);
+            if (rc)
+                cs_err_set(err, rc, NULL, 0, 0, "PTQ evaluation (%s) failed",
+                           nn_precision_name((nn_precision)p));
+        }
+        e->file_bytes = len;
+        snprintf(e->path, sizeof e->path, "%s/ptq-%s.safetensors", s->model_dir,
+                 nn_precision_name((nn_precision)p));
+        if (!rc && o->save_models)
+            rc = cs_write_file_atomic(e->path, buf, len, err);
+        free(buf);
+    }
+    nn_model_destroy(m);
+    if (rc)
+        return rc;
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        s->ptq[p].compression_ratio = (double)s->ptq[0].file_bytes / (double)s->ptq[p].file_bytes;
+        s->ptq[p].accuracy_drop_pct = (s->ptq[0].accuracy - s->ptq[p].accuracy) * 100.0;
+    }
+    s->has_ptq = true;
+    stage(o, "ptq: fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%% (final model of the %s run)",
+          100 * s->ptq[0].accuracy, 100 * s->ptq[1].accuracy, 100 * s->ptq[2].accuracy,
+          scn_precision_name(r->precision));
+    return 0;
+}
+
+int fl_study_run(const scn_config *cfg, const fl_study_opts *opts, fl_study *out, cs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->cfg = cfg;
+    double t0 = cs_wall_s();
+    int threads = opts->threads > 0 ? opts->threads : 1;
+    const char *rp = opts->report_path ? opts->report_path : cfg->report.path;
+    int rc;
+    if ((rc = check_path(rp, sizeof out->model_dir - 20, err)))
+        return rc;
+    snprintf(out->report_path, sizeof out->report_path, "%s", rp);
+    fl_model_dir(rp, out->model_dir, sizeof out->model_dir);
+
+    /* The contact plan, once for every precision. */
+    double t = cs_wall_s();
+    if ((rc = sim_plan_build(cfg, threads, &out->plan, err)))
+        return rc;
+    out->plan_wall_s = cs_wall_s() - t;
+    double contact_s = 0;
+    sim_plan_summary(&out->plan, NULL, &contact_s);
+    stage(opts, "contacts: %zu windows, %.0f s of contact over %.1f h (%.2f s)",
+          out->plan.contacts.n, contact_s, cfg->duration_s / 3600.0, out->plan_wall_s);
+
+    /* The dataset, decoded once; split; partitions. */
+    t = cs_wall_s();
+    char root[1024];
+    if ((rc = nn_data_find_root(cfg->dataset.path, root, sizeof root, err)) ||
+        (rc = nn_data_load(root, threads, &out->ds, err)) ||
+        (rc = nn_data_split(&out->ds, cfg->dataset.test_fraction, cfg->seed, &out->train,
+                            &out->n_train, &out->test, &out->n_test, err)))
+        return rc;
+    out->data_wall_s = cs_wall_s() - t;
+    stage(opts, "dataset: %zu images from %s (%zu train, %zu test) in %.1f s", out->ds.n, root,
+          out->n_train, out->n_test, out->data_wall_s);
+    if ((rc = fl_partition(&out->ds, out->train, out->n_train, (size_t)cfg->federated.clients,
+                           cfg->dataset.partition, cfg->dataset.alpha,
+                           cfg->dataset.max_samples_per_client, cfg->seed, &out->parts, err)))
+        return rc;
+    size_t lo = (size_t)-1, hi = 0;
+    for (size_t c = 0; c < out->parts.n_clients; c++) {
+        size_t n = out->parts.off[c + 1] - out->parts.off[c];
+        lo = n < lo ? n : lo;
+        hi = n > hi ? n : hi;
+    }
+    stage(opts, "partitions: %zu clients (%s), %zu..%zu images each, %zu in all",
+          out->parts.n_clients, scn_partition_name(cfg->dataset.partition), lo, hi,
+          out->parts.off[out->parts.n_clients]);
+
+    if (opts->save_models && (rc = cs_mkdir_p(out->model_dir, err)))
+        return rc;
+    for (size_t i = 0; i < cfg->wire.n_precision; i++) {
+        fl_env env = {.cfg = cfg,
+                      .plan = &out->plan,
+                      .ds = &out->ds,
+                      .test = out->test,
+                      .n_test = out->n_test,
+                      .parts = &out->parts,
+                      .trace = opts->trace,
+                      .progress = opts->progress,
+                      .progress_user = opts->progress_user,
+                      .run_index = i,
+                      .n_runs = cfg->wire.n_precision};
+        if ((rc = fl_run(&env, cfg->wire.precision[i], &out->runs[i], err)))
+            return rc;
+        out->n_runs = i + 1;
+        snprintf(out->model_paths[i], sizeof out->model_paths[i], "%s/%s.safetensors",
+                 out->model_dir, scn_precision_name(cfg->wire.precision[i]));
+        if (opts->save_models &&
+            (rc = nn_state_save(out->model_paths[i], NN_PREC_FP32, out->runs[i].state,
+                                out->runs[i].tracked, err)))
+            return rc;
+    }
+    if (cfg->report.ptq) {
+        size_t src = 0;
+        for (size_t i = 0; i < out->n_runs; i++)
+            if (out->runs[i].precision == SCN_PREC_FP32) {
+                src = i;
+                break;
+            }
+        if ((rc = ptq_run(out, opts, src, err)))
+            return rc;
+    }
+    out->wall_s = cs_wall_s() - t0;
+    return 0;
+}

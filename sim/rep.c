@@ -1,0 +1,473 @@
+/* rep.c - the report JSON (docs/report.md), atomic writing, loading, the comparison table. */
+#include "rep.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Builders that remember a failed allocation in *ok (checked once at the end). */
+typedef struct jb {
+    bool ok;
+} jb;
+
+static cJSON *chk(jb *b, cJSON *x)
+{
+    if (!x)
+        b->ok = false;
+    return x;
+}
+
+static void num(jb *b, cJSON *o, const char *k, double x)
+{
+    if (o)
+        chk(b, cJSON_AddNumberToObject(o, k, x));
+}
+
+static void u64(jb *b, cJSON *o, const char *k, uint64_t x)
+{
+    CS_ASSERT(x <= (1ull << 53)); /* exact in a JSON number */
+    num(b, o, k, (double)x);
+}
+
+static void str(jb *b, cJSON *o, const char *k, const char *s)
+{
+    if (o)
+        chk(b, cJSON_AddStringToObject(o, k, s));
+}
+
+static void boolean(jb *b, cJSON *o, const char *k, bool v)
+{
+    if (o)
+        chk(b, cJSON_AddBoolToObject(o, k, v));
+}
+
+static void null_item(jb *b, cJSON *o, const char *k)
+{
+    if (o)
+        chk(b, cJSON_AddNullToObject(o, k));
+}
+
+static cJSON *obj(jb *b, cJSON *o, const char *k)
+{
+    return o ? chk(b, cJSON_AddObjectToObject(o, k)) : NULL;
+}
+
+static cJSON *arr(jb *b, cJSON *o, const char *k)
+{
+    return o ? chk(b, cJSON_AddArrayToObject(o, k)) : NULL;
+}
+
+static cJSON *push_obj(jb *b, cJSON *a)
+{
+    if (!a)
+        return NULL;
+    cJSON *o = chk(b, cJSON_CreateObject());
+    if (o && !cJSON_AddItemToArray(a, o)) {
+        cJSON_Delete(o);
+        b->ok = false;
+        return NULL;
+    }
+    return o;
+}
+
+static void push(jb *b, cJSON *a, cJSON *item)
+{
+    if (!item) {
+        b->ok = false;
+        return;
+    }
+    if (!a || !cJSON_AddItemToArray(a, item)) {
+        cJSON_Delete(item);
+        b->ok = false;
+    }
+}
+
+static void station_use_json(jb *b, cJSON *o, const char *name, const fl_station_use *u)
+{
+    str(b, o, "station", name);
+    u64(b, o, "bytes_to_sat", u->bytes_to_sat);
+    u64(b, o, "bytes_to_ground", u->bytes_to_ground);
+    u64(b, o, "transfers_to_sat", u->transfers_to_sat);
+    u64(b, o, "transfers_to_ground", u->transfers_to_ground);
+    u64(b, o, "partial_bytes_to_sat", u->partial_bytes_to_sat);
+    u64(b, o, "partial_bytes_to_ground", u->partial_bytes_to_ground);
+    u64(b, o, "sessions", u->sessions);
+    u64(b, o, "contact_minutes", u->contact_minutes);
+}
+
+static void round_json(jb *b, cJSON *o, const fl_study *s, const fl_round *rd,
+                       const fl_station_use *use, bool finished)
+{
+    num(b, o, "round", rd->round);
+    num(b, o, "sim_time_s", rd->t_end_s);
+    num(b, o, "start_s", rd->t_start_s);
+    num(b, o, "clients_selected", rd->selected);
+    num(b, o, "clients_reported", rd->reported);
+    num(b, o, "late_updates", rd->late);
+    num(b, o, "uplinks_cancelled", rd->uplinks_cancelled);
+    num(b, o, "deferred", rd->deferred);
+    if (finished) {
+        boolean(b, o, "deadline_hit", rd->deadline_hit);
+        num(b, o, "samples", rd->samples);
+        num(b, o, "accuracy", rd->accuracy);
+        num(b, o, "loss", rd->loss);
+    }
+    u64(b, o, "bytes_to_sat", rd->bytes_to_sat);
+    u64(b, o, "bytes_to_ground", rd->bytes_to_ground);
+    u64(b, o, "contact_minutes", rd->contact_minutes);
+    num(b, o, "cost_usd", rd->cost_usd);
+    cJSON *st = arr(b, o, "stations");
+    for (size_t k = 0; k < s->cfg->n_stations; k++)
+        station_use_json(b, push_obj(b, st), s->cfg->stations[k].name, &use[k]);
+}
+
+static const char *trace_event_name(const fl_trace_event *t)
+{
+    if (t->kind == FL_TR_LINK_START)
+        return t->dir == FL_UP ? "up_start" : "down_start";
+    if (t->kind == FL_TR_LINK_END)
+        return t->dir == FL_UP ? "up_end" : "down_end";
+    return fl_trace_kind_name((fl_trace_kind)t->kind);
+}
+
+static void trace_json(jb *b, cJSON *run, const fl_result *r)
+{
+    cJSON *t = obj(b, run, "trace");
+    cJSON *f = arr(b, t, "fields");
+    static const char *const fields[] = {"t_s",     "event", "round", "sat",
+                                         "station", "bytes", "value"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        push(b, f, cJSON_CreateString(fields[i]));
+    cJSON *ev = arr(b, t, "events");
+    for (size_t i = 0; i < r->n_trace && b->ok; i++) {
+        const fl_trace_event *e = &r->trace[i];
+        cJSON *row = cJSON_CreateArray();
+        push(b, ev, row);
+        if (!b->ok)
+            break;
+        push(b, row, cJSON_CreateNumber(e->t_s));
+        push(b, row, cJSON_CreateString(trace_event_name(e)));
+        push(b, row, cJSON_CreateNumber(e->round));
+        push(b, row, cJSON_CreateNumber(e->sat));
+        push(b, row, cJSON_CreateNumber(e->station));
+        push(b, row, cJSON_CreateNumber((double)e->bytes));
+        push(b, row, cJSON_CreateNumber(e->value));
+    }
+}
+
+static const fl_result *fp32_run(const fl_study *s)
+{
+    for (size_t i = 0; i < s->n_runs; i++)
+        if (s->runs[i].precision == SCN_PREC_FP32)
+            return &s->runs[i];
+    return NULL;
+}
+
+static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
+{
+    const fl_result *r = &s->runs[ri];
+    const fl_result *ref = fp32_run(s);
+    size_t n_st = s->cfg->n_stations;
+    str(b, o, "precision", scn_precision_name(r->precision));
+    u64(b, o, "payload_bytes", r->payload_bytes);
+    num(b, o, "compression_ratio", (double)r->payload_bytes_fp32 / (double)r->payload_bytes);
+    cJSON *rounds = arr(b, o, "rounds");
+    for (size_t i = 0; i < r->n_rounds; i++)
+        round_json(b, push_obj(b, rounds), s, &r->rounds[i], &r->use[i * n_st], true);
+    if (r->has_unfinished)
+        round_json(b, obj(b, o, "unfinished_round"), s, &r->unfinished, &r->use[r->n_rounds * n_st],
+                   false);
+    else
+        null_item(b, o, "unfinished_round");
+
+    cJSON *f = obj(b, o, "final");
+    num(b, f, "accuracy", r->accuracy);
+    num(b, f, "loss", r->loss);
+    if (ref)
+        num(b, f, "accuracy_drop_pct", (ref->accuracy - r->accuracy) * 100.0);
+    else
+        null_item(b, f, "accuracy_drop_pct");
+    u64(b, f, "bytes_to_sat", r->bytes_to_sat);
+    u64(b, f, "bytes_to_ground", r->bytes_to_ground);
+    u64(b, f, "bytes_total", r->bytes_to_sat + r->bytes_to_ground);
+    num(b, f, "cost_usd", r->cost_usd);
+    num(b, f, "rounds_completed", (double)r->n_rounds);
+    num(b, f, "sim_time_s", r->sim_time_s);
+    num(b, f, "wall_time_s", r->wall_time_s);
+    str(b, f, "model_path", s->model_paths[ri]);
+    u64(b, f, "contact_minutes", r->contact_minutes);
+    num(b, f, "updates_received", r->updates_received);
+    num(b, f, "updates_late", r->updates_late);
+    num(b, f, "end_time_s", r->end_time_s);
+    boolean(b, f, "horizon_hit", r->horizon_hit);
+
+    cJSON *st = arr(b, o, "stations");
+    for (size_t k = 0; k < n_st; k++) {
+        cJSON *so = push_obj(b, st);
+        const fl_station_use *u = &r->station_totals[k];
+        const scn_station *cs = &s->cfg->stations[k];
+        station_use_json(b, so, cs->name, u);
+        double bytes = (double)(u->bytes_to_sat + u->bytes_to_ground);
+        double cost = bytes * cs->cost_per_mb / 1e6;
+        cost += (double)u->contact_minutes * cs->cost_per_minute;
+        num(b, so, "cost_usd", cost);
+    }
+    cJSON *e = obj(b, o, "engine");
+    u64(b, e, "events_scheduled", r->engine.scheduled);
+    u64(b, e, "events_dispatched", r->engine.dispatched);
+    u64(b, e, "events_stale", r->engine.stale);
+    u64(b, e, "max_pending", r->engine.max_pending);
+    trace_json(b, o, r);
+}
+
+static void ptq_json(jb *b, cJSON *root, const fl_study *s)
+{
+    if (!s->has_ptq) {
+        null_item(b, root, "ptq");
+        return;
+    }
+    cJSON *p = obj(b, root, "ptq");
+    str(b, p, "source_run", scn_precision_name(s->runs[s->ptq_source_run].precision));
+    for (int i = 0; i < NN_PRECISIONS; i++) {
+        const fl_ptq_entry *e = &s->ptq[i];
+        cJSON *o = obj(b, p, nn_precision_name(e->precision));
+        num(b, o, "accuracy", e->accuracy);
+        num(b, o, "loss", e->loss);
+        u64(b, o, "file_bytes", e->file_bytes);
+        num(b, o, "compression_ratio", e->compression_ratio);
+        num(b, o, "accuracy_drop_pct", e->accuracy_drop_pct);
+        str(b, o, "path", e->path);
+    }
+}
+
+cJSON *rep_build(const fl_study *s, cs_err *err)
+{
+    jb b = {true};
+    const scn_config *cfg = s->cfg;
+    cJSON *root = chk(&b, cJSON_CreateObject());
+    str(&b, root, "format", REP_FORMAT);
+    str(&b, root, "constsim_version", CONSTSIM_VERSION);
+    cJSON *sc = scn_to_json(cfg);
+    if (!sc || !root || !cJSON_AddItemToObject(root, "scenario", sc)) {
+        cJSON_Delete(sc);
+        b.ok = false;
+    }
+
+    cJSON *m = obj(&b, root, "model");
+    str(&b, m, "name", "eurosat-cnn");
+    num(&b, m, "parameters", NN_PARAMS);
+    num(&b, m, "buffers", NN_BUFFERS);
+    num(&b, m, "train_flops_per_image", nn_model_train_flops_per_image());
+
+    cJSON *d = obj(&b, root, "dataset");
+    str(&b, d, "root", s->ds.root);
+    u64(&b, d, "images", s->ds.n);
+    u64(&b, d, "train", s->n_train);
+    u64(&b, d, "test", s->n_test);
+    str(&b, d, "partition", scn_partition_name(cfg->dataset.partition));
+    num(&b, d, "dirichlet_draws", s->parts.draws);
+    cJSON *cs = arr(&b, d, "client_samples");
+    for (size_t c = 0; c < s->parts.n_clients; c++)
+        push(&b, cs, cJSON_CreateNumber((double)(s->parts.off[c + 1] - s->parts.off[c])));
+    num(&b, d, "wall_time_s", s->data_wall_s);
+
+    cJSON *c = obj(&b, root, "contacts");
+    sim_station_summary *per = calloc(s->plan.n_stations ? s->plan.n_stations : 1, sizeof *per);
+    double total_s = 0;
+    if (!per)
+        b.ok = false;
+    else
+        sim_plan_summary(&s->plan, per, &total_s);
+    u64(&b, c, "windows", s->plan.contacts.n);
+    num(&b, c, "total_s", total_s);
+    size_t client_windows = 0;
+    for (size_t i = 0; i < s->plan.contacts.n; i++)
+        if (s->plan.contacts.w[i].sat < (uint32_t)cfg->federated.clients)
+            client_windows++;
+    u64(&b, c, "client_windows", client_windows);
+    cJSON *ps = arr(&b, c, "per_station");
+    for (size_t k = 0; per && k < s->plan.n_stations; k++) {
+        cJSON *o = push_obj(&b, ps);
+        str(&b, o, "station", cfg->stations[k].name);
+        u64(&b, o, "windows", per[k].windows);
+        num(&b, o, "total_s", per[k].total_s);
+    }
+    free(per);
+    num(&b, c, "compute_wall_s", s->plan_wall_s);
+
+    cJSON *runs = arr(&b, root, "runs");
+    for (size_t i = 0; i < s->n_runs; i++)
+        run_json(&b, push_obj(&b, runs), s, i);
+    ptq_json(&b, root, s);
+    num(&b, root, "wall_time_s", s->wall_s);
+    if (!b.ok) {
+        cJSON_Delete(root);
+        cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (report)");
+        return NULL;
+    }
+    return root;
+}
+
+int rep_write(const cJSON *j, const char *path, cs_err *err)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        int rc = cs_mkdir_p(dir, err);
+        if (rc)
+            return rc;
+    }
+    char *text = cJSON_Print(j);
+    if (!text)
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (report text)");
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replaces the terminator: written with its length */
+    int rc = cs_write_file_atomic(path, text, len + 1, err);
+    cJSON_free(text);
+    return rc;
+}
+
+int rep_load(const char *path, cJSON **out, cs_err *err)
+{
+    *out = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = cs_read_file(path, &data, &len, err);
+    if (rc)
+        return rc;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
+    if (!j) {
+        long long off = end ? (long long)(end - (const char *)data) : 0;
+        free(data);
+        return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
+    }
+    free(data);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, REP_FORMAT) != 0) {
+        cJSON_Delete(j);
+        return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                          "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
+    }
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "runs"))) {
+        cJSON_Delete(j);
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "report without a \"runs\" array");
+    }
+    *out = j;
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...)
+{
+    if (s->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) {
+        s->oom = true;
+        return;
+    }
+    if (s->n + (size_t)need + 1 > s->cap) {
+        size_t cap = (s->cap ? 2 * s->cap : 1024) + (size_t)need + 1;
+        char *p = realloc(s->p, cap);
+        if (!p) {
+            s->oom = true;
+            return;
+        }
+        s->p = p;
+        s->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->n, s->cap - s->n, fmt, ap);
+    va_end(ap);
+    s->n += (size_t)need;
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(x) ? x->valuestring : "?";
+}
+
+static void fmt_duration(char *out, size_t cap, double s)
+{
+    if (isnan(s))
+        snprintf(out, cap, "-");
+    else if (s < 120)
+        snprintf(out, cap, "%.1f s", s);
+    else if (s < 2 * 3600)
+        snprintf(out, cap, "%.1f min", s / 60);
+    else
+        snprintf(out, cap, "%.2f h", s / 3600);
+}
+
+char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool with_wall)
+{
+    sbuf s = {0};
+    if (with_scenario)
+        sb_printf(&s, "%-24s ", "scenario");
+    sb_printf(&s, "%-9s %9s %8s %11s %8s %12s %12s %7s %10s", "precision", "accuracy", "drop",
+              "payload", "compress", "bytes", "cost", "rounds", "sim time");
+    if (with_wall)
+        sb_printf(&s, " %10s", "wall time");
+    sb_printf(&s, "\n");
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(reports[i], "scenario");
+        const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reports[i], "runs");
+        const cJSON *run;
+        cJSON_ArrayForEach(run, runs)
+        {
+            const cJSON *f = cJSON_GetObjectItemCaseSensitive(run, "final");
+            if (with_scenario)
+                sb_printf(&s, "%-24.24s ", jstr(sc, "name"));
+            double drop = jnum(f, "accuracy_drop_pct");
+            char drop_s[32], sim_s[32], wall_s[32];
+            if (isnan(drop))
+                snprintf(drop_s, sizeof drop_s, "-");
+            else
+                snprintf(drop_s, sizeof drop_s, "%+.2f", drop);
+            fmt_duration(sim_s, sizeof sim_s, jnum(f, "sim_time_s"));
+            fmt_duration(wall_s, sizeof wall_s, jnum(f, "wall_time_s"));
+            double comp = jnum(run, "compression_ratio");
+            char comp_s[32];
+            if (isnan(comp))
+                snprintf(comp_s, sizeof comp_s, "-");
+            else
+                snprintf(comp_s, sizeof comp_s, "%.2fx", comp);
+            sb_printf(&s, "%-9s %8.2f%% %8s %8.3f MB %8s %9.2f MB %12.2f %7.0f %10s",
+                      jstr(run, "precision"), 100 * jnum(f, "accuracy"), drop_s,
+                      jnum(run, "payload_bytes") / 1e6, comp_s, jnum(f, "bytes_total") / 1e6,
+                      jnum(f, "cost_usd"), jnum(f, "rounds_completed"), sim_s);
+            if (with_wall)
+                sb_printf(&s, " %10s", wall_s);
+            sb_printf(&s, "\n");
+        }
+    }
+    if (s.oom) {
+        free(s.p);
+        return NULL;
+    }
+    return s.p;
+}
