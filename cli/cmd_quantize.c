@@ -191,7 +191,7 @@ int cmd_quantize(int argc, char **argv)
     for (int p = 0; p < NN_PRECISIONS; p++) {
         nn_precision prec = (nn_precision)p;
         if (nn_codec_encode(prec, state0, tracked0, NULL, &payload[p], &plen[p], &err)) {
-            snprintf(err.path, sizeof err.path, "%s", model_path);
+            snprintf(err.path, sizeof err.path, "%.*s", (int)sizeof err.path - 1, model_path);
             goto fail;
         }
         snprintf(rows[p].path, sizeof rows[p].path, "%s/%s_%s.safetensors", dir, stem,
@@ -209,7 +209,7 @@ int cmd_quantize(int argc, char **argv)
     for (int p = 0; p < NN_PRECISIONS; p++) {
         if (nn_codec_decode(payload[p], plen[p], NULL, nn_model_state(m), nn_model_tracked(m), NULL,
                             &err)) {
-            snprintf(err.path, sizeof err.path, "%s", rows[p].path);
+            snprintf(err.path, sizeof err.path, "%.*s", (int)sizeof err.path - 1, rows[p].path);
             goto fail;
         }
         nn_model_set_training(m, false);
