@@ -372,32 +372,38 @@ typedef struct parse_ctx {
     const char *path;
     const unsigned char *header; /* file bytes [8, 8+hlen) */
     size_t hlen;
-    size_t search_from; /* where the next top-level key is looked for */
     cs_err *err;
 } parse_ctx;
 
-/* The file offset of the key "key" (a quoted string followed by ':') in the header, searching
- * from ctx->search_from first; 8 (the header start) if it cannot be found verbatim. */
-static size_t locate_key(parse_ctx *c, const char *key)
+/* The header offsets of the keys of the root object, in document order (the order of cJSON's
+ * children). The header is valid JSON here; a single pass tracks strings and nesting depth. Fills
+ * at most cap entries and returns how many keys it found. */
+static size_t top_level_keys(const unsigned char *h, size_t n, size_t *pos, size_t cap)
 {
-    size_t kl = strlen(key);
-    for (int pass = 0; pass < 2; pass++) {
-        size_t start = pass == 0 ? c->search_from : 0;
-        for (size_t i = start; i + kl + 2 <= c->hlen; i++) {
-            if (c->header[i] != '"' || c->header[i + kl + 1] != '"' ||
-                memcmp(c->header + i + 1, key, kl) != 0)
-                continue;
-            size_t j = i + kl + 2;
-            while (j < c->hlen && (c->header[j] == ' ' || c->header[j] == '\t' ||
-                                   c->header[j] == '\n' || c->header[j] == '\r'))
-                j++;
-            if (j < c->hlen && c->header[j] == ':') {
-                c->search_from = j;
-                return 8 + i;
+    size_t found = 0, depth = 0, i = 0;
+    while (i < n) {
+        unsigned char ch = h[i];
+        if (ch == '"') {
+            size_t start = i++;
+            while (i < n && h[i] != '"')
+                i += h[i] == '\\' ? 2 : 1;
+            i++;
+            if (depth == 1) {
+                size_t j = i;
+                while (j < n && (h[j] == ' ' || h[j] == '\t' || h[j] == '\n' || h[j] == '\r'))
+                    j++;
+                if (j < n && h[j] == ':' && found < cap)
+                    pos[found++] = start;
             }
+            continue;
         }
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if ((ch == '}' || ch == ']') && depth > 0)
+            depth--;
+        i++;
     }
-    return 8;
+    return found;
 }
 
 /* A JSON number that is an exact non-negative integer <= 2^53. */
@@ -572,6 +578,7 @@ int nn_st_parse(const unsigned char *buf, size_t len, const char *path, nn_st_fi
     int rc = 0;
     entry *ents = NULL;
     const char **sorted = NULL;
+    size_t *keypos = NULL;
     if (!root) {
         size_t pos =
             (end && end >= copy && (size_t)(end - copy) <= c.hlen) ? (size_t)(end - copy) : 0;
@@ -596,13 +603,24 @@ int nn_st_parse(const unsigned char *buf, size_t len, const char *path, nn_st_fi
     out->data_start = 8 + c.hlen;
     size_t data_len = len - out->data_start;
 
-    /* Count entries and string storage. */
+    /* Where each root key is in the header (for error offsets). */
     size_t n_children = 0, n_meta = 0, str_bytes = 0;
-    const cJSON *meta_obj = NULL;
-    for (const cJSON *e = root->child; e; e = e->next) {
+    for (const cJSON *e = root->child; e; e = e->next)
         n_children++;
+    keypos = malloc((n_children ? n_children : 1) * sizeof *keypos);
+    if (!keypos) {
+        rc = cs_err_set_at(err, CS_ENOMEM, path, 8, "out of memory");
+        goto fail;
+    }
+    size_t nk = top_level_keys(c.header, c.hlen, keypos, n_children);
+    for (size_t k = 0; k < n_children; k++)
+        keypos[k] = nk == n_children ? 8 + keypos[k] : 8;
+    /* Metadata checks; string storage. */
+    const cJSON *meta_obj = NULL;
+    size_t ci = 0;
+    for (const cJSON *e = root->child; e; e = e->next, ci++) {
         if (strcmp(e->string, "__metadata__") == 0) {
-            size_t hoff = locate_key(&c, "__metadata__");
+            size_t hoff = keypos[ci];
             if (meta_obj) {
                 rc = perr(&c, hoff, "__metadata__ given twice");
                 goto fail;
@@ -626,7 +644,6 @@ int nn_st_parse(const unsigned char *buf, size_t len, const char *path, nn_st_fi
             str_bytes += strlen(e->string) + 1;
         }
     }
-    c.search_from = 0;
     size_t n = n_children - (meta_obj ? 1 : 0);
     out->tensors = calloc(n ? n : 1, sizeof *out->tensors);
     out->meta = calloc(n_meta ? n_meta : 1, sizeof *out->meta);
@@ -639,8 +656,9 @@ int nn_st_parse(const unsigned char *buf, size_t len, const char *path, nn_st_fi
     }
     char *sp = out->strings;
     size_t ti = 0;
-    for (const cJSON *e = root->child; e; e = e->next) {
-        size_t hoff = locate_key(&c, e->string);
+    ci = 0;
+    for (const cJSON *e = root->child; e; e = e->next, ci++) {
+        size_t hoff = keypos[ci];
         if (e == meta_obj) {
             for (const cJSON *m = e->child; m; m = m->next) {
                 nn_st_meta *mm = &out->meta[out->n_meta++];
@@ -716,12 +734,14 @@ int nn_st_parse(const unsigned char *buf, size_t len, const char *path, nn_st_fi
                   (unsigned long long)(data_len - cursor));
         goto fail;
     }
+    free(keypos);
     free(ents);
     free(sorted);
     free(copy);
     cJSON_Delete(root);
     return 0;
 fail:
+    free(keypos);
     free(ents);
     free(sorted);
     free(copy);

@@ -314,6 +314,9 @@ static void test_bad_headers(void)
         {"{\"__metadata__\":[],\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
          "__metadata__ is not an object", "\"__metadata__\"", 0},
         {"{\"a\":[1,2]}", 0, "tensor \"a\": expected an object", "\"a\"", 0},
+        {"{\"ok\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"q\\\"x\":{\"dtype\":"
+         "\"Q8\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+         8, "unknown dtype \"Q8\"", "\"q\\\"x\"", 0}, /* an escaped key */
         {"{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
          "tensor with an empty name", "\"\"", 0},
         {"{\"a\x01\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
@@ -444,6 +447,46 @@ static void test_flips(void)
     free(full);
 }
 
+/* Many tensors with escaped names: parsing stays linear and every entry's header offset points
+ * at its own key. */
+static void test_many_tensors(void)
+{
+    enum { N = 20000 };
+    static nn_st_tensor t[N];
+    static char names[N][16];
+    static int8_t v[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "n\"%d", i);
+        t[i] = (nn_st_tensor){
+            .name = names[i], .dtype = NN_DTYPE_I8, .ndim = 0, .data = &v[i], .nbytes = 1};
+        v[i] = (int8_t)i;
+    }
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(nn_st_write(t, N, NULL, 0, &buf, &len, &e), 0);
+    nn_st_file f;
+    double t0 = cs_wall_s();
+    T_EQ(nn_st_parse(buf, len, NULL, &f, &e), 0);
+    double dt = cs_wall_s() - t0;
+    fprintf(stderr, "many tensors: %d parsed in %.3f s\n", N, dt);
+    T_EQ(f.n, N);
+    size_t bad = 0;
+    char want[24];
+    for (size_t i = 0; i < f.n; i++) {
+        int k = snprintf(want, sizeof want, "\"n\\\"%zu\"", i); /* "n\"i" as written */
+        if (memcmp(buf + f.tensors[i].header_offset, want, (size_t)k) != 0)
+            bad++;
+        if (((const int8_t *)f.tensors[i].data)[0] != (int8_t)i)
+            bad++;
+    }
+    T_EQ(bad, 0);
+    T_TRUE(dt < 5.0);
+    nn_st_free(&f);
+    free(buf);
+}
+
 int main(void)
 {
     test_hand_made();
@@ -452,5 +495,6 @@ int main(void)
     test_bad_headers();
     test_truncations();
     test_flips();
+    test_many_tensors();
     return t_done();
 }
