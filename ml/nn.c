@@ -1,13 +1,14 @@
 /* nn.c - the EuroSAT CNN: state views, one-allocation model, forward and backward over a batch,
  * initialisation, thread and BLAS setup.
  *
- * Data flow of one training step (n images, per-image loops spread over threads):
- *   A: y1 = conv1(x)                                   + per-image channel stats of y1
+ * Activations are channels-last (H,W,C) per image (see nn_layers.h). Data flow of one
+ * training step (n images, per-image loops spread over threads):
+ *   A: y1 = conv1(x)        (x is CHW, y1 HWC)        + per-image channel stats of y1
  *   B: p1 = bnrp1(y1); y2 = conv2(p1)                  + stats of y2
  *   C: p2 = bnrp2(y2); y3 = conv3(p2)                  + stats of y3
- *   D: p3 = bnrp3(y3)                  (C,H,W of one image = the flattened row of fc1)
+ *   D: p3 = bnrp3(y3); flat = p3 in C,H,W order (the row of fc1, as PyTorch's flatten)
  *   fc1, relu, fc2, relu, fc3, softmax-CE (whole batch, one sgemm per layer)
- *   backward: fc3..fc1 -> dp3; D': per-image BN sums of block 3;
+ *   backward: fc3..fc1 -> dflat -> dp3 (HWC); D': per-image BN sums of block 3;
  *   C': dy3, conv3 weight grad and dp2, sums of block 2; B': dy2, conv2 grads, dp1, sums of
  *   block 1; A': dy1, conv1 weight grad.
  * Between loops, per-channel statistics are reduced over images in index order (serial, tiny),
@@ -130,21 +131,24 @@ typedef struct block {
     size_t w_off, b_off;  /* conv weight and bias in state */
     size_t g_off, be_off; /* BN weight and bias in state */
     size_t rm_off, rv_off;
-    int ch0;    /* first channel in the N_CH per-channel arrays */
-    size_t dw0; /* offset of this conv's weight in a thread's dw partial */
+    int ch0;      /* first channel in the N_CH per-channel arrays */
+    size_t dw0;   /* offset of this conv's weight in a thread's dw partial */
+    size_t whwc0; /* offset of its (OC,KH,KW,C) copy in w_hwc (conv2, conv3) */
 } block;
 
 static const block blocks[3] = {
     {3, 64, 64, 32, 5, 60, 60, 30, 30, OFF_C1W, OFF_C1B, OFF_BN1W, OFF_BN1B, NN_PARAMS + 0,
-     NN_PARAMS + 32, 0, 0},
+     NN_PARAMS + 32, 0, 0, 0},
     {32, 30, 30, 64, 5, 26, 26, 13, 13, OFF_C2W, OFF_C2B, OFF_BN2W, OFF_BN2B, NN_PARAMS + 64,
-     NN_PARAMS + 128, 32, 2400},
+     NN_PARAMS + 128, 32, 2400, 0},
     {64, 13, 13, 96, 3, 11, 11, 5, 5, OFF_C3W, OFF_C3B, OFF_BN3W, OFF_BN3B, NN_PARAMS + 192,
-     NN_PARAMS + 288, 96, 2400 + 51200},
+     NN_PARAMS + 288, 96, 2400 + 51200, 51200},
 };
+/* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 as (OC,KH,KW,C) */
 #define DW_FLOATS (2400 + 51200 + 55296)
-#define COL_FLOATS (800 * 676)   /* the largest im2col matrix: conv2 */
-#define DY_FLOATS (32 * 60 * 60) /* the largest conv output of one image: conv1 */
+#define WHWC_FLOATS (51200 + 55296)
+#define COL_FLOATS (800 * 8 * 26) /* the largest im2row block: conv2, 8 output rows */
+#define DY_FLOATS (32 * 60 * 60)  /* the largest conv output of one image: conv1 */
 #define Y1 (32 * 60 * 60)
 #define Y2 (64 * 26 * 26)
 #define Y3 (96 * 11 * 11)
@@ -154,9 +158,15 @@ static const block blocks[3] = {
 #define H_FC 128
 _Static_assert(P3 == 2400, "flatten size");
 
+/* Output rows per im2col/im2row block, so that the unfolded block (K x rows*OW floats: 88, 650
+ * and 272 KiB) stays in L2 while its GEMMs run; measured best on AVX-512 OpenBLAS kernels. */
+static const int chunk_rows_of[3] = {5, 8, 11};
+
 static nn_conv_dims block_dims(const block *b)
 {
-    return nn_conv_dims_make(b->c, b->h, b->w, b->oc, b->k, b->k);
+    nn_conv_dims d = nn_conv_dims_make(b->c, b->h, b->w, b->oc, b->k, b->k);
+    d.chunk_rows = chunk_rows_of[b - blocks];
+    return d;
 }
 
 /* ---------------------------------------------------------------- threads and BLAS */
@@ -235,11 +245,13 @@ struct nn_model {
     float *grads;     /* NN_PARAMS */
 
     /* activations for max_batch images */
-    float *y[3];    /* conv outputs (without bias): Y1, Y2, Y3 per image */
-    float *p[3];    /* pooled outputs: P1, P2, P3 per image */
-    int8_t *arg[3]; /* argmax per pooled output */
-    float *dp[3];   /* gradients of the pooled outputs */
-    float *h1, *h2; /* fc1, fc2 outputs after relu (n, 128) */
+    float *y[3];         /* conv outputs (without bias): Y1, Y2, Y3 per image */
+    float *p[3];         /* pooled outputs: P1, P2, P3 per image */
+    int8_t *arg[3];      /* argmax per pooled output */
+    float *dp[3];        /* gradients of the pooled outputs */
+    float *flat, *dflat; /* fc1 input (n, 2400) in C,H,W order, and its gradient */
+    float *w_hwc;        /* conv2, conv3 weights as (OC,KH,KW,C), refreshed by each forward */
+    float *h1, *h2;      /* fc1, fc2 outputs after relu (n, 128) */
     float *dh1, *dh2;
     float *logits, *dlogits; /* (n, 10) */
     const float *x;          /* borrowed: the input of the last forward */
@@ -305,6 +317,14 @@ static void model_layout(nn_model *m, carve *c)
         c->overflow = 1;
         return;
     }
+    size_t nflat;
+    if (cs_size_mul(b, P3, &nflat)) {
+        c->overflow = 1;
+        return;
+    }
+    m->flat = carve_take(c, nflat, sizeof(float));
+    m->dflat = carve_take(c, nflat, sizeof(float));
+    m->w_hwc = carve_take(c, WHWC_FLOATS, sizeof(float));
     m->h1 = carve_take(c, nh, sizeof(float));
     m->h2 = carve_take(c, nh, sizeof(float));
     m->dh1 = carve_take(c, nh, sizeof(float));
@@ -359,6 +379,10 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
         slots = g_threads;
     m->slots = slots < 1 ? 1 : slots > 256 ? 256 : slots;
     m->training = true;
+    for (int l = 0; l < 3; l++) {
+        const nn_conv_dims d = block_dims(&blocks[l]);
+        CS_ASSERT(nn_conv_scratch(&d) <= COL_FLOATS);
+    }
 
     carve c = {NULL, 0, 0};
     model_layout(m, &c);
@@ -567,30 +591,34 @@ static void block_stats(nn_model *m, int l, int n)
 }
 
 /* Loop body: pooled output of block l-1 for image i (l >= 1), then conv of block l and its stats.
- * l == 3 only pools block 2. */
+ * l == 3 pools block 2 and writes the flattened row of fc1. */
 static void forward_image(nn_model *m, int l, int i, int t)
 {
-    const float *in;
-    if (l == 0) {
-        in = m->x + (size_t)i * NN_IN_SIZE;
-    } else {
+    float *col = m->ws_col + (size_t)t * COL_FLOATS;
+    const float *in = NULL;
+    if (l > 0) {
         const block *pb = &blocks[l - 1];
         const size_t psz = (size_t)pb->oc * pb->ph * pb->pw, ysz = (size_t)pb->oc * pb->oh * pb->ow;
         float *pi = m->p[l - 1] + i * psz;
-        nn_bnrp_fwd(m->y[l - 1] + i * ysz, pb->oc, pb->oh, pb->ow, m->sub + pb->ch0,
+        nn_bnrp_fwd(m->y[l - 1] + i * ysz, pb->oh, pb->ow, pb->oc, m->sub + pb->ch0,
                     m->scale + pb->ch0, m->beta_f + pb->ch0, pi, m->arg[l - 1] + i * psz);
         in = pi;
+        if (l == 3) {
+            nn_hwc_to_chw(pi, pb->ph, pb->pw, pb->oc, m->flat + i * psz);
+            return;
+        }
     }
-    if (l == 3)
-        return;
     const block *b = &blocks[l];
     const nn_conv_dims d = block_dims(b);
     const size_t ysz = (size_t)b->oc * b->oh * b->ow;
     float *yi = m->y[l] + i * ysz;
-    nn_conv_fwd(&d, in, m->state + b->w_off, NULL, yi, m->ws_col + (size_t)t * COL_FLOATS);
+    if (l == 0)
+        nn_conv_chw_fwd(&d, m->x + (size_t)i * NN_IN_SIZE, m->state + b->w_off, yi, col);
+    else
+        nn_conv_hwc_fwd(&d, in, m->w_hwc + b->whwc0, yi, col);
     if (m->training)
-        nn_plane_stats(yi, b->oc, b->oh * b->ow, m->img_mean + (size_t)i * N_CH + b->ch0,
-                       m->img_m2 + (size_t)i * N_CH + b->ch0);
+        nn_hwc_stats(yi, b->oh * b->ow, b->oc, m->img_mean + (size_t)i * N_CH + b->ch0,
+                     m->img_m2 + (size_t)i * N_CH + b->ch0);
 }
 
 static void forward(nn_model *m, const float *x, int n)
@@ -598,6 +626,10 @@ static void forward(nn_model *m, const float *x, int n)
     CS_ASSERT(n >= 1 && n <= m->max_batch);
     m->x = x;
     const int nt = run_threads(m, n);
+    for (int l = 1; l < 3; l++) {
+        const nn_conv_dims d = block_dims(&blocks[l]);
+        nn_conv_weight_to_hwc(&d, m->state + blocks[l].w_off, m->w_hwc + blocks[l].whwc0);
+    }
     for (int l = 0; l <= 3; l++) {
         if (l > 0)
             block_stats(m, l - 1, n);
@@ -609,7 +641,7 @@ static void forward(nn_model *m, const float *x, int n)
     }
     (void)nt;
     const float *s = m->state;
-    nn_linear_fwd(n, P3, H_FC, m->p[2], s + OFF_F1W, s + OFF_F1B, m->h1, 1);
+    nn_linear_fwd(n, P3, H_FC, m->flat, s + OFF_F1W, s + OFF_F1B, m->h1, 1);
     nn_linear_fwd(n, H_FC, H_FC, m->h1, s + OFF_F2W, s + OFF_F2B, m->h2, 1);
     nn_linear_fwd(n, H_FC, NN_CLASSES, m->h2, s + OFF_F3W, s + OFF_F3B, m->logits, 0);
 }
@@ -661,7 +693,7 @@ static void sums_image(nn_model *m, int l, int i)
 {
     const block *b = &blocks[l];
     const size_t ysz = (size_t)b->oc * b->oh * b->ow, psz = (size_t)b->oc * b->ph * b->pw;
-    nn_bnrp_sums(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oc, b->oh, b->ow,
+    nn_bnrp_sums(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oh, b->ow, b->oc,
                  m->sub + b->ch0, m->istd + b->ch0, m->img_sdz + (size_t)i * N_CH + b->ch0,
                  m->img_sdzx + (size_t)i * N_CH + b->ch0);
 }
@@ -674,19 +706,28 @@ static void backward_image(nn_model *m, int l, int i, int t)
     const nn_conv_dims d = block_dims(b);
     const size_t ysz = (size_t)b->oc * b->oh * b->ow, psz = (size_t)b->oc * b->ph * b->pw;
     float *dy = m->ws_dy + (size_t)t * DY_FLOATS;
-    nn_bnrp_bwd(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oc, b->oh, b->ow,
+    nn_bnrp_bwd(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oh, b->ow, b->oc,
                 m->c0 + b->ch0, m->c1 + b->ch0, m->ca + b->ch0, dy);
     float *dw = m->ws_dw + (size_t)t * DW_FLOATS + b->dw0;
     float *col = m->ws_col + (size_t)t * COL_FLOATS;
     if (l == 0) {
-        nn_conv_bwd(&d, m->x + (size_t)i * NN_IN_SIZE, m->state + b->w_off, dy, dw, NULL, col);
+        nn_conv_chw_bwd(&d, m->x + (size_t)i * NN_IN_SIZE, dy, dw, col);
         return;
     }
     const block *pb = &blocks[l - 1];
     const size_t ipsz = (size_t)pb->oc * pb->ph * pb->pw;
-    nn_conv_bwd(&d, m->p[l - 1] + i * ipsz, m->state + b->w_off, dy, dw, m->dp[l - 1] + i * ipsz,
-                col);
+    nn_conv_hwc_bwd(&d, m->p[l - 1] + i * ipsz, m->w_hwc + b->whwc0, dy, dw,
+                    m->dp[l - 1] + i * ipsz, col);
     sums_image(m, l - 1, i);
+}
+
+/* Block 3's pooled gradient from fc1 (C,H,W order) to HWC, and its BN sums. */
+static void unflatten_image(nn_model *m, int i)
+{
+    const block *b = &blocks[2];
+    const size_t psz = (size_t)b->oc * b->ph * b->pw;
+    nn_chw_to_hwc(m->dflat + i * psz, b->oc, b->ph, b->pw, m->dp[2] + i * psz);
+    sums_image(m, 2, i);
 }
 
 static void backward(nn_model *m, int n)
@@ -698,11 +739,11 @@ static void backward(nn_model *m, int n)
                   g + OFF_F3B, m->dh2);
     nn_linear_bwd(n, H_FC, H_FC, m->h1, s + OFF_F2W, m->h2, m->dh2, g + OFF_F2W, g + OFF_F2B,
                   m->dh1);
-    nn_linear_bwd(n, P3, H_FC, m->p[2], s + OFF_F1W, m->h1, m->dh1, g + OFF_F1W, g + OFF_F1B,
-                  m->dp[2]);
+    nn_linear_bwd(n, P3, H_FC, m->flat, s + OFF_F1W, m->h1, m->dh1, g + OFF_F1W, g + OFF_F1B,
+                  m->dflat);
     memset(m->ws_dw, 0, sizeof(float) * (size_t)nt * DW_FLOATS);
     for (int i = 0; i < n; i++)
-        sums_image(m, 2, i);
+        unflatten_image(m, i);
     for (int l = 2; l >= 0; l--) {
         block_coeffs(m, l, n);
 #ifdef _OPENMP
@@ -711,17 +752,24 @@ static void backward(nn_model *m, int n)
         for (int i = 0; i < n; i++)
             backward_image(m, l, i, thread_id());
     }
-    /* conv weight grads: thread partials summed in thread order */
-    for (int l = 0; l < 3; l++) {
+    /* conv weight grads: thread partials summed in thread order into thread 0's, then back to
+     * PyTorch's layout */
+    float *acc = m->ws_dw;
+    for (int t = 1; t < nt; t++) {
+        const float *pt = m->ws_dw + (size_t)t * DW_FLOATS;
+        for (size_t j = 0; j < DW_FLOATS; j++)
+            acc[j] += pt[j];
+    }
+    const block *b1 = &blocks[0];
+    const int k1 = b1->c * b1->k * b1->k;
+    for (int o = 0; o < b1->oc; o++)
+        for (int k = 0; k < k1; k++)
+            g[b1->w_off + (size_t)o * k1 + k] = acc[b1->dw0 + (size_t)k * b1->oc + o];
+    for (int l = 1; l < 3; l++) {
         const block *b = &blocks[l];
-        const size_t cnt = (size_t)b->oc * b->c * b->k * b->k;
-        float *gw = g + b->w_off;
-        memcpy(gw, m->ws_dw + b->dw0, sizeof(float) * cnt);
-        for (int t = 1; t < nt; t++) {
-            const float *pw = m->ws_dw + (size_t)t * DW_FLOATS + b->dw0;
-            for (size_t j = 0; j < cnt; j++)
-                gw[j] += pw[j];
-        }
+        const nn_conv_dims d = block_dims(b);
+        memset(g + b->w_off, 0, sizeof(float) * (size_t)b->oc * nn_conv_k(&d));
+        nn_conv_weight_add_from_hwc(&d, acc + b->dw0, g + b->w_off);
     }
 }
 

@@ -11,193 +11,275 @@
 nn_conv_dims nn_conv_dims_make(int c, int h, int w, int oc, int kh, int kw)
 {
     CS_ASSERT(c > 0 && oc > 0 && kh > 0 && kw > 0 && h >= kh && w >= kw);
-    nn_conv_dims d = {c, h, w, oc, kh, kw, h - kh + 1, w - kw + 1};
+    nn_conv_dims d = {c, h, w, oc, kh, kw, h - kh + 1, w - kw + 1, h - kh + 1};
     return d;
 }
 
-void nn_im2col(const nn_conv_dims *d, const float *restrict x, float *restrict col)
+void nn_chw_to_hwc(const float *restrict x, int c, int h, int w, float *restrict out)
 {
-    const int ow = d->ow, oh = d->oh, w = d->w, p = oh * ow;
+    const size_t p = (size_t)h * w;
+    for (size_t i = 0; i < p; i++)
+        for (int ch = 0; ch < c; ch++)
+            out[i * c + ch] = x[ch * p + i];
+}
+
+void nn_hwc_to_chw(const float *restrict x, int h, int w, int c, float *restrict out)
+{
+    const size_t p = (size_t)h * w;
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < p; i++)
+            out[ch * p + i] = x[i * c + ch];
+}
+
+void nn_im2col(const nn_conv_dims *d, const float *restrict x, int oy0, int oy1,
+               float *restrict col)
+{
+    const int ow = d->ow, w = d->w, pb = (oy1 - oy0) * ow;
     for (int ci = 0; ci < d->c; ci++) {
         const float *xc = x + (size_t)ci * d->h * w;
         for (int ki = 0; ki < d->kh; ki++)
             for (int kj = 0; kj < d->kw; kj++) {
-                float *dst = col + (size_t)((ci * d->kh + ki) * d->kw + kj) * p;
-                const float *src = xc + (size_t)ki * w + kj;
-                for (int oy = 0; oy < oh; oy++)
-                    memcpy(dst + (size_t)oy * ow, src + (size_t)oy * w, sizeof(float) * ow);
-            }
-    }
-}
-
-void nn_col2im(const nn_conv_dims *d, const float *restrict col, float *restrict dx)
-{
-    const int ow = d->ow, oh = d->oh, w = d->w, p = oh * ow;
-    memset(dx, 0, sizeof(float) * (size_t)d->c * d->h * w);
-    for (int ci = 0; ci < d->c; ci++) {
-        float *xc = dx + (size_t)ci * d->h * w;
-        for (int ki = 0; ki < d->kh; ki++)
-            for (int kj = 0; kj < d->kw; kj++) {
-                const float *src = col + (size_t)((ci * d->kh + ki) * d->kw + kj) * p;
-                float *dst = xc + (size_t)ki * w + kj;
-                for (int oy = 0; oy < oh; oy++) {
-                    float *restrict drow = dst + (size_t)oy * w;
-                    const float *restrict srow = src + (size_t)oy * ow;
+                float *dst = col + (size_t)((ci * d->kh + ki) * d->kw + kj) * pb;
+                const float *src = xc + (size_t)(oy0 + ki) * w + kj;
+                for (int oy = 0; oy < oy1 - oy0; oy++) {
+                    float *restrict drow = dst + (size_t)oy * ow;
+                    const float *restrict srow = src + (size_t)oy * w;
                     for (int ox = 0; ox < ow; ox++)
-                        drow[ox] += srow[ox];
+                        drow[ox] = srow[ox];
                 }
             }
     }
 }
 
-void nn_conv_fwd(const nn_conv_dims *d, const float *x, const float *w, const float *bias, float *y,
-                 float *col)
+void nn_im2row(const nn_conv_dims *d, const float *restrict x, int oy0, int oy1,
+               float *restrict row)
 {
-    const int k = nn_conv_k(d), p = nn_conv_p(d);
-    nn_im2col(d, x, col);
-    /* y (OC, P) = w (OC, K) * col (K, P) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->oc, p, k, 1.0f, w, k, col, p, 0.0f, y,
-                p);
-    if (bias)
-        for (int o = 0; o < d->oc; o++) {
-            float *yo = y + (size_t)o * p;
-            const float b = bias[o];
-            for (int i = 0; i < p; i++)
-                yo[i] += b;
-        }
-}
-
-void nn_conv_bwd(const nn_conv_dims *d, const float *x, const float *w, const float *dy, float *dw,
-                 float *dx, float *col)
-{
-    const int k = nn_conv_k(d), p = nn_conv_p(d);
-    nn_im2col(d, x, col);
-    /* dw (OC, K) += dy (OC, P) * col (K, P)^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->oc, k, p, 1.0f, dy, p, col, p, 1.0f, dw,
-                k);
-    if (dx) {
-        /* dcol (K, P) = w (OC, K)^T * dy (OC, P), then scatter back to the image */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, p, d->oc, 1.0f, w, k, dy, p, 0.0f,
-                    col, p);
-        nn_col2im(d, col, dx);
-    }
-}
-
-void nn_plane_stats(const float *y, int c, int p, double *mean, double *m2)
-{
-    enum { L = 8 };
-    for (int ch = 0; ch < c; ch++) {
-        const float *restrict yc = y + (size_t)ch * p;
-        double acc[L] = {0};
-        int i = 0;
-        for (; i + L <= p; i += L)
-            for (int l = 0; l < L; l++)
-                acc[l] += (double)yc[i + l];
-        double s = 0;
-        for (; i < p; i++)
-            s += (double)yc[i];
-        for (int l = 0; l < L; l++)
-            s += acc[l];
-        const double m = s / p;
-        double acc2[L] = {0};
-        i = 0;
-        for (; i + L <= p; i += L)
-            for (int l = 0; l < L; l++) {
-                const double t = (double)yc[i + l] - m;
-                acc2[l] += t * t;
+    const int c = d->c, run = d->kw * c, k = nn_conv_k(d);
+    for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < d->ow; ox++) {
+            float *r = row + (size_t)((oy - oy0) * d->ow + ox) * k;
+            for (int ki = 0; ki < d->kh; ki++) {
+                float *restrict dst = r + (size_t)ki * run;
+                const float *restrict src = x + ((size_t)(oy + ki) * d->w + ox) * c;
+                for (int j = 0; j < run; j++)
+                    dst[j] = src[j];
             }
-        double s2 = 0;
-        for (; i < p; i++) {
-            const double t = (double)yc[i] - m;
-            s2 += t * t;
         }
-        for (int l = 0; l < L; l++)
-            s2 += acc2[l];
-        mean[ch] = m;
-        m2[ch] = s2;
+}
+
+void nn_row2im_add(const nn_conv_dims *d, const float *restrict row, int oy0, int oy1,
+                   float *restrict dx)
+{
+    const int c = d->c, run = d->kw * c, k = nn_conv_k(d);
+    for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < d->ow; ox++) {
+            const float *r = row + (size_t)((oy - oy0) * d->ow + ox) * k;
+            for (int ki = 0; ki < d->kh; ki++) {
+                const float *restrict src = r + (size_t)ki * run;
+                float *restrict dst = dx + ((size_t)(oy + ki) * d->w + ox) * c;
+                for (int j = 0; j < run; j++)
+                    dst[j] += src[j];
+            }
+        }
+}
+
+void nn_conv_weight_to_hwc(const nn_conv_dims *d, const float *restrict w, float *restrict w_hwc)
+{
+    for (int o = 0; o < d->oc; o++)
+        for (int ci = 0; ci < d->c; ci++)
+            for (int ki = 0; ki < d->kh; ki++)
+                for (int kj = 0; kj < d->kw; kj++)
+                    w_hwc[((size_t)(o * d->kh + ki) * d->kw + kj) * d->c + ci] =
+                        w[((size_t)(o * d->c + ci) * d->kh + ki) * d->kw + kj];
+}
+
+void nn_conv_weight_add_from_hwc(const nn_conv_dims *d, const float *restrict w_hwc,
+                                 float *restrict w)
+{
+    for (int o = 0; o < d->oc; o++)
+        for (int ci = 0; ci < d->c; ci++)
+            for (int ki = 0; ki < d->kh; ki++)
+                for (int kj = 0; kj < d->kw; kj++)
+                    w[((size_t)(o * d->c + ci) * d->kh + ki) * d->kw + kj] +=
+                        w_hwc[((size_t)(o * d->kh + ki) * d->kw + kj) * d->c + ci];
+}
+
+size_t nn_conv_scratch(const nn_conv_dims *d)
+{
+    return (size_t)nn_conv_k(d) * d->chunk_rows * d->ow;
+}
+
+static int chunk_rows(const nn_conv_dims *d)
+{
+    CS_ASSERT(d->chunk_rows >= 1 && d->chunk_rows <= d->oh);
+    return d->chunk_rows;
+}
+
+void nn_conv_chw_fwd(const nn_conv_dims *d, const float *x, const float *w, float *y, float *col)
+{
+    const int k = nn_conv_k(d), step = chunk_rows(d);
+    for (int oy0 = 0; oy0 < d->oh; oy0 += step) {
+        const int oy1 = oy0 + step < d->oh ? oy0 + step : d->oh, pb = (oy1 - oy0) * d->ow;
+        nn_im2col(d, x, oy0, oy1, col);
+        /* y block (Pb, OC) = col (K, Pb)^T * w (OC, K)^T */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, pb, d->oc, k, 1.0f, col, pb, w, k, 0.0f,
+                    y + (size_t)oy0 * d->ow * d->oc, d->oc);
     }
 }
 
-void nn_bnrp_fwd(const float *y, int c, int h, int w, const float *sub, const float *scale,
-                 const float *beta, float *out, int8_t *arg)
+void nn_conv_chw_bwd(const nn_conv_dims *d, const float *x, const float *dy, float *dw_t,
+                     float *col)
+{
+    const int k = nn_conv_k(d), step = chunk_rows(d);
+    for (int oy0 = 0; oy0 < d->oh; oy0 += step) {
+        const int oy1 = oy0 + step < d->oh ? oy0 + step : d->oh, pb = (oy1 - oy0) * d->ow;
+        nn_im2col(d, x, oy0, oy1, col);
+        /* dw_t (K, OC) += col (K, Pb) * dy block (Pb, OC) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, d->oc, pb, 1.0f, col, pb,
+                    dy + (size_t)oy0 * d->ow * d->oc, d->oc, 1.0f, dw_t, d->oc);
+    }
+}
+
+void nn_conv_hwc_fwd(const nn_conv_dims *d, const float *x, const float *w_hwc, float *y,
+                     float *row)
+{
+    const int k = nn_conv_k(d), step = chunk_rows(d);
+    for (int oy0 = 0; oy0 < d->oh; oy0 += step) {
+        const int oy1 = oy0 + step < d->oh ? oy0 + step : d->oh, pb = (oy1 - oy0) * d->ow;
+        nn_im2row(d, x, oy0, oy1, row);
+        /* y block (Pb, OC) = row (Pb, K) * w_hwc (OC, K)^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, pb, d->oc, k, 1.0f, row, k, w_hwc, k,
+                    0.0f, y + (size_t)oy0 * d->ow * d->oc, d->oc);
+    }
+}
+
+void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, const float *dy,
+                     float *dw_hwc, float *dx, float *row)
+{
+    const int k = nn_conv_k(d), step = chunk_rows(d);
+    if (dx)
+        memset(dx, 0, sizeof(float) * (size_t)d->h * d->w * d->c);
+    for (int oy0 = 0; oy0 < d->oh; oy0 += step) {
+        const int oy1 = oy0 + step < d->oh ? oy0 + step : d->oh, pb = (oy1 - oy0) * d->ow;
+        const float *dyb = dy + (size_t)oy0 * d->ow * d->oc;
+        nn_im2row(d, x, oy0, oy1, row);
+        /* dw_hwc (OC, K) += dy block (Pb, OC)^T * row (Pb, K) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->oc, k, pb, 1.0f, dyb, d->oc, row, k,
+                    1.0f, dw_hwc, k);
+        if (dx) {
+            /* drow (Pb, K) = dy block (Pb, OC) * w_hwc (OC, K), scattered back to the image */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pb, k, d->oc, 1.0f, dyb, d->oc,
+                        w_hwc, k, 0.0f, row, k);
+            nn_row2im_add(d, row, oy0, oy1, dx);
+        }
+    }
+}
+
+void nn_hwc_stats(const float *restrict y, int p, int c, double *restrict mean, double *restrict m2)
+{
+    for (int ch = 0; ch < c; ch++)
+        mean[ch] = m2[ch] = 0.0;
+    for (int i = 0; i < p; i++) {
+        const float *restrict yi = y + (size_t)i * c;
+        for (int ch = 0; ch < c; ch++)
+            mean[ch] += (double)yi[ch];
+    }
+    for (int ch = 0; ch < c; ch++)
+        mean[ch] /= p;
+    for (int i = 0; i < p; i++) {
+        const float *restrict yi = y + (size_t)i * c;
+        for (int ch = 0; ch < c; ch++) {
+            const double t = (double)yi[ch] - mean[ch];
+            m2[ch] += t * t;
+        }
+    }
+}
+
+void nn_bnrp_fwd(const float *y, int h, int w, int c, const float *restrict sub,
+                 const float *restrict scale, const float *restrict beta, float *out, int8_t *arg)
 {
     const int ph = h / 2, pw = w / 2;
-    for (int ch = 0; ch < c; ch++) {
-        const float m = sub[ch], s = scale[ch], b = beta[ch];
-        const float *yc = y + (size_t)ch * h * w;
-        float *oc = out + (size_t)ch * ph * pw;
-        int8_t *ac = arg + (size_t)ch * ph * pw;
-        for (int py = 0; py < ph; py++) {
-            const float *restrict r0 = yc + (size_t)(2 * py) * w;
-            const float *restrict r1 = r0 + w;
-            float *restrict orow = oc + (size_t)py * pw;
-            int8_t *restrict arow = ac + (size_t)py * pw;
-            for (int px = 0; px < pw; px++) {
-                const float v0 = (r0[2 * px] - m) * s + b;
-                const float v1 = (r0[2 * px + 1] - m) * s + b;
-                const float v2 = (r1[2 * px] - m) * s + b;
-                const float v3 = (r1[2 * px + 1] - m) * s + b;
-                /* first maximum in PyTorch's scan order, strict comparisons */
-                float best = v0;
-                int k = 0;
-                k = v1 > best ? 1 : k;
-                best = v1 > best ? v1 : best;
-                k = v2 > best ? 2 : k;
-                best = v2 > best ? v2 : best;
-                k = v3 > best ? 3 : k;
-                best = v3 > best ? v3 : best;
-                const int keep = best > 0.0f;
-                orow[px] = keep ? best : 0.0f;
-                arow[px] = (int8_t)(keep ? k : -1);
+    for (int py = 0; py < ph; py++)
+        for (int px = 0; px < pw; px++) {
+            const float *restrict q0 = y + ((size_t)(2 * py) * w + 2 * px) * c;
+            const float *restrict q1 = q0 + c;
+            const float *restrict q2 = q0 + (size_t)w * c;
+            const float *restrict q3 = q2 + c;
+            float *restrict o = out + ((size_t)py * pw + px) * c;
+            int8_t *restrict a = arg + ((size_t)py * pw + px) * c;
+            /* The first maximum in PyTorch's scan order (0,0), (0,1), (1,0), (1,1) with strict
+             * comparisons = this pairwise tournament (ties keep the earlier element at every
+             * stage). isgreater is a quiet compare: the compiler may if-convert and vectorise. */
+            for (int ch = 0; ch < c; ch++) {
+                const float m = sub[ch], s = scale[ch], b = beta[ch];
+                const float v0 = (q0[ch] - m) * s + b, v1 = (q1[ch] - m) * s + b;
+                const float v2 = (q2[ch] - m) * s + b, v3 = (q3[ch] - m) * s + b;
+                const int u = isgreater(v1, v0), l = isgreater(v3, v2);
+                const float m01 = u ? v1 : v0, m23 = l ? v3 : v2;
+                const int lower = isgreater(m23, m01);
+                const float best = lower ? m23 : m01;
+                const int k = lower ? 2 + l : u;
+                const int keep = isgreater(best, 0.0f);
+                o[ch] = keep ? best : 0.0f;
+                a[ch] = (int8_t)(keep ? k : -1);
             }
         }
-    }
 }
 
-void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int c, int h, int w,
-                  const float *sub, const float *istd, double *sdz, double *sdzx)
+void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
+                  const float *restrict sub, const float *restrict istd, double *restrict sdz,
+                  double *restrict sdzx)
 {
     const int ph = h / 2, pw = w / 2;
-    for (int ch = 0; ch < c; ch++) {
-        const float *yc = y + (size_t)ch * h * w;
-        const float *dc = dout + (size_t)ch * ph * pw;
-        const int8_t *ac = arg + (size_t)ch * ph * pw;
-        const double m = sub[ch];
-        double s0 = 0, s1 = 0;
-        for (int py = 0; py < ph; py++)
-            for (int px = 0; px < pw; px++) {
-                const int i = py * pw + px, k = ac[i];
-                if (k < 0)
-                    continue;
-                const double g = dc[i];
-                const double yv = yc[(size_t)(2 * py + (k >> 1)) * w + 2 * px + (k & 1)];
-                s0 += g;
-                s1 += g * (yv - m);
+    for (int ch = 0; ch < c; ch++)
+        sdz[ch] = sdzx[ch] = 0.0;
+    for (int py = 0; py < ph; py++)
+        for (int px = 0; px < pw; px++) {
+            const float *restrict q0 = y + ((size_t)(2 * py) * w + 2 * px) * c;
+            const float *restrict q1 = q0 + c;
+            const float *restrict q2 = q0 + (size_t)w * c;
+            const float *restrict q3 = q2 + c;
+            const size_t at = ((size_t)py * pw + px) * c;
+            const float *restrict g = dout + at;
+            const int8_t *restrict a = arg + at;
+            for (int ch = 0; ch < c; ch++) {
+                /* branch-free selection of the argmax value (k = -1 selects q3, unused) */
+                const int k = a[ch];
+                const float y0 = q0[ch], y1 = q1[ch], y2 = q2[ch], y3 = q3[ch];
+                const float top = (k & 1) ? y1 : y0, bottom = (k & 1) ? y3 : y2;
+                const float yv = (k & 2) ? bottom : top;
+                const float gm = g[ch] * (float)(k >= 0); /* a multiply keeps it vectorised */
+                sdz[ch] += (double)gm;
+                sdzx[ch] += (double)(gm * (yv - sub[ch]));
             }
-        sdz[ch] = s0;
-        sdzx[ch] = s1 * istd[ch];
-    }
+        }
+    for (int ch = 0; ch < c; ch++)
+        sdzx[ch] *= istd[ch];
 }
 
-void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int c, int h, int w,
-                 const float *c0, const float *c1, const float *a, float *dy)
+void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
+                 const float *restrict c0, const float *restrict c1, const float *restrict a,
+                 float *dy)
 {
-    const int ph = h / 2, pw = w / 2, p = h * w;
-    for (int ch = 0; ch < c; ch++) {
-        const float *restrict yc = y + (size_t)ch * p;
-        float *restrict dc = dy + (size_t)ch * p;
-        const float k0 = c0[ch], k1 = c1[ch], ka = a[ch];
-        for (int i = 0; i < p; i++)
-            dc[i] = k0 + k1 * yc[i];
-        const float *gc = dout + (size_t)ch * ph * pw;
-        const int8_t *ac = arg + (size_t)ch * ph * pw;
-        for (int py = 0; py < ph; py++)
-            for (int px = 0; px < pw; px++) {
-                const int i = py * pw + px, k = ac[i];
-                if (k >= 0)
-                    dc[(size_t)(2 * py + (k >> 1)) * w + 2 * px + (k & 1)] += ka * gc[i];
-            }
+    const int ph = h / 2, pw = w / 2;
+    const size_t p = (size_t)h * w;
+    for (size_t i = 0; i < p; i++) {
+        const float *restrict yi = y + i * c;
+        float *restrict di = dy + i * c;
+        for (int ch = 0; ch < c; ch++)
+            di[ch] = c0[ch] + c1[ch] * yi[ch];
     }
+    for (int py = 0; py < ph; py++)
+        for (int px = 0; px < pw; px++) {
+            const size_t at = ((size_t)py * pw + px) * c;
+            const float *restrict g = dout + at;
+            const int8_t *restrict ar = arg + at;
+            for (int q = 0; q < 4; q++) {
+                float *restrict dq = dy + ((size_t)(2 * py + (q >> 1)) * w + 2 * px + (q & 1)) * c;
+                for (int ch = 0; ch < c; ch++)
+                    dq[ch] += ar[ch] == q ? a[ch] * g[ch] : 0.0f;
+            }
+        }
 }
 
 void nn_linear_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y,

@@ -2,11 +2,19 @@
  * at a time. The model (nn.c) runs them in per-image loops spread over threads; tests run them
  * against the double-precision oracle of nn_ref.h.
  *
- * Conventions: tensors are row-major, images CHW (one image = C planes of H*W floats).
- * Convolutions are stride 1 without padding ("valid"): OH = H - KH + 1, OW = W - KW + 1.
- * The convolution weight is [OC, C, KH, KW] (PyTorch), i.e. a row-major [OC, K] matrix with
- * K = C*KH*KW, which is exactly the row order of the im2col matrix:
- *   col[(ci*KH + ki)*KW + kj][oy*OW + ox] = x[ci][oy + ki][ox + kj]        col: (K, OH*OW)
+ * Layouts. Inside the model, activations are channels-last ("HWC": one image = H*W pixels of C
+ * contiguous channels), so BatchNorm, ReLU and pooling run over contiguous channel vectors and
+ * the convolution GEMMs get long, cache-friendly shapes. The network's input (CHW, as PyTorch)
+ * and the flatten before fc1 (C,H,W order, as PyTorch) are converted at the edges. Parameters
+ * keep PyTorch's layouts; conv2/conv3 weights are permuted to (OC, KH, KW, C) per forward.
+ *
+ * Convolutions are stride 1 without padding ("valid"): OH = H - KH + 1, OW = W - KW + 1,
+ * P = OH*OW output pixels, K = C*KH*KW.
+ *   CHW input (conv1): col = im2col(x), (K, P), rows in PyTorch weight order (ci, ki, kj):
+ *     col[(ci*KH + ki)*KW + kj][oy*OW + ox] = x[ci][oy + ki][ox + kj]
+ *   HWC input (conv2, conv3): row = im2row(x), (P, K), columns in (ki, kj, ci) order - for each
+ *     output pixel and kernel row, KW*C contiguous input floats:
+ *     row[oy*OW + ox][(ki*KW + kj)*C + ci] = x[oy + ki][ox + kj][ci]
  *
  * The BatchNorm + ReLU + 2x2 max-pool block is fused ("bnrp"). Forward per channel c:
  *   z = (y - sub[c]) * scale[c] + beta[c];  out = maxpool2(relu(z))  (floor mode)
@@ -28,13 +36,15 @@
 #include <stdint.h>
 
 typedef struct nn_conv_dims {
-    int c, h, w; /* input channels and plane */
-    int oc;      /* output channels */
-    int kh, kw;  /* kernel */
-    int oh, ow;  /* output plane: h - kh + 1, w - kw + 1 */
+    int c, h, w;    /* input channels and plane */
+    int oc;         /* output channels */
+    int kh, kw;     /* kernel */
+    int oh, ow;     /* output plane: h - kh + 1, w - kw + 1 */
+    int chunk_rows; /* output rows per im2col/im2row block (1..oh): the convolutions run block
+                     * by block so that the unfolded matrix stays in cache */
 } nn_conv_dims;
 
-/* Fills the derived fields (oh, ow). */
+/* Fills the derived fields (oh, ow) and chunk_rows = oh (one block). */
 nn_conv_dims nn_conv_dims_make(int c, int h, int w, int oc, int kh, int kw);
 static inline int nn_conv_k(const nn_conv_dims *d)
 {
@@ -45,33 +55,50 @@ static inline int nn_conv_p(const nn_conv_dims *d)
     return d->oh * d->ow;
 }
 
-/* x (C,H,W) -> col (K, OH*OW). */
-void nn_im2col(const nn_conv_dims *d, const float *x, float *col);
-/* dx (C,H,W) = the transpose of im2col applied to col (K, OH*OW): overwrites dx. */
-void nn_col2im(const nn_conv_dims *d, const float *col, float *dx);
+/* Layout conversions of one image: (c,h,w) <-> (h,w,c). */
+void nn_chw_to_hwc(const float *x, int c, int h, int w, float *out);
+void nn_hwc_to_chw(const float *x, int h, int w, int c, float *out);
 
-/* One image: y (OC, OH*OW) = w (OC, K) * im2col(x) [+ bias]. col: K*OH*OW floats of scratch.
- * bias may be NULL. */
-void nn_conv_fwd(const nn_conv_dims *d, const float *x, const float *w, const float *bias, float *y,
-                 float *col);
-/* One image, backward: dw (OC, K) += dy (OC, OH*OW) * im2col(x)^T, and if dx is not NULL,
- * dx (C,H,W) = col2im(w^T * dy). col: K*OH*OW floats of scratch. */
-void nn_conv_bwd(const nn_conv_dims *d, const float *x, const float *w, const float *dy, float *dw,
-                 float *dx, float *col);
+/* The block of output rows [oy0, oy1), Pb = (oy1 - oy0) * OW pixels:
+ * CHW x -> col (K, Pb). */
+void nn_im2col(const nn_conv_dims *d, const float *x, int oy0, int oy1, float *col);
+/* HWC x -> row (Pb, K). */
+void nn_im2row(const nn_conv_dims *d, const float *x, int oy0, int oy1, float *row);
+/* dx (H,W,C) += the transpose of im2row applied to row (Pb, K). */
+void nn_row2im_add(const nn_conv_dims *d, const float *row, int oy0, int oy1, float *dx);
 
-/* Per-channel statistics of one image's conv output y (C, P): mean[c] and m2[c] =
- * sum((y - mean[c])^2) over the plane (two passes, in cache). */
-void nn_plane_stats(const float *y, int c, int p, double *mean, double *m2);
+/* Conv weight (OC, C, KH, KW) <-> (OC, KH, KW, C). The second adds into w. */
+void nn_conv_weight_to_hwc(const nn_conv_dims *d, const float *w, float *w_hwc);
+void nn_conv_weight_add_from_hwc(const nn_conv_dims *d, const float *w_hwc, float *w);
 
-/* Fused BN + ReLU + 2x2 max-pool, one image: y (C,H,W) -> out (C,H/2,W/2), arg (C,H/2,W/2). */
-void nn_bnrp_fwd(const float *y, int c, int h, int w, const float *sub, const float *scale,
+/* Scratch (col / row) needed by the convolutions below: K * chunk_rows * OW floats. */
+size_t nn_conv_scratch(const nn_conv_dims *d);
+/* CHW input, one image: y (P, OC) = im2col(x)^T * w^T, w (OC, K) as PyTorch. */
+void nn_conv_chw_fwd(const nn_conv_dims *d, const float *x, const float *w, float *y, float *col);
+/* Its weight gradient, transposed: dw_t (K, OC) += im2col(x) * dy, dy (P, OC). */
+void nn_conv_chw_bwd(const nn_conv_dims *d, const float *x, const float *dy, float *dw_t,
+                     float *col);
+/* HWC input, one image: y (P, OC) = im2row(x) * w_hwc^T. */
+void nn_conv_hwc_fwd(const nn_conv_dims *d, const float *x, const float *w_hwc, float *y,
+                     float *row);
+/* Backward: dw_hwc (OC, K) += dy^T * im2row(x); if dx is not NULL, dx (H,W,C) =
+ * row2im(dy * w_hwc). */
+void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, const float *dy,
+                     float *dw_hwc, float *dx, float *row);
+
+/* Per-channel statistics of one image's conv output y (P, C): mean[c] and
+ * m2[c] = sum over pixels of (y - mean[c])^2 (two passes, in cache). */
+void nn_hwc_stats(const float *y, int p, int c, double *mean, double *m2);
+
+/* Fused BN + ReLU + 2x2 max-pool, one image: y (H,W,C) -> out (H/2,W/2,C), arg (H/2,W/2,C). */
+void nn_bnrp_fwd(const float *y, int h, int w, int c, const float *sub, const float *scale,
                  const float *beta, float *out, int8_t *arg);
 /* Per-channel sums for backward, one image: sdz[c] = sum(dout at kept maxima),
  * sdzx[c] = sum(dout * (y_argmax - sub[c]) * istd[c]). Overwrites sdz, sdzx. */
-void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int c, int h, int w,
+void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
                   const float *sub, const float *istd, double *sdz, double *sdzx);
-/* dy (C,H,W) = c0 + c1 * y + a * (dout routed to its argmax). */
-void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int c, int h, int w,
+/* dy (H,W,C) = c0 + c1 * y + a * (dout routed to its argmax). */
+void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
                  const float *c0, const float *c1, const float *a, float *dy);
 
 /* Dense layer over a batch: y (n, out) = x (n, in) * w^T + b, w (out, in); relu optional. */

@@ -11,6 +11,7 @@
 #include "nn.h"
 #include "nn_layers.h"
 #include "nn_ref.h"
+#include "nn_test_util.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -152,33 +153,32 @@ static void test_conv(void)
     p.var_n = c.oc;
     check_probe(&p, db, "conv db");
 
-    /* fast float kernels, image by image, against the reference */
+    /* fast float kernels (both paths: CHW input as conv1, HWC input as conv2/3) against the
+     * reference without bias (the model never adds the conv bias: see ml/nn.c) */
     nn_conv_dims d = nn_conv_dims_make(c.c, c.h, c.w, c.oc, c.kh, c.kw);
     T_EQ(d.oh, oh);
     T_EQ(d.ow, ow);
-    float *fx = falloc(nx), *fw = falloc(nw), *fb = falloc(c.oc), *fy = falloc(ny);
+    float *fx = falloc(nx), *fw = falloc(nw), *fy = falloc(ny);
     float *fr = falloc(ny), *fdx = falloc(nx), *fdw = falloc(nw);
-    float *col = falloc((size_t)nn_conv_k(&d) * nn_conv_p(&d));
     for (size_t i = 0; i < nx; i++)
         fx[i] = (float)c.x[i];
     for (size_t i = 0; i < nw; i++)
         fw[i] = (float)c.wt[i];
-    for (int i = 0; i < c.oc; i++)
-        fb[i] = (float)c.b[i];
     for (size_t i = 0; i < ny; i++)
         fr[i] = (float)r[i];
     double *y = dalloc(ny);
-    nn_ref_conv2d_fwd(c.n, c.c, c.h, c.w, c.oc, c.kh, c.kw, c.x, c.wt, c.b, y);
-    const size_t xi = (size_t)c.c * c.h * c.w, yi = (size_t)c.oc * oh * ow;
-    for (int i = 0; i < c.n; i++) {
-        nn_conv_fwd(&d, fx + i * xi, fw, fb, fy + i * yi, col);
-        nn_conv_bwd(&d, fx + i * xi, fw, fr + i * yi, fdw, fdx + i * xi, col);
+    nn_ref_conv2d_fwd(c.n, c.c, c.h, c.w, c.oc, c.kh, c.kw, c.x, c.wt, NULL, y);
+    for (int v = 0; v < 4; v++) {
+        const int chw = v & 1;
+        d.chunk_rows = v < 2 ? d.oh : 2; /* one block; blocks of 2 rows (2, 2, 1) */
+        nt_conv(&d, c.n, fx, fw, fr, fy, fdw, chw ? NULL : fdx, chw);
+        T_TRUE(rel_err_f(fy, y, ny) < 1e-6);
+        T_TRUE(rel_err_f(fdw, dw, nw) < 1e-6);
+        if (!chw)
+            T_TRUE(rel_err_f(fdx, dx, nx) < 1e-6);
     }
-    T_TRUE(rel_err_f(fy, y, ny) < 1e-6);
-    T_TRUE(rel_err_f(fdw, dw, nw) < 1e-6);
-    T_TRUE(rel_err_f(fdx, dx, nx) < 1e-6);
     free(c.x), free(c.wt), free(c.b), free(r), free(dx), free(dw), free(db), free(y);
-    free(fx), free(fw), free(fb), free(fy), free(fr), free(fdx), free(fdw), free(col);
+    free(fx), free(fw), free(fy), free(fr), free(fdx), free(fdw);
 }
 
 /* batchnorm */
@@ -419,16 +419,21 @@ static void test_bnrp(int train)
     else
         nn_ref_bn_eval_bwd(n, c, h * w, yb, g, rm, rv, 1e-5, dz, dy, dg, db);
 
-    /* fast path: y without bias, coefficients as nn.c computes them */
+    /* fast path: channels-last images, y without bias, coefficients as nn.c computes them */
     float *fy = falloc(ny), *fout = falloc(np), *fdout = falloc(np), *fdy = falloc(ny);
+    float *tmp = falloc(ny);
     int8_t *arg = calloc(np, 1);
     for (size_t i = 0; i < ny; i++)
-        fy[i] = (float)y[i];
+        tmp[i] = (float)y[i];
+    for (int i = 0; i < n; i++)
+        nn_chw_to_hwc(tmp + i * yi, c, h, w, fy + i * yi);
     for (size_t i = 0; i < np; i++)
-        fdout[i] = (float)dout[i];
+        tmp[i] = (float)dout[i];
+    for (int i = 0; i < n; i++)
+        nn_chw_to_hwc(tmp + i * pi, c, ph, pw, fdout + i * pi);
     double pm[3][3], pm2[3][3], bmean[3];
     for (int i = 0; i < n; i++)
-        nn_plane_stats(fy + i * yi, c, h * w, pm[i], pm2[i]);
+        nn_hwc_stats(fy + i * yi, h * w, c, pm[i], pm2[i]);
     float sub[3], scale[3], beta[3], istd[3], c0[3], c1[3], a[3];
     const double cnt = (double)n * h * w;
     for (int ch = 0; ch < c; ch++) {
@@ -450,12 +455,14 @@ static void test_bnrp(int train)
         beta[ch] = (float)b[ch];
     }
     for (int i = 0; i < n; i++)
-        nn_bnrp_fwd(fy + i * yi, c, h, w, sub, scale, beta, fout + i * pi, arg + i * pi);
+        nn_bnrp_fwd(fy + i * yi, h, w, c, sub, scale, beta, tmp + i * pi, arg + i * pi);
+    for (int i = 0; i < n; i++)
+        nn_hwc_to_chw(tmp + i * pi, ph, pw, c, fout + i * pi);
     T_TRUE(rel_err_f(fout, out, np) < 1e-6);
     double sdz[3] = {0}, sdzx[3] = {0};
     for (int i = 0; i < n; i++) {
         double s0[3], s1[3];
-        nn_bnrp_sums(fy + i * yi, fdout + i * pi, arg + i * pi, c, h, w, sub, istd, s0, s1);
+        nn_bnrp_sums(fy + i * yi, fdout + i * pi, arg + i * pi, h, w, c, sub, istd, s0, s1);
         for (int ch = 0; ch < c; ch++)
             sdz[ch] += s0[ch], sdzx[ch] += s1[ch];
     }
@@ -470,11 +477,14 @@ static void test_bnrp(int train)
         a[ch] = (float)aa;
     }
     for (int i = 0; i < n; i++)
-        nn_bnrp_bwd(fy + i * yi, fdout + i * pi, arg + i * pi, c, h, w, c0, c1, a, fdy + i * yi);
+        nn_bnrp_bwd(fy + i * yi, fdout + i * pi, arg + i * pi, h, w, c, c0, c1, a, tmp + i * yi);
+    for (int i = 0; i < n; i++)
+        nn_hwc_to_chw(tmp + i * yi, h, w, c, fdy + i * yi);
     const double e = rel_err_f(fdy, dy, ny);
     if (!(e < 1e-5))
         fprintf(stderr, "bnrp %s dy: relative error %.3g\n", train ? "train" : "eval", e);
     T_TRUE(e < 1e-5);
+    free(tmp);
     free(y), free(g), free(b), free(rm), free(rv), free(conv_b), free(yb), free(z), free(zr);
     free(out), free(dout), free(dzr), free(dz), free(dy), free(fy), free(fout), free(fdout);
     free(fdy), free(arg);

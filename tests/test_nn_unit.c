@@ -8,6 +8,7 @@
 #include "nn_data.h"
 #include "nn_layers.h"
 #include "nn_ref.h"
+#include "nn_test_util.h"
 #include "nn_train.h"
 
 #include <stdlib.h>
@@ -44,33 +45,29 @@ static double rel_err(const float *a, const double *b, size_t n)
 
 /* ------------------------------------------------------------ kernels on the real shapes */
 
-static void conv_real(const char *name, int c, int h, int oc, int k, bool want_dx)
+static void conv_real(const char *name, int c, int h, int oc, int k, bool want_dx, int chunk)
 {
     const int n = 2;
-    const nn_conv_dims d = nn_conv_dims_make(c, h, h, oc, k, k);
+    nn_conv_dims d = nn_conv_dims_make(c, h, h, oc, k, k);
+    d.chunk_rows = chunk; /* as the model runs it (blocks of output rows, a partial last one) */
     const size_t nx = (size_t)n * c * h * h, nw = (size_t)oc * c * k * k;
     const size_t ny = (size_t)n * oc * d.oh * d.ow;
-    const size_t xi = (size_t)c * h * h, yi = (size_t)oc * d.oh * d.ow;
     double *x = xalloc(nx * 8), *w = xalloc(nw * 8), *b = xalloc(oc * 8), *y = xalloc(ny * 8);
     double *dy = xalloc(ny * 8), *dx = xalloc(nx * 8), *dw = xalloc(nw * 8), *db = xalloc(oc * 8);
-    float *fx = xalloc(nx * 4), *fw = xalloc(nw * 4), *fb = xalloc(oc * 4), *fy = xalloc(ny * 4);
+    float *fx = xalloc(nx * 4), *fw = xalloc(nw * 4), *fy = xalloc(ny * 4);
     float *fdy = xalloc(ny * 4), *fdx = xalloc(nx * 4), *fdw = xalloc(nw * 4);
-    float *col = xalloc((size_t)nn_conv_k(&d) * nn_conv_p(&d) * 4);
     const double bound = 1.0 / sqrt((double)c * k * k);
     for (size_t i = 0; i < nx; i++)
         fx[i] = (float)(x[i] = 2 * cs_rng_uniform(&rng) - 1);
     for (size_t i = 0; i < nw; i++)
         fw[i] = (float)(w[i] = bound * (2 * cs_rng_uniform(&rng) - 1));
     for (int i = 0; i < oc; i++)
-        fb[i] = (float)(b[i] = bound * (2 * cs_rng_uniform(&rng) - 1));
+        b[i] = bound * (2 * cs_rng_uniform(&rng) - 1);
     for (size_t i = 0; i < ny; i++)
         fdy[i] = (float)(dy[i] = 2 * cs_rng_uniform(&rng) - 1);
-    nn_ref_conv2d_fwd(n, c, h, h, oc, k, k, x, w, b, y);
+    nn_ref_conv2d_fwd(n, c, h, h, oc, k, k, x, w, NULL, y);
     nn_ref_conv2d_bwd(n, c, h, h, oc, k, k, x, w, dy, dx, dw, db);
-    for (int i = 0; i < n; i++) {
-        nn_conv_fwd(&d, fx + i * xi, fw, fb, fy + i * yi, col);
-        nn_conv_bwd(&d, fx + i * xi, fw, fdy + i * yi, fdw, want_dx ? fdx + i * xi : NULL, col);
-    }
+    nt_conv(&d, n, fx, fw, fdy, fy, fdw, want_dx ? fdx : NULL, !want_dx);
     const double ey = rel_err(fy, y, ny), ew = rel_err(fdw, dw, nw);
     const double ex = want_dx ? rel_err(fdx, dx, nx) : 0;
     fprintf(stderr, "%s: y %.2e  dw %.2e  dx %.2e (relative to max)\n", name, ey, ew, ex);
@@ -79,7 +76,7 @@ static void conv_real(const char *name, int c, int h, int oc, int k, bool want_d
     T_TRUE(ew < 2e-6);
     T_TRUE(ex < 2e-6);
     free(x), free(w), free(b), free(y), free(dy), free(dx), free(dw), free(db);
-    free(fx), free(fw), free(fb), free(fy), free(fdy), free(fdx), free(fdw), free(col);
+    free(fx), free(fw), free(fy), free(fdy), free(fdx), free(fdw);
 }
 
 static void fc1_real(void)
@@ -554,9 +551,9 @@ static void test_train(void)
 int main(void)
 {
     cs_rng_derive(&rng, 99, CS_RNG_SYNTH, 0);
-    conv_real("conv1", 3, 64, 32, 5, false);
-    conv_real("conv2", 32, 30, 64, 5, true);
-    conv_real("conv3", 64, 13, 96, 3, true);
+    conv_real("conv1", 3, 64, 32, 5, false, 7);
+    conv_real("conv2", 32, 30, 64, 5, true, 8);
+    conv_real("conv3", 64, 13, 96, 3, true, 11);
     fc1_real();
     test_views();
     test_init();
