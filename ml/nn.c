@@ -238,7 +238,8 @@ struct nn_model {
     int max_batch;
     int slots; /* per-thread workspaces */
     bool training;
-    void *block; /* owned: the one allocation everything below lives in */
+    void *block;  /* owned: the one allocation everything below lives in */
+    size_t bytes; /* its size */
 
     float *state;     /* NN_STATE_FLOATS */
     int64_t *tracked; /* NN_TRACKED */
@@ -400,6 +401,7 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
     }
     memset(mem, 0, c.used);
     m->block = mem;
+    m->bytes = c.used;
     carve c2 = {mem, 0, 0};
     model_layout(m, &c2);
     CS_ASSERT(!c2.overflow && c2.used == c.used);
@@ -429,6 +431,10 @@ float *nn_model_grads(nn_model *m)
 int nn_model_max_batch(const nn_model *m)
 {
     return m->max_batch;
+}
+size_t nn_model_bytes(const nn_model *m)
+{
+    return m->bytes;
 }
 void nn_model_set_training(nn_model *m, bool training)
 {

@@ -72,6 +72,7 @@ float *nn_model_state(nn_model *m);     /* NN_STATE_FLOATS floats, borrowed */
 int64_t *nn_model_tracked(nn_model *m); /* NN_TRACKED counters, borrowed */
 float *nn_model_grads(nn_model *m);     /* NN_PARAMS floats (d loss / d param), borrowed */
 int nn_model_max_batch(const nn_model *m);
+size_t nn_model_bytes(const nn_model *m); /* size of the model's one allocation */
 
 /* BatchNorm mode: training (batch statistics, running stats updated with momentum 0.1 and the
  * unbiased batch variance, tracked += 1) or evaluation (running statistics). */

@@ -257,29 +257,44 @@ void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int h, i
         sdzx[ch] *= istd[ch];
 }
 
+/* dy of n pixels that no pooling window covers (floor mode): c0 + c1 * y. */
+static void bnrp_bwd_plain(const float *y, int n, int c, const float *restrict c0,
+                           const float *restrict c1, float *dy)
+{
+    for (int i = 0; i < n; i++) {
+        const float *restrict yi = y + (size_t)i * c;
+        float *restrict di = dy + (size_t)i * c;
+        for (int ch = 0; ch < c; ch++)
+            di[ch] = c0[ch] + c1[ch] * yi[ch];
+    }
+}
+
 void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
                  const float *restrict c0, const float *restrict c1, const float *restrict a,
                  float *dy)
 {
     const int ph = h / 2, pw = w / 2;
-    const size_t p = (size_t)h * w;
-    for (size_t i = 0; i < p; i++) {
-        const float *restrict yi = y + i * c;
-        float *restrict di = dy + i * c;
-        for (int ch = 0; ch < c; ch++)
-            di[ch] = c0[ch] + c1[ch] * yi[ch];
-    }
-    for (int py = 0; py < ph; py++)
+    for (int py = 0; py < ph; py++) {
         for (int px = 0; px < pw; px++) {
             const size_t at = ((size_t)py * pw + px) * c;
             const float *restrict g = dout + at;
             const int8_t *restrict ar = arg + at;
             for (int q = 0; q < 4; q++) {
-                float *restrict dq = dy + ((size_t)(2 * py + (q >> 1)) * w + 2 * px + (q & 1)) * c;
+                const size_t pos = ((size_t)(2 * py + (q >> 1)) * w + 2 * px + (q & 1)) * c;
+                const float *restrict yq = y + pos;
+                float *restrict dq = dy + pos;
                 for (int ch = 0; ch < c; ch++)
-                    dq[ch] += ar[ch] == q ? a[ch] * g[ch] : 0.0f;
+                    dq[ch] = c0[ch] + c1[ch] * yq[ch] + (ar[ch] == q ? a[ch] * g[ch] : 0.0f);
             }
         }
+        if (w & 1) /* the last column of both rows */
+            for (int r = 0; r < 2; r++) {
+                const size_t pos = ((size_t)(2 * py + r) * w + w - 1) * c;
+                bnrp_bwd_plain(y + pos, 1, c, c0, c1, dy + pos);
+            }
+    }
+    if (h & 1) /* the last row */
+        bnrp_bwd_plain(y + (size_t)(h - 1) * w * c, w, c, c0, c1, dy + (size_t)(h - 1) * w * c);
 }
 
 void nn_linear_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y,

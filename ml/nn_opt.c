@@ -88,6 +88,9 @@ void nn_opt_reset(nn_opt *o)
     o->step = 0;
 }
 
+/* Elementwise, so splitting the range over threads changes nothing in the results. */
+#define PAR_MIN 65536
+
 static void adam_step(nn_opt *o, float *restrict p, const float *restrict g)
 {
     const nn_opt_cfg *c = &o->cfg;
@@ -98,7 +101,11 @@ static void adam_step(nn_opt *o, float *restrict p, const float *restrict g)
     const float b1 = c->beta1, b2 = c->beta2, one_b1 = 1.0f - c->beta1, one_b2 = 1.0f - c->beta2;
     const float eps = c->eps, wd = c->weight_decay;
     float *restrict m = o->m, *restrict v = o->v;
-    for (size_t i = 0; i < o->n; i++) {
+    const long n = (long)o->n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nn_threads()) if (n >= PAR_MIN)
+#endif
+    for (long i = 0; i < n; i++) {
         const float gi = wd != 0.0f ? g[i] + wd * p[i] : g[i];
         m[i] = m[i] * b1 + gi * one_b1;
         v[i] = v[i] * b2 + one_b2 * gi * gi;
@@ -113,7 +120,11 @@ static void sgd_step(nn_opt *o, float *restrict p, const float *restrict g)
     const float lr = c->lr, wd = c->weight_decay, mu = c->momentum;
     float *restrict b = o->m;
     const int first = o->step == 1;
-    for (size_t i = 0; i < o->n; i++) {
+    const long n = (long)o->n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nn_threads()) if (n >= PAR_MIN)
+#endif
+    for (long i = 0; i < n; i++) {
         float d = wd != 0.0f ? g[i] + wd * p[i] : g[i];
         if (mu != 0.0f) {
             b[i] = first ? d : b[i] * mu + d;
