@@ -1,0 +1,207 @@
+/* test_sim_fedavg.c - FedAvg weighting (hand-computed values), BN counters, the cost formula,
+ * and the client partitions (IID sizes, caps, Dirichlet skew, disjointness, determinism). */
+#include "fl.h"
+#include "t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_avg(void)
+{
+    cs_err err;
+    fl_avg a;
+    T_EQ(fl_avg_init(&a, 4, &err), 0);
+    float out[4] = {-1, -1, -1, -1};
+    int64_t tr[NN_TRACKED] = {0};
+    T_TRUE(!fl_avg_finish(&a, out, tr)); /* nothing added */
+    T_NEAR(out[0], -1, 0);
+    /* Weights 50 and 150: (50*x + 150*y) / 200 = x/4 + 3y/4. */
+    float x[4] = {1, 2, 3, -4};
+    float y[4] = {3, 6, 9, 4};
+    int64_t tx[NN_TRACKED] = {7, 100, 3};
+    int64_t ty[NN_TRACKED] = {9, 50, 3};
+    fl_avg_add(&a, x, tx, 50);
+    fl_avg_add(&a, y, ty, 150);
+    T_TRUE(fl_avg_finish(&a, out, tr));
+    T_NEAR(out[0], 2.5, 0);
+    T_NEAR(out[1], 5.0, 0);
+    T_NEAR(out[2], 7.5, 0);
+    T_NEAR(out[3], 2.0, 0);
+    T_EQ(tr[0], 9); /* max per counter */
+    T_EQ(tr[1], 100);
+    T_EQ(tr[2], 3);
+    T_NEAR(a.weight, 200, 0);
+    T_EQ(a.count, 2);
+    /* Not the unweighted mean (2, 4, 6, 0). */
+    T_TRUE(out[0] != 2.0f);
+    /* A third, zero-weight update changes nothing. */
+    float z[4] = {1000, 1000, 1000, 1000};
+    fl_avg_add(&a, z, NULL, 0);
+    T_TRUE(fl_avg_finish(&a, out, NULL));
+    T_NEAR(out[0], 2.5, 0);
+    /* Reset. Three equal weights: 1/3 each, rounded once from double. */
+    fl_avg_reset(&a);
+    T_EQ(a.count, 0);
+    float p[4] = {0.1f, 1, 1, 1}, q[4] = {0.2f, 1, 1, 1}, r[4] = {0.4f, 1, 1, 1};
+    fl_avg_add(&a, p, NULL, 1);
+    fl_avg_add(&a, q, NULL, 1);
+    fl_avg_add(&a, r, NULL, 1);
+    T_TRUE(fl_avg_finish(&a, out, NULL));
+    double want = ((double)0.1f + (double)0.2f + (double)0.4f) / 3.0;
+    T_TRUE(out[0] == (float)want);
+    T_NEAR(out[1], 1, 0);
+    fl_avg_deinit(&a);
+    fl_avg_deinit(NULL);
+}
+
+static void test_cost(void)
+{
+    scn_station st[2];
+    memset(st, 0, sizeof st);
+    st[0].cost_per_mb = 5.0;
+    st[0].cost_per_minute = 0.5;
+    st[1].cost_per_mb = 2.0;
+    scn_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.stations = st;
+    cfg.n_stations = 2;
+    fl_station_use u[2];
+    memset(u, 0, sizeof u);
+    u[0].bytes_to_sat = 1000000;   /* 1 MB */
+    u[0].bytes_to_ground = 500000; /* 0.5 MB */
+    u[0].contact_minutes = 3;
+    u[1].bytes_to_ground = 250000;
+    u[1].contact_minutes = 10; /* free minutes at station 1 */
+    /* 1.5 * 5 + 3 * 0.5 + 0.25 * 2 = 7.5 + 1.5 + 0.5 */
+    T_NEAR(fl_cost_usd(&cfg, u), 9.5, 1e-12);
+}
+
+static void fake_dataset(nn_dataset *ds, size_t n)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->labels = malloc(n);
+    ds->n = n;
+    for (size_t i = 0; i < n; i++)
+        ds->labels[i] = (uint8_t)(i * NN_DATA_CLASSES / n); /* class-ordered, equal classes */
+}
+
+static int check_disjoint(const fl_partitions *p, size_t n_images)
+{
+    char *seen = calloc(n_images, 1);
+    int bad = 0;
+    for (size_t c = 0; c < p->n_clients; c++)
+        for (size_t i = p->off[c]; i < p->off[c + 1]; i++) {
+            if (p->idx[i] >= n_images || seen[p->idx[i]])
+                bad++;
+            else
+                seen[p->idx[i]] = 1;
+            if (i > p->off[c] && p->idx[i] <= p->idx[i - 1])
+                bad++; /* ascending */
+        }
+    free(seen);
+    return bad;
+}
+
+static void test_partitions(void)
+{
+    cs_err err;
+    nn_dataset ds;
+    fake_dataset(&ds, 1000);
+    /* The train split: every image except multiples of 10 (900 images). */
+    uint32_t train[900];
+    size_t n = 0;
+    for (uint32_t i = 0; i < 1000; i++)
+        if (i % 10)
+            train[n++] = i;
+    T_EQ(n, 900);
+
+    /* IID over 7 clients: 900 = 7 * 128 + 4 -> 4 clients of 129, 3 of 128. */
+    fl_partitions p;
+    T_EQ(fl_partition(&ds, train, n, 7, SCN_PART_IID, 0.5, 0, 42, &p, &err), 0);
+    T_EQ(p.off[7], 900);
+    int n129 = 0, n128 = 0;
+    for (size_t c = 0; c < 7; c++) {
+        size_t k = p.off[c + 1] - p.off[c];
+        n129 += k == 129;
+        n128 += k == 128;
+    }
+    T_EQ(n129, 4);
+    T_EQ(n128, 3);
+    T_EQ(check_disjoint(&p, 1000), 0);
+    for (size_t i = 0; i < p.off[7]; i++)
+        T_TRUE(p.idx[i] % 10 != 0); /* only train images */
+    /* Same seed, same partition; another seed, another. */
+    fl_partitions q;
+    T_EQ(fl_partition(&ds, train, n, 7, SCN_PART_IID, 0.5, 0, 42, &q, &err), 0);
+    T_TRUE(memcmp(p.idx, q.idx, 900 * sizeof *p.idx) == 0);
+    fl_partitions_free(&q);
+    T_EQ(fl_partition(&ds, train, n, 7, SCN_PART_IID, 0.5, 0, 43, &q, &err), 0);
+    T_TRUE(memcmp(p.idx, q.idx, 900 * sizeof *p.idx) != 0);
+    fl_partitions_free(&q);
+    /* Cap at 50: every client 50, subsets of the uncapped parts. */
+    T_EQ(fl_partition(&ds, train, n, 7, SCN_PART_IID, 0.5, 50, 42, &q, &err), 0);
+    T_EQ(q.off[7], 350);
+    for (size_t c = 0; c < 7; c++) {
+        T_EQ(q.off[c + 1] - q.off[c], 50);
+        for (size_t i = q.off[c]; i < q.off[c + 1]; i++) {
+            bool found = false;
+            for (size_t j = p.off[c]; j < p.off[c + 1]; j++)
+                found = found || p.idx[j] == q.idx[i];
+            T_TRUE(found);
+        }
+    }
+    T_EQ(check_disjoint(&q, 1000), 0);
+    fl_partitions_free(&q);
+    fl_partitions_free(&p);
+
+    /* Dirichlet alpha 0.1 over 5 clients: disjoint, complete, every client >= 10 images, and
+     * strongly skewed: some client holds >= 60% of its images from one class. With alpha 100
+     * the classes are nearly balanced in every client (no class above 20%). */
+    T_EQ(fl_partition(&ds, train, n, 5, SCN_PART_DIRICHLET, 0.1, 0, 9, &p, &err), 0);
+    T_EQ(p.off[5], 900);
+    T_EQ(check_disjoint(&p, 1000), 0);
+    T_TRUE(p.draws >= 1);
+    double max_share = 0;
+    for (size_t c = 0; c < 5; c++) {
+        size_t k = p.off[c + 1] - p.off[c];
+        T_TRUE(k >= 10);
+        size_t cnt[NN_DATA_CLASSES] = {0};
+        for (size_t i = p.off[c]; i < p.off[c + 1]; i++)
+            cnt[ds.labels[p.idx[i]]]++;
+        for (int y = 0; y < NN_DATA_CLASSES; y++)
+            if ((double)cnt[y] / (double)k > max_share)
+                max_share = (double)cnt[y] / (double)k;
+    }
+    T_TRUE(max_share >= 0.6);
+    T_EQ(fl_partition(&ds, train, n, 5, SCN_PART_DIRICHLET, 0.1, 0, 9, &q, &err), 0);
+    T_TRUE(memcmp(p.idx, q.idx, 900 * sizeof *p.idx) == 0 &&
+           memcmp(p.off, q.off, 6 * sizeof *p.off) == 0);
+    fl_partitions_free(&q);
+    fl_partitions_free(&p);
+    T_EQ(fl_partition(&ds, train, n, 5, SCN_PART_DIRICHLET, 100, 0, 9, &p, &err), 0);
+    max_share = 0;
+    for (size_t c = 0; c < 5; c++) {
+        size_t k = p.off[c + 1] - p.off[c];
+        size_t cnt[NN_DATA_CLASSES] = {0};
+        for (size_t i = p.off[c]; i < p.off[c + 1]; i++)
+            cnt[ds.labels[p.idx[i]]]++;
+        for (int y = 0; y < NN_DATA_CLASSES; y++)
+            if ((double)cnt[y] / (double)k > max_share)
+                max_share = (double)cnt[y] / (double)k;
+    }
+    T_TRUE(max_share < 0.2);
+    fl_partitions_free(&p);
+
+    /* Too few images for the clients. */
+    T_EQ(fl_partition(&ds, train, 3, 5, SCN_PART_IID, 0.5, 0, 1, &p, &err), CS_EINVAL);
+    T_CONTAINS(err.msg, "fewer than the 5 clients");
+    free(ds.labels);
+}
+
+int main(void)
+{
+    test_avg();
+    test_cost();
+    test_partitions();
+    return t_done();
+}
