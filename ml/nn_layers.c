@@ -177,21 +177,22 @@ void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, 
 
 void nn_hwc_stats(const float *restrict y, int p, int c, double *restrict mean, double *restrict m2)
 {
+    /* One pass over deviations from the first pixel (a sample of the distribution, so the
+     * shifted sums do not cancel badly), accumulated in double. */
     for (int ch = 0; ch < c; ch++)
         mean[ch] = m2[ch] = 0.0;
-    for (int i = 0; i < p; i++) {
-        const float *restrict yi = y + (size_t)i * c;
-        for (int ch = 0; ch < c; ch++)
-            mean[ch] += (double)yi[ch];
-    }
-    for (int ch = 0; ch < c; ch++)
-        mean[ch] /= p;
-    for (int i = 0; i < p; i++) {
+    for (int i = 1; i < p; i++) {
         const float *restrict yi = y + (size_t)i * c;
         for (int ch = 0; ch < c; ch++) {
-            const double t = (double)yi[ch] - mean[ch];
+            const double t = (double)yi[ch] - (double)y[ch];
+            mean[ch] += t;
             m2[ch] += t * t;
         }
+    }
+    for (int ch = 0; ch < c; ch++) {
+        const double s = mean[ch];
+        mean[ch] = (double)y[ch] + s / p;
+        m2[ch] = fmax(m2[ch] - s * s / p, 0.0);
     }
 }
 
