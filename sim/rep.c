@@ -20,10 +20,42 @@ static cJSON *chk(jb *b, cJSON *x)
     return x;
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as exactly x (cJSON's own printing
+ * accepts a 15-digit form within an epsilon, which loses the last bits: reports must round-trip
+ * exactly so that sums can be checked). Non-finite numbers become null. */
+static void fmt_double(char *buf, size_t cap, double x)
+{
+    if (!isfinite(x)) {
+        snprintf(buf, cap, "null");
+        return;
+    }
+    if (x == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+static cJSON *number(double x)
+{
+    char buf[40];
+    fmt_double(buf, sizeof buf, x);
+    return cJSON_CreateRaw(buf);
+}
+
 static void num(jb *b, cJSON *o, const char *k, double x)
 {
-    if (o)
-        chk(b, cJSON_AddNumberToObject(o, k, x));
+    if (!o)
+        return;
+    cJSON *n = chk(b, number(x));
+    if (n && !cJSON_AddItemToObject(o, k, n)) {
+        cJSON_Delete(n);
+        b->ok = false;
+    }
 }
 
 static void u64(jb *b, cJSON *o, const char *k, uint64_t x)
@@ -148,13 +180,13 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
         push(b, ev, row);
         if (!b->ok)
             break;
-        push(b, row, cJSON_CreateNumber(e->t_s));
+        push(b, row, number(e->t_s));
         push(b, row, cJSON_CreateString(trace_event_name(e)));
-        push(b, row, cJSON_CreateNumber(e->round));
-        push(b, row, cJSON_CreateNumber(e->sat));
-        push(b, row, cJSON_CreateNumber(e->station));
-        push(b, row, cJSON_CreateNumber((double)e->bytes));
-        push(b, row, cJSON_CreateNumber(e->value));
+        push(b, row, number(e->round));
+        push(b, row, number(e->sat));
+        push(b, row, number(e->station));
+        push(b, row, number((double)e->bytes));
+        push(b, row, number(e->value));
     }
 }
 
@@ -271,7 +303,7 @@ cJSON *rep_build(const fl_study *s, cs_err *err)
     num(&b, d, "dirichlet_draws", s->parts.draws);
     cJSON *cs = arr(&b, d, "client_samples");
     for (size_t c = 0; c < s->parts.n_clients; c++)
-        push(&b, cs, cJSON_CreateNumber((double)(s->parts.off[c + 1] - s->parts.off[c])));
+        push(&b, cs, number((double)(s->parts.off[c + 1] - s->parts.off[c])));
     num(&b, d, "wall_time_s", s->data_wall_s);
 
     cJSON *c = obj(&b, root, "contacts");

@@ -3,3 +3,6 @@
 cs_test(NAME test_sim_engine SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_engine.c LABELS unit LIBS cs_sim)
 cs_test(NAME test_sim_links SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_links.c LABELS unit LIBS cs_sim)
 cs_test(NAME test_sim_fedavg SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_fedavg.c LABELS unit LIBS cs_sim)
+# constsim run twice on a tiny real scenario (needs ../shared/eurosat): identical reports,
+# bytes and costs recomputed exactly from payload sizes, transfer counts and station prices.
+cs_test(NAME test_sim_e2e SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_e2e.c LABELS e2e data LIBS cs_sim)

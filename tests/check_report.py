@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""check_report.py REPORT.json... - checks a constsim report (docs/report.md) independently of the
+C code: the required fields of ../shared/spec/REPORT.md, and every byte count and cost recomputed
+from the payload size, the per-station transfer counts, partial bytes, contact minutes and the
+station prices of the report's own scenario. Sums are recomputed in the order the simulator uses,
+so floating-point results must match exactly. Exit status 0 when every report passes, 1 otherwise.
+"""
+import json
+import sys
+
+REQUIRED_TOP = ["format", "constsim_version", "scenario", "model", "contacts", "runs"]
+REQUIRED_RUN = ["precision", "payload_bytes", "compression_ratio", "rounds", "final"]
+REQUIRED_ROUND = ["round", "sim_time_s", "clients_reported", "accuracy", "loss", "bytes_to_sat",
+                  "bytes_to_ground", "cost_usd"]
+REQUIRED_FINAL = ["accuracy", "loss", "accuracy_drop_pct", "bytes_to_sat", "bytes_to_ground",
+                  "bytes_total", "cost_usd", "rounds_completed", "sim_time_s", "wall_time_s",
+                  "model_path"]
+REQUIRED_PTQ = ["accuracy", "loss", "file_bytes", "compression_ratio", "accuracy_drop_pct", "path"]
+
+
+class Checker:
+    def __init__(self, path):
+        self.path = path
+        self.errors = []
+
+    def fail(self, where, msg):
+        self.errors.append(f"{self.path}: {where}: {msg}")
+
+    def eq(self, where, got, want):
+        if got != want:
+            self.fail(where, f"{got!r} != {want!r}")
+
+    def has(self, obj, keys, where):
+        for k in keys:
+            if k not in obj:
+                self.fail(where, f"missing field {k!r}")
+
+
+def round_cost(chk, where, rd, stations, payload, totals):
+    """Checks one round's per-station numbers; returns its cost recomputed."""
+    up = down = minutes = 0
+    cost = 0.0
+    per = rd.get("stations", [])
+    chk.eq(where + ".stations length", len(per), len(stations))
+    for k, (s, cfg) in enumerate(zip(per, stations)):
+        w = f"{where}.stations[{k}]"
+        chk.eq(w + ".station", s["station"], cfg["name"])
+        chk.eq(w + ".bytes_to_sat", s["bytes_to_sat"],
+               payload * s["transfers_to_sat"] + s["partial_bytes_to_sat"])
+        chk.eq(w + ".bytes_to_ground", s["bytes_to_ground"],
+               payload * s["transfers_to_ground"] + s["partial_bytes_to_ground"])
+        if s["contact_minutes"] < s["sessions"]:
+            chk.fail(w, "fewer contact minutes than sessions")
+        up += s["bytes_to_sat"]
+        down += s["bytes_to_ground"]
+        minutes += s["contact_minutes"]
+        cost += (s["bytes_to_sat"] + s["bytes_to_ground"]) * cfg["cost_per_mb"] / 1e6
+        cost += s["contact_minutes"] * cfg["cost_per_minute"]
+        t = totals[k]
+        t[0] += s["bytes_to_sat"]
+        t[1] += s["bytes_to_ground"]
+        t[2] += s["contact_minutes"]
+    chk.eq(where + ".bytes_to_sat", rd["bytes_to_sat"], up)
+    chk.eq(where + ".bytes_to_ground", rd["bytes_to_ground"], down)
+    chk.eq(where + ".contact_minutes", rd["contact_minutes"], minutes)
+    chk.eq(where + ".cost_usd", rd["cost_usd"], cost)
+    return cost
+
+
+def check(path):
+    chk = Checker(path)
+    with open(path) as f:
+        r = json.load(f)
+    chk.has(r, REQUIRED_TOP, "report")
+    chk.eq("format", r.get("format"), "constsim-report/1")
+    stations = r["scenario"]["ground_stations"]
+    chk.has(r["contacts"], ["windows", "total_s", "per_station"], "contacts")
+    chk.eq("contacts.per_station length", len(r["contacts"]["per_station"]), len(stations))
+    chk.eq("contacts.windows", r["contacts"]["windows"],
+           sum(s["windows"] for s in r["contacts"]["per_station"]))
+    fp32 = [run for run in r["runs"] if run["precision"] == "fp32"]
+    for i, run in enumerate(r["runs"]):
+        w = f"runs[{i}] ({run.get('precision')})"
+        chk.has(run, REQUIRED_RUN, w)
+        chk.has(run["final"], REQUIRED_FINAL, w + ".final")
+        payload = run["payload_bytes"]
+        if fp32:
+            chk.eq(w + ".compression_ratio", run["compression_ratio"],
+                   fp32[0]["payload_bytes"] / payload)
+            chk.eq(w + ".final.accuracy_drop_pct", run["final"]["accuracy_drop_pct"],
+                   (fp32[0]["final"]["accuracy"] - run["final"]["accuracy"]) * 100.0)
+        totals = [[0, 0, 0] for _ in stations]
+        up = down = minutes = 0
+        cost = 0.0
+        for j, rd in enumerate(run["rounds"]):
+            rw = f"{w}.rounds[{j}]"
+            chk.has(rd, REQUIRED_ROUND, rw)
+            chk.eq(rw + ".round", rd["round"], j + 1)
+            c = round_cost(chk, rw, rd, stations, payload, totals)
+            up += rd["bytes_to_sat"]
+            down += rd["bytes_to_ground"]
+            minutes += rd["contact_minutes"]
+            cost += c
+        f = run["final"]
+        chk.eq(w + ".final.bytes_to_sat", f["bytes_to_sat"], up)
+        chk.eq(w + ".final.bytes_to_ground", f["bytes_to_ground"], down)
+        chk.eq(w + ".final.bytes_total", f["bytes_total"], up + down)
+        chk.eq(w + ".final.contact_minutes", f["contact_minutes"], minutes)
+        chk.eq(w + ".final.cost_usd", f["cost_usd"], cost)
+        chk.eq(w + ".final.rounds_completed", f["rounds_completed"], len(run["rounds"]))
+        if run["rounds"]:
+            chk.eq(w + ".final.sim_time_s", f["sim_time_s"], run["rounds"][-1]["sim_time_s"])
+            chk.eq(w + ".final.accuracy", f["accuracy"], run["rounds"][-1]["accuracy"])
+        if run.get("unfinished_round"):
+            round_cost(chk, w + ".unfinished_round", run["unfinished_round"], stations, payload,
+                       totals)
+        for k, s in enumerate(run.get("stations", [])):
+            sw = f"{w}.stations[{k}]"
+            chk.eq(sw + ".bytes_to_sat", s["bytes_to_sat"], totals[k][0])
+            chk.eq(sw + ".bytes_to_ground", s["bytes_to_ground"], totals[k][1])
+            chk.eq(sw + ".contact_minutes", s["contact_minutes"], totals[k][2])
+        trace = run.get("trace")
+        if trace:
+            names = [e[1] for e in trace["events"]
+                     if 1 <= e[2] <= len(run["rounds"])]
+            chk.eq(w + " trace updates", names.count("update"),
+                   sum(rd["clients_reported"] for rd in run["rounds"]))
+            chk.eq(w + " trace evals", names.count("eval"), len(run["rounds"]))
+            times = [e[0] for e in trace["events"]]
+            if any(b < a for a, b in zip(times, times[1:])):
+                chk.fail(w + ".trace", "times go back")
+    ptq = r.get("ptq")
+    if ptq:
+        for p in ("fp32", "fp16", "int8"):
+            chk.has(ptq[p], REQUIRED_PTQ, "ptq." + p)
+            chk.eq(f"ptq.{p}.compression_ratio", ptq[p]["compression_ratio"],
+                   ptq["fp32"]["file_bytes"] / ptq[p]["file_bytes"])
+    return chk.errors
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    bad = 0
+    for path in sys.argv[1:]:
+        errors = check(path)
+        for e in errors:
+            print(e, file=sys.stderr)
+        bad += bool(errors)
+        if not errors:
+            print(f"{path}: ok")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
