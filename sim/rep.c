@@ -431,10 +431,19 @@ static void sb_printf(sbuf *s, const char *fmt, ...)
     s->n += (size_t)need;
 }
 
+/* A number member: parsed (cJSON number) or built by rep_build (raw text). NaN if absent. */
 static double jnum(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+    if (cJSON_IsNumber(x))
+        return x->valuedouble;
+    if (cJSON_IsRaw(x) && x->valuestring) {
+        char *end = NULL;
+        double v = strtod(x->valuestring, &end);
+        if (end != x->valuestring && *end == '\0')
+            return v;
+    }
+    return NAN;
 }
 
 static const char *jstr(const cJSON *o, const char *k)

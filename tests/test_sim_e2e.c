@@ -7,7 +7,6 @@
 #include "cs.h"
 #include "t.h"
 
-
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -221,8 +220,18 @@ int main(void)
     snprintf(out, sizeof out, "%s/sim-e2e/e2e.json", bin ? bin : "/tmp");
     const char *scn = "tests/data/sim/e2e.yaml";
 
-    snprintf(cmd, sizeof cmd, "%s run %s -o %s --threads 2 > /dev/null", exe(), scn, out);
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s --threads 2 > %s.table", exe(), scn, out, out);
     T_EQ(sh(cmd), 0);
+    char tpath[1100];
+    snprintf(tpath, sizeof tpath, "%s.table", out);
+    char *table = slurp(tpath, NULL);
+    /* the comparison table on stdout: a header and one row per precision, all numbers */
+    T_CONTAINS(table, "precision");
+    T_CONTAINS(table, "\nfp32 ");
+    T_CONTAINS(table, "\nint8 ");
+    T_CONTAINS(table, "3.93x");
+    T_TRUE(table && !strstr(table, "nan"));
+    free(table);
     size_t len_a = 0, len_m = 0;
     char *a = slurp(out, &len_a);
     char model[1100];
