@@ -6,3 +6,7 @@ cs_test(NAME test_nn_golden SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_golden.c
 set_tests_properties(test_nn_golden PROPERTIES SKIP_RETURN_CODE 77)
 cs_test(NAME test_nn_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_unit.c
         LABELS unit LIBS cs_ml)
+# End to end on the real dataset: a short training run must learn (skips without EuroSAT).
+cs_test(NAME test_nn_train_eurosat SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_train_eurosat.c
+        LABELS data slow LIBS cs_ml)
+set_tests_properties(test_nn_train_eurosat PROPERTIES SKIP_RETURN_CODE 77)
