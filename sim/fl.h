@@ -102,7 +102,11 @@ typedef struct fl_segment {
     uint64_t total;   /* the transfer's payload size */
     bool whole;       /* a complete payload moved in this one session */
     fl_seg_end end;
-    uint64_t minutes; /* started minutes of contact used: ceil((t_end_s - t_grant_s) / 60) */
+    uint64_t minutes; /* started contact minutes billed to this session: a contact is an antenna
+                         tracking one satellite in one window, from the grant that paid the setup
+                         to the end of its last session (gaps between its sessions included); it
+                         costs ceil(duration / 60) minutes, billed as they start, each session
+                         adding the minutes started since the contact's previous session */
 } fl_segment;
 
 typedef struct fl_link_hooks {
@@ -156,7 +160,7 @@ int fl_links_cancel(fl_links *l, uint32_t sat, cs_err *err);
 int fl_links_finish(fl_links *l, cs_err *err);
 bool fl_links_busy(const fl_links *l, uint32_t sat);       /* has a transfer */
 bool fl_links_in_session(const fl_links *l, uint32_t sat); /* holds an antenna */
-/* Started minutes of a session of dt_s seconds: 0 for dt_s <= 0, else ceil(dt_s / 60) with a
+/* Started minutes of a contact of dt_s seconds: 0 for dt_s <= 0, else ceil(dt_s / 60) with a
  * 1e-9 minute tolerance (60.0000000001 s is one minute). */
 uint64_t fl_minutes_started(double dt_s);
 

@@ -24,6 +24,8 @@ typedef struct antenna {
     bool has_last; /* last_sat/last_win: the contact it tracked last */
     uint32_t last_sat;
     size_t last_win;
+    double contact_start_s;  /* acquisition of that contact (its first session's grant) */
+    uint64_t contact_billed; /* started minutes of that contact billed so far */
 } antenna;
 
 typedef struct station_state {
@@ -129,7 +131,15 @@ static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double se
     CS_ASSERT(k->free > 0 && !k->ant[ant].busy && s->active && !s->in_session);
     unqueue_all(l, sat);
     k->free--;
-    k->ant[ant] = (antenna){.busy = true, .has_last = true, .last_sat = sat, .last_win = w};
+    antenna *an = &k->ant[ant];
+    if (setup_s > 0 || !an->has_last) { /* a new contact */
+        an->contact_start_s = now;
+        an->contact_billed = 0;
+    }
+    an->busy = true;
+    an->has_last = true;
+    an->last_sat = sat;
+    an->last_win = w;
     s->in_session = true;
     s->sess_win = w;
     s->sess_ant = ant;
@@ -253,7 +263,13 @@ static int end_session(fl_links *l, uint32_t sat, fl_seg_end how, cs_err *err)
                       .total = s->total,
                       .whole = how == FL_SEG_DONE && !s->split && moved == s->total,
                       .end = how,
-                      .minutes = fl_minutes_started(now - s->t_grant)};
+                      .minutes = 0};
+    /* Started minutes of the contact so far, less those billed to its earlier sessions. */
+    antenna *an = &l->st[k].ant[s->sess_ant];
+    uint64_t started = fl_minutes_started(now - an->contact_start_s);
+    CS_ASSERT(started >= an->contact_billed);
+    seg.minutes = started - an->contact_billed;
+    an->contact_billed = started;
     /* The pending completion event (if any) is void now. */
     sim_engine_cancel(l->e, l->s.target_base + sat);
     s->in_session = false;

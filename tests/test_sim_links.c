@@ -283,7 +283,7 @@ static void test_continuation_and_cancel(void)
     T_TRUE(!fl_links_busy(w.l, 1));
     world_free(&w);
 
-    /* Alone, the follow-up continues the contact: no setup, done at 118. */
+    /* Alone, the follow-up continues the contact: no setup, done at 118, no new minute. */
     orb_window one[] = {W(0, 0, 100, 200)};
     world_init(&w, one, 1, 1, &ONE, 1, 10, true);
     w.log.follow_sat = 0;
@@ -294,6 +294,20 @@ static void test_continuation_and_cancel(void)
     T_NEAR(w.log.seg[1].t_grant_s, 115, 1e-9);
     T_NEAR(w.log.seg[1].setup_s, 0, 0);
     T_NEAR(w.log.seg[1].t_end_s, 118, 1e-9);
+    T_EQ(w.log.seg[0].minutes, 1);
+    T_EQ(w.log.seg[1].minutes, 0); /* the contact 100..118 started one minute, already billed */
+    world_free(&w);
+
+    /* A contact that continues past a minute boundary: 5e6 B (100..115), then 50e6 B from 115
+     * without setup (done 165): the contact 100..165 started 2 minutes, 1 billed per session. */
+    world_init(&w, one, 1, 1, &ONE, 1, 10, true);
+    w.log.follow_sat = 0;
+    w.log.follow_bytes = 50000000;
+    req(&w, 0, 0, 5000000);
+    run(&w, 1000);
+    T_EQ(w.log.n_seg, 2);
+    T_NEAR(w.log.seg[1].t_end_s, 165, 1e-9);
+    T_EQ(w.log.seg[0].minutes, 1);
     T_EQ(w.log.seg[1].minutes, 1);
     world_free(&w);
 }
