@@ -300,7 +300,7 @@ typedef struct fl_ptq_entry {
     size_t file_bytes;
     double compression_ratio; /* fp32 file_bytes / file_bytes */
     double accuracy_drop_pct; /* (fp32 accuracy - accuracy) * 100 */
-    char path[1100];
+    char path[1100];          /* "" when not saved */
 } fl_ptq_entry;
 
 typedef struct fl_study_opts {
@@ -323,7 +323,7 @@ typedef struct fl_study {
     size_t n_runs;
     char report_path[1024];
     char model_dir[1024];                   /* the report path without ".json" */
-    char model_paths[SCN_PREC_COUNT][1100]; /* one FP32 model per run */
+    char model_paths[SCN_PREC_COUNT][1100]; /* one FP32 model per run ("" when not saved) */
     bool has_ptq;
     size_t ptq_source_run; /* the run whose final model was quantised (the fp32 one if any) */
     fl_ptq_entry ptq[NN_PRECISIONS];

@@ -82,6 +82,8 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
                  nn_precision_name((nn_precision)p));
         if (!rc && o->save_models)
             rc = cs_write_file_atomic(e->path, buf, len, err);
+        if (!o->save_models)
+            e->path[0] = '\0';
         free(buf);
     }
     nn_model_destroy(m);
@@ -169,6 +171,8 @@ int fl_study_run(const scn_config *cfg, const fl_study_opts *opts, fl_study *out
             (rc = nn_state_save(out->model_paths[i], NN_PREC_FP32, out->runs[i].state,
                                 out->runs[i].tracked, err)))
             return rc;
+        if (!opts->save_models)
+            out->model_paths[i][0] = '\0';
     }
     if (cfg->report.ptq) {
         size_t src = 0;

@@ -229,7 +229,10 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
     num(b, f, "rounds_completed", (double)r->n_rounds);
     num(b, f, "sim_time_s", r->sim_time_s);
     num(b, f, "wall_time_s", r->wall_time_s);
-    str(b, f, "model_path", s->model_paths[ri]);
+    if (s->model_paths[ri][0])
+        str(b, f, "model_path", s->model_paths[ri]);
+    else
+        null_item(b, f, "model_path"); /* --no-models */
     u64(b, f, "contact_minutes", r->contact_minutes);
     num(b, f, "updates_received", r->updates_received);
     num(b, f, "updates_late", r->updates_late);
@@ -271,7 +274,10 @@ static void ptq_json(jb *b, cJSON *root, const fl_study *s)
         u64(b, o, "file_bytes", e->file_bytes);
         num(b, o, "compression_ratio", e->compression_ratio);
         num(b, o, "accuracy_drop_pct", e->accuracy_drop_pct);
-        str(b, o, "path", e->path);
+        if (e->path[0])
+            str(b, o, "path", e->path);
+        else
+            null_item(b, o, "path");
     }
 }
 
