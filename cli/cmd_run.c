@@ -37,7 +37,8 @@ static void usage(FILE *f)
 
 typedef struct prog {
     bool tty, quiet;
-    bool live; /* a live line is on screen */
+    double last_draw; /* wall time of the last live training line */
+    bool live;        /* a live line is on screen */
 } prog;
 
 static void clear_live(prog *p)
@@ -77,6 +78,22 @@ static void on_progress(void *user, const fl_progress *p)
                 p->round->selected, p->round->reported, p->round->selected, t);
         g->live = true;
         break;
+    case FL_PROG_TRAIN: {
+        if (!g->tty)
+            return;
+        double now = cs_wall_s();
+        if (now - g->last_draw < 0.2 && p->images_done < p->images_total)
+            return;
+        g->last_draw = now;
+        fprintf(stderr,
+                "\r\033[K[%s %zu/%zu] round %d/%d  trained %d/%d  reported %d/%d  sim %s  "
+                "(client %d: %zu/%zu images)",
+                prec, p->run_index + 1, p->n_runs, p->round->round, p->rounds, p->trained,
+                p->round->selected, p->round->reported, p->round->selected, t, p->client,
+                p->images_done, p->images_total);
+        g->live = true;
+        break;
+    }
     case FL_PROG_ROUND:
         clear_live(g);
         fprintf(stderr,

@@ -316,6 +316,7 @@ typedef struct run {
     fl_round *rounds;    /* every round started */
     fl_station_use *use; /* rows of n_st per started round */
     size_t cap_rounds;
+    int train_client, train_epoch; /* for training progress */
     fl_trace_event *trace;
     size_t n_trace, cap_trace;
     bool trace_oom;
@@ -357,6 +358,21 @@ static void progress(run *r, fl_progress *p)
     p->rounds = r->cfg->federated.rounds;
     p->sim_time_s = sim_engine_now(r->e);
     r->env->progress(r->env->progress_user, p);
+}
+
+static void on_nn_progress(void *user, const nn_progress *np)
+{
+    run *r = user;
+    if (np->phase != NN_PHASE_TRAIN)
+        return;
+    const client *k = &r->cl[r->train_client];
+    fl_progress p = {.kind = FL_PROG_TRAIN,
+                     .round = &r->rounds[r->cur],
+                     .trained = r->trained,
+                     .client = r->train_client,
+                     .images_done = (size_t)r->train_epoch * k->n_samples + np->done,
+                     .images_total = (size_t)r->cfg->federated.local_epochs * k->n_samples};
+    progress(r, &p);
 }
 
 static void tick(run *r)
@@ -825,6 +841,8 @@ int fl_run(const fl_env *env, scn_precision prec, fl_result *out, cs_err *err)
         rc = err ? err->code : CS_ENOMEM;
         goto fail;
     }
+    if (env->progress)
+        nn_train_set_progress(r.m, on_nn_progress, &r);
     nn_opt_cfg oc = opt_cfg(&cfg->federated.optimizer);
     r.opt = nn_opt_create(&oc, NN_PARAMS, err);
     if (!r.opt) {

@@ -219,6 +219,7 @@ const char *fl_trace_kind_name(fl_trace_kind k); /* "round_start", "link_start",
 typedef enum fl_progress_kind {
     FL_PROG_STAGE, /* text: a stage of the study finished (contacts, dataset, partitions) */
     FL_PROG_TICK,  /* round/trained/reported/sim_time_s: a client trained or reported */
+    FL_PROG_TRAIN, /* round/client/images_done/images_total: a batch of local training ran */
     FL_PROG_ROUND, /* round: a round closed */
     FL_PROG_RUN,   /* run: a run finished */
 } fl_progress_kind;
@@ -226,16 +227,18 @@ typedef enum fl_progress_kind {
 struct fl_result;
 typedef struct fl_progress {
     fl_progress_kind kind;
-    const char *text;               /* STAGE */
-    scn_precision precision;        /* TICK, ROUND, RUN */
-    size_t run_index, n_runs;       /* TICK, ROUND, RUN */
-    int rounds;                     /* federated.rounds */
-    const fl_round *round;          /* ROUND: the closed round; TICK: the open one */
-    int trained;                    /* TICK: clients of the open round done training */
-    double sim_time_s;              /* TICK, ROUND, RUN */
-    uint64_t bytes_total;           /* ROUND: all bytes of the run so far (completed rounds) */
-    double cost_usd;                /* ROUND: cost of the run so far (completed rounds) */
-    const struct fl_result *result; /* RUN */
+    const char *text;                 /* STAGE */
+    scn_precision precision;          /* TICK, ROUND, RUN */
+    size_t run_index, n_runs;         /* TICK, ROUND, RUN */
+    int rounds;                       /* federated.rounds */
+    const fl_round *round;            /* ROUND: the closed round; TICK: the open one */
+    int trained;                      /* TICK: clients of the open round done training */
+    int client;                       /* TRAIN: the client training */
+    size_t images_done, images_total; /* TRAIN: of this client's local training */
+    double sim_time_s;                /* TICK, ROUND, RUN */
+    uint64_t bytes_total;             /* ROUND: all bytes of the run so far (completed rounds) */
+    double cost_usd;                  /* ROUND: cost of the run so far (completed rounds) */
+    const struct fl_result *result;   /* RUN */
 } fl_progress;
 
 typedef void (*fl_progress_fn)(void *user, const fl_progress *p);
