@@ -6,3 +6,5 @@ cs_test(NAME test_sim_fedavg SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_fedavg.c
 # constsim run twice on a tiny real scenario (needs ../shared/eurosat): identical reports,
 # bytes and costs recomputed exactly from payload sizes, transfer counts and station prices.
 cs_test(NAME test_sim_e2e SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_e2e.c LABELS e2e data LIBS cs_sim)
+# Whole FL runs on a hand-made plan and a synthetic dataset, times and bytes worked out by hand.
+cs_test(NAME test_sim_fl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_fl.c LABELS unit LIBS cs_sim)

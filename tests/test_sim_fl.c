@@ -1,0 +1,237 @@
+/* test_sim_fl.c - whole FL runs (fl_run) on a hand-made contact plan and a tiny synthetic dataset,
+ * with every round time, byte count, minute and cost worked out by hand.
+ *
+ * Setup: one station, 1 antenna, 8 Mbit/s both ways (1e6 bytes/s), setup 10 s, $1/MB and
+ * $0.50 per started minute; two clients whose windows are both [100, 200]; 4 images per client;
+ * compute_gflops chosen so that training takes 1 s (0.25 s per image). The FP32 payload is
+ * P = 1,742,096 bytes, so a transfer takes 1.742096 s of data after its setup. */
+#include "fl.h"
+#include "t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define P 1742096.0
+#define TP (P / 1e6) /* transfer seconds */
+
+static const char *yaml_fmt =
+    "name: fl-test\n"
+    "seed: 3\n"
+    "epoch: 2026-01-01T00:00:00Z\n"
+    "duration: 1000\n"
+    "constellation:\n"
+    "  walker: {altitude_km: 550, inclination_deg: 53, satellites: 2, planes: 2, phasing: 0}\n"
+    "ground_stations:\n"
+    "  - {name: A, lat_deg: 0, lon_deg: 0, uplink_mbps: 8, downlink_mbps: 8, cost_per_mb: 1.0,\n"
+    "     cost_per_minute: 0.5, antennas: 1}\n"
+    "links: {setup_s: 10, resume: true}\n"
+    "federated:\n"
+    "  rounds: 2\n"
+    "  clients: 2\n"
+    "  clients_per_round: 2\n"
+    "%s"
+    "  local_epochs: 1\n"
+    "  batch_size: 4\n"
+    "  optimizer: {name: sgd, lr: 0.01}\n"
+    "  compute_gflops: 1.13728512\n" /* 284,321,280 FLOPs per image / 0.25 s */
+    "wire: {precision: [fp32], payload: %s}\n"
+    "dataset: {name: eurosat, max_samples_per_client: 0}\n";
+
+typedef struct fixture {
+    scn_config *cfg;
+    nn_dataset ds;
+    uint32_t train[8], test[8];
+    fl_partitions parts;
+    orb_window win[2];
+    sim_plan plan;
+} fixture;
+
+static int setup(fixture *f, const char *deadline_line, const char *payload)
+{
+    memset(f, 0, sizeof *f);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, yaml_fmt, deadline_line, payload);
+    cs_err err;
+    cs_err_clear(&err);
+    if (scn_load_text("fl-test.yaml", yaml, strlen(yaml), NULL, 0, &f->cfg, &err) != 0) {
+        cs_err_print(&err, stderr);
+        return -1;
+    }
+    /* 16 synthetic images: 8 train, 8 test. */
+    f->ds.n = 16;
+    f->ds.pixels = malloc(16 * NN_IN_SIZE);
+    f->ds.labels = malloc(16);
+    for (size_t i = 0; i < 16 * (size_t)NN_IN_SIZE; i++)
+        f->ds.pixels[i] = (uint8_t)((i * 2654435761u) >> 24);
+    for (int i = 0; i < 16; i++)
+        f->ds.labels[i] = (uint8_t)(i % 10);
+    for (uint32_t i = 0; i < 8; i++) {
+        f->train[i] = i;
+        f->test[i] = 8 + i;
+    }
+    if (fl_partition(&f->ds, f->train, 8, 2, SCN_PART_IID, 0.5, 0, 3, &f->parts, &err) != 0)
+        return -1;
+    f->win[0] = (orb_window){.sat = 0, .station = 0, .t_start_s = 100, .t_end_s = 200};
+    f->win[1] = (orb_window){.sat = 1, .station = 0, .t_start_s = 100, .t_end_s = 200};
+    f->plan.contacts.w = f->win;
+    f->plan.contacts.n = 2;
+    f->plan.n_stations = 1;
+    f->plan.n_sats = 2;
+    f->plan.duration_s = 1000;
+    return 0;
+}
+
+static void teardown(fixture *f)
+{
+    scn_free(f->cfg);
+    free(f->ds.pixels);
+    free(f->ds.labels);
+    fl_partitions_free(&f->parts);
+}
+
+static int run(fixture *f, fl_result *r)
+{
+    fl_env env = {.cfg = f->cfg,
+                  .plan = &f->plan,
+                  .ds = &f->ds,
+                  .test = f->test,
+                  .n_test = 8,
+                  .parts = &f->parts,
+                  .trace = true,
+                  .n_runs = 1};
+    cs_err err;
+    cs_err_clear(&err);
+    int rc = fl_run(&env, SCN_PREC_FP32, r, &err);
+    if (rc)
+        cs_err_print(&err, stderr);
+    return rc;
+}
+
+/* Both clients report in both rounds. The single antenna serves the queue in FIFO order; every
+ * grant goes to a satellite other than the antenna's previous one, so each pays the 10 s setup. */
+static void test_all_report(const char *payload)
+{
+    fixture f;
+    T_EQ(setup(&f, "", payload), 0);
+    fl_result r;
+    T_EQ(run(&f, &r), 0);
+    T_EQ(r.payload_bytes, 1742096);
+    T_EQ(r.n_rounds, 2);
+    T_TRUE(!r.has_unfinished);
+    T_TRUE(!r.horizon_hit);
+    /* Round 1. sat0 up: grant 100, data 110, done 110+TP; trains until 111+TP; sat1 (queued at
+     * 100) gets the antenna at 110+TP: data 120+TP, done 120+2TP, trains until 121+2TP. sat0's
+     * downlink (queued at 111+TP) is next: grant 120+2TP, done 130+3TP (first update). sat1's
+     * downlink: grant 130+3TP, done 140+4TP: the round closes. */
+    double t1 = 140 + 4 * TP;
+    T_NEAR(r.rounds[0].t_end_s, t1, 1e-6);
+    T_EQ(r.rounds[0].reported, 2);
+    T_EQ(r.rounds[0].selected, 2);
+    T_TRUE(!r.rounds[0].deadline_hit);
+    T_EQ(r.rounds[0].bytes_to_sat, 2 * 1742096);
+    T_EQ(r.rounds[0].bytes_to_ground, 2 * 1742096);
+    /* four contacts (each a different satellite from the antenna's previous one), each < 60 s */
+    T_EQ(r.rounds[0].contact_minutes, 4);
+    T_NEAR(r.rounds[0].cost_usd, 4 * P / 1e6 + 4 * 0.5, 1e-12);
+    T_NEAR(r.rounds[0].samples, 8, 0);
+    /* Round 2 starts at t1; the windows are still open. sat0 up: grant t1 (setup: the antenna
+     * served sat1 last), done t1+10+TP, trains 1 s; sat1 up: grant t1+10+TP, done t1+20+2TP;
+     * sat0 down: grant t1+20+2TP, done t1+30+3TP; sat1 down: done t1+40+4TP. */
+    double t2 = t1 + 40 + 4 * TP;
+    T_NEAR(r.rounds[1].t_start_s, t1, 1e-6);
+    T_NEAR(r.rounds[1].t_end_s, t2, 1e-6);
+    T_EQ(r.rounds[1].reported, 2);
+    T_EQ(r.rounds[1].contact_minutes, 4);
+    T_NEAR(r.sim_time_s, t2, 1e-6);
+    T_EQ(r.bytes_to_sat, 4 * 1742096);
+    T_EQ(r.bytes_to_ground, 4 * 1742096);
+    T_NEAR(r.cost_usd, r.rounds[0].cost_usd + r.rounds[1].cost_usd, 0);
+    T_EQ(r.station_totals[0].transfers_to_sat, 4);
+    T_EQ(r.station_totals[0].transfers_to_ground, 4);
+    T_EQ(r.station_totals[0].sessions, 8);
+    T_EQ(r.updates_late, 0);
+    /* the trace: 2 round starts, 8 link starts and ends, 4 trainings, 4 updates, 2 evals */
+    int n[FL_TR_KINDS] = {0};
+    for (size_t i = 0; i < r.n_trace; i++)
+        n[r.trace[i].kind]++;
+    T_EQ(n[FL_TR_ROUND_START], 2);
+    T_EQ(n[FL_TR_LINK_START], 8);
+    T_EQ(n[FL_TR_LINK_END], 8);
+    T_EQ(n[FL_TR_TRAIN_START], 4);
+    T_EQ(n[FL_TR_UPDATE], 4);
+    T_EQ(n[FL_TR_EVAL], 2);
+    /* train_start records the simulated duration: 4 images * 0.25 s */
+    for (size_t i = 0; i < r.n_trace; i++)
+        if (r.trace[i].kind == FL_TR_TRAIN_START)
+            T_NEAR(r.trace[i].value, 1.0, 1e-12);
+    fl_result_free(&r);
+    teardown(&f);
+}
+
+/* A 120 s deadline. Round 1 (0..120): sat0 is served as above (up done 110+TP, trained at
+ * 111+TP, its downlink queued); sat1's uplink was granted at 110+TP but its data would only start
+ * at 120+TP: at the deadline it is abandoned with 0 bytes (one started minute billed). No update
+ * arrived: the global model stays. The freed antenna goes to sat0's downlink (grant 120, setup,
+ * done 130+TP): a late update of round 1.
+ * Round 2 (from 120): sat0 is still busy (deferred), sat1 requests at once and queues behind
+ * sat0's late downlink: granted 130+TP (setup), done 140+2TP, trains until 141+2TP; sat0's
+ * uplink starts when its late update is delivered (130+TP) and queues behind sat1: granted
+ * 140+2TP, done 150+3TP, trains until 151+3TP; sat1's downlink (queued at 141+2TP): granted
+ * 150+3TP, done 160+4TP; sat0's downlink: granted 160+4TP, done 170+5TP: round 2 closes. */
+static void test_deadline_late(void)
+{
+    fixture f;
+    T_EQ(setup(&f, "  round_deadline: 120\n", "weights"), 0);
+    fl_result r;
+    T_EQ(run(&f, &r), 0);
+    T_EQ(r.n_rounds, 2);
+    const fl_round *a = &r.rounds[0], *b = &r.rounds[1];
+    T_NEAR(a->t_end_s, 120, 0);
+    T_TRUE(a->deadline_hit);
+    T_EQ(a->reported, 0);
+    T_EQ(a->late, 1);
+    T_EQ(a->uplinks_cancelled, 1);
+    T_EQ(a->bytes_to_sat, 1742096);    /* sat0's whole uplink; sat1's abandoned with 0 bytes */
+    T_EQ(a->bytes_to_ground, 1742096); /* the late update, billed to round 1 */
+    /* contacts: sat0 100..110+TP, sat1 110+TP..120, sat0 120..130+TP: 3 minutes */
+    T_EQ(a->contact_minutes, 3);
+    T_NEAR(a->samples, 0, 0);
+    T_NEAR(b->t_start_s, 120, 0);
+    T_EQ(b->deferred, 1);
+    T_EQ(b->reported, 2);
+    T_TRUE(!b->deadline_hit);
+    T_NEAR(b->t_end_s, 170 + 5 * TP, 1e-6);
+    T_EQ(b->bytes_to_sat, 2 * 1742096);
+    T_EQ(b->bytes_to_ground, 2 * 1742096);
+    T_EQ(r.updates_late, 1);
+    T_EQ(r.updates_received, 2);
+    /* Round 1 aggregated nothing: its accuracy is the initial model's, equal to an evaluation of
+     * the initial model in a run that never completes a round (below). */
+    double acc1 = a->accuracy, loss1 = a->loss;
+    fl_result_free(&r);
+    teardown(&f);
+
+    /* Duration 50 s: no window ever opens; the first round is unfinished at the horizon. */
+    T_EQ(setup(&f, "", "weights"), 0);
+    f.cfg->duration_s = 50;
+    T_EQ(run(&f, &r), 0);
+    T_EQ(r.n_rounds, 0);
+    T_TRUE(r.has_unfinished);
+    T_TRUE(r.horizon_hit);
+    T_NEAR(r.end_time_s, 50, 0);
+    T_NEAR(r.unfinished.t_end_s, 50, 0);
+    T_EQ(r.unfinished.bytes_to_sat, 0);
+    T_NEAR(r.accuracy, acc1, 0);
+    T_NEAR(r.loss, loss1, 0);
+    fl_result_free(&r);
+    teardown(&f);
+}
+
+int main(void)
+{
+    nn_set_threads(1);
+    test_all_report("weights");
+    test_all_report("delta");
+    test_deadline_late();
+    return t_done();
+}
