@@ -249,6 +249,7 @@ struct nn_model {
     float *y[3];         /* conv outputs (without bias): Y1, Y2, Y3 per image */
     float *p[3];         /* pooled outputs: P1, P2, P3 per image */
     int8_t *arg[3];      /* argmax per pooled output */
+    float *ymax[3];      /* conv output at the argmax, per pooled output */
     float *dp[3];        /* gradients of the pooled outputs */
     float *flat, *dflat; /* fc1 input (n, 2400) in C,H,W order, and its gradient */
     float *w_hwc;        /* conv2, conv3 weights as (OC,KH,KW,C), refreshed by each forward */
@@ -310,6 +311,7 @@ static void model_layout(nn_model *m, carve *c)
         m->y[l] = carve_take(c, ny, sizeof(float));
         m->p[l] = carve_take(c, np, sizeof(float));
         m->arg[l] = carve_take(c, np, sizeof(int8_t));
+        m->ymax[l] = carve_take(c, np, sizeof(float));
         m->dp[l] = carve_take(c, np, sizeof(float));
     }
     size_t nh, nl, nch;
@@ -607,7 +609,8 @@ static void forward_image(nn_model *m, int l, int i, int t)
         const size_t psz = (size_t)pb->oc * pb->ph * pb->pw, ysz = (size_t)pb->oc * pb->oh * pb->ow;
         float *pi = m->p[l - 1] + i * psz;
         nn_bnrp_fwd(m->y[l - 1] + i * ysz, pb->oh, pb->ow, pb->oc, m->sub + pb->ch0,
-                    m->scale + pb->ch0, m->beta_f + pb->ch0, pi, m->arg[l - 1] + i * psz);
+                    m->scale + pb->ch0, m->beta_f + pb->ch0, pi, m->arg[l - 1] + i * psz,
+                    m->ymax[l - 1] + i * psz);
         in = pi;
         if (l == 3) {
             nn_hwc_to_chw(pi, pb->ph, pb->pw, pb->oc, m->flat + i * psz);
@@ -698,9 +701,9 @@ static void block_coeffs(nn_model *m, int l, int n)
 static void sums_image(nn_model *m, int l, int i)
 {
     const block *b = &blocks[l];
-    const size_t ysz = (size_t)b->oc * b->oh * b->ow, psz = (size_t)b->oc * b->ph * b->pw;
-    nn_bnrp_sums(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oh, b->ow, b->oc,
-                 m->sub + b->ch0, m->istd + b->ch0, m->img_sdz + (size_t)i * N_CH + b->ch0,
+    const size_t psz = (size_t)b->oc * b->ph * b->pw;
+    nn_bnrp_sums(m->ymax[l] + i * psz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->ph * b->pw,
+                 b->oc, m->sub + b->ch0, m->istd + b->ch0, m->img_sdz + (size_t)i * N_CH + b->ch0,
                  m->img_sdzx + (size_t)i * N_CH + b->ch0);
 }
 

@@ -196,64 +196,62 @@ void nn_hwc_stats(const float *restrict y, int p, int c, double *restrict mean, 
     }
 }
 
-void nn_bnrp_fwd(const float *y, int h, int w, int c, const float *restrict sub,
-                 const float *restrict scale, const float *restrict beta, float *out, int8_t *arg)
+/* One pooling window across the channels: q0..q3 are its four pixels (row-major order). The
+ * first maximum in PyTorch's scan order with strict comparisons = this pairwise tournament (ties
+ * keep the earlier element at every stage). isgreater is a quiet compare, so the compiler may
+ * if-convert and vectorise. */
+static inline void bnrp_window(const float *restrict q0, const float *restrict q1,
+                               const float *restrict q2, const float *restrict q3,
+                               const float *restrict sub, const float *restrict scale,
+                               const float *restrict beta, float *restrict o, int8_t *restrict a,
+                               float *restrict ym, int c)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float m = sub[ch], s = scale[ch], b = beta[ch];
+        const float y0 = q0[ch], y1 = q1[ch], y2 = q2[ch], y3 = q3[ch];
+        const float v0 = (y0 - m) * s + b, v1 = (y1 - m) * s + b;
+        const float v2 = (y2 - m) * s + b, v3 = (y3 - m) * s + b;
+        const int u = isgreater(v1, v0), l = isgreater(v3, v2);
+        const float m01 = u ? v1 : v0, m23 = l ? v3 : v2;
+        const float y01 = u ? y1 : y0, y23 = l ? y3 : y2;
+        const int lower = isgreater(m23, m01);
+        const float best = lower ? m23 : m01;
+        const int k = lower ? 2 + l : u;
+        const int keep = isgreater(best, 0.0f);
+        o[ch] = keep ? best : 0.0f;
+        a[ch] = (int8_t)(keep ? k : -1);
+        ym[ch] = lower ? y23 : y01;
+    }
+}
+
+void nn_bnrp_fwd(const float *y, int h, int w, int c, const float *sub, const float *scale,
+                 const float *beta, float *out, int8_t *arg, float *ymax)
 {
     const int ph = h / 2, pw = w / 2;
     for (int py = 0; py < ph; py++)
         for (int px = 0; px < pw; px++) {
-            const float *restrict q0 = y + ((size_t)(2 * py) * w + 2 * px) * c;
-            const float *restrict q1 = q0 + c;
-            const float *restrict q2 = q0 + (size_t)w * c;
-            const float *restrict q3 = q2 + c;
-            float *restrict o = out + ((size_t)py * pw + px) * c;
-            int8_t *restrict a = arg + ((size_t)py * pw + px) * c;
-            /* The first maximum in PyTorch's scan order (0,0), (0,1), (1,0), (1,1) with strict
-             * comparisons = this pairwise tournament (ties keep the earlier element at every
-             * stage). isgreater is a quiet compare: the compiler may if-convert and vectorise. */
-            for (int ch = 0; ch < c; ch++) {
-                const float m = sub[ch], s = scale[ch], b = beta[ch];
-                const float v0 = (q0[ch] - m) * s + b, v1 = (q1[ch] - m) * s + b;
-                const float v2 = (q2[ch] - m) * s + b, v3 = (q3[ch] - m) * s + b;
-                const int u = isgreater(v1, v0), l = isgreater(v3, v2);
-                const float m01 = u ? v1 : v0, m23 = l ? v3 : v2;
-                const int lower = isgreater(m23, m01);
-                const float best = lower ? m23 : m01;
-                const int k = lower ? 2 + l : u;
-                const int keep = isgreater(best, 0.0f);
-                o[ch] = keep ? best : 0.0f;
-                a[ch] = (int8_t)(keep ? k : -1);
-            }
+            const float *q0 = y + ((size_t)(2 * py) * w + 2 * px) * c;
+            const size_t at = ((size_t)py * pw + px) * c;
+            bnrp_window(q0, q0 + c, q0 + (size_t)w * c, q0 + (size_t)w * c + c, sub, scale, beta,
+                        out + at, arg + at, ymax + at, c);
         }
 }
 
-void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
-                  const float *restrict sub, const float *restrict istd, double *restrict sdz,
-                  double *restrict sdzx)
+void nn_bnrp_sums(const float *restrict ymax, const float *restrict dout,
+                  const int8_t *restrict arg, int np, int c, const float *restrict sub,
+                  const float *restrict istd, double *restrict sdz, double *restrict sdzx)
 {
-    const int ph = h / 2, pw = w / 2;
     for (int ch = 0; ch < c; ch++)
         sdz[ch] = sdzx[ch] = 0.0;
-    for (int py = 0; py < ph; py++)
-        for (int px = 0; px < pw; px++) {
-            const float *restrict q0 = y + ((size_t)(2 * py) * w + 2 * px) * c;
-            const float *restrict q1 = q0 + c;
-            const float *restrict q2 = q0 + (size_t)w * c;
-            const float *restrict q3 = q2 + c;
-            const size_t at = ((size_t)py * pw + px) * c;
-            const float *restrict g = dout + at;
-            const int8_t *restrict a = arg + at;
-            for (int ch = 0; ch < c; ch++) {
-                /* branch-free selection of the argmax value (k = -1 selects q3, unused) */
-                const int k = a[ch];
-                const float y0 = q0[ch], y1 = q1[ch], y2 = q2[ch], y3 = q3[ch];
-                const float top = (k & 1) ? y1 : y0, bottom = (k & 1) ? y3 : y2;
-                const float yv = (k & 2) ? bottom : top;
-                const float gm = g[ch] * (float)(k >= 0); /* a multiply keeps it vectorised */
-                sdz[ch] += (double)gm;
-                sdzx[ch] += (double)(gm * (yv - sub[ch]));
-            }
+    for (int i = 0; i < np; i++) {
+        const size_t at = (size_t)i * c;
+        for (int ch = 0; ch < c; ch++) {
+            const float gm = dout[at + ch] * (float)(arg[at + ch] >= 0); /* a multiply keeps it
+                                                                            vectorised */
+            sdz[ch] += (double)gm;
+            sdzx[ch] += (double)(gm * (ymax[at + ch] - sub[ch]));
         }
+    }
     for (int ch = 0; ch < c; ch++)
         sdzx[ch] *= istd[ch];
 }

@@ -90,12 +90,13 @@ void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, 
  * m2[c] = sum over pixels of (y - mean[c])^2 (two passes, in cache). */
 void nn_hwc_stats(const float *y, int p, int c, double *mean, double *m2);
 
-/* Fused BN + ReLU + 2x2 max-pool, one image: y (H,W,C) -> out (H/2,W/2,C), arg (H/2,W/2,C). */
+/* Fused BN + ReLU + 2x2 max-pool, one image: y (H,W,C) -> out (H/2,W/2,C), arg (H/2,W/2,C),
+ * and ymax (H/2,W/2,C): y at the argmax (kept for backward, so that it need not read y again). */
 void nn_bnrp_fwd(const float *y, int h, int w, int c, const float *sub, const float *scale,
-                 const float *beta, float *out, int8_t *arg);
-/* Per-channel sums for backward, one image: sdz[c] = sum(dout at kept maxima),
- * sdzx[c] = sum(dout * (y_argmax - sub[c]) * istd[c]). Overwrites sdz, sdzx. */
-void nn_bnrp_sums(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,
+                 const float *beta, float *out, int8_t *arg, float *ymax);
+/* Per-channel sums for backward over np pooled pixels of one image: sdz[c] = sum(dout at kept
+ * maxima), sdzx[c] = sum(dout * (ymax - sub[c]) * istd[c]). Overwrites sdz, sdzx. */
+void nn_bnrp_sums(const float *ymax, const float *dout, const int8_t *arg, int np, int c,
                   const float *sub, const float *istd, double *sdz, double *sdzx);
 /* dy (H,W,C) = c0 + c1 * y + a * (dout routed to its argmax). */
 void nn_bnrp_bwd(const float *y, const float *dout, const int8_t *arg, int h, int w, int c,

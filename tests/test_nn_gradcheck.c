@@ -423,6 +423,7 @@ static void test_bnrp(int train)
     float *fy = falloc(ny), *fout = falloc(np), *fdout = falloc(np), *fdy = falloc(ny);
     float *tmp = falloc(ny);
     int8_t *arg = calloc(np, 1);
+    float *ymax = falloc(np);
     for (size_t i = 0; i < ny; i++)
         tmp[i] = (float)y[i];
     for (int i = 0; i < n; i++)
@@ -455,14 +456,15 @@ static void test_bnrp(int train)
         beta[ch] = (float)b[ch];
     }
     for (int i = 0; i < n; i++)
-        nn_bnrp_fwd(fy + i * yi, h, w, c, sub, scale, beta, tmp + i * pi, arg + i * pi);
+        nn_bnrp_fwd(fy + i * yi, h, w, c, sub, scale, beta, tmp + i * pi, arg + i * pi,
+                    ymax + i * pi);
     for (int i = 0; i < n; i++)
         nn_hwc_to_chw(tmp + i * pi, ph, pw, c, fout + i * pi);
     T_TRUE(rel_err_f(fout, out, np) < 1e-6);
     double sdz[3] = {0}, sdzx[3] = {0};
     for (int i = 0; i < n; i++) {
         double s0[3], s1[3];
-        nn_bnrp_sums(fy + i * yi, fdout + i * pi, arg + i * pi, h, w, c, sub, istd, s0, s1);
+        nn_bnrp_sums(ymax + i * pi, fdout + i * pi, arg + i * pi, ph * pw, c, sub, istd, s0, s1);
         for (int ch = 0; ch < c; ch++)
             sdz[ch] += s0[ch], sdzx[ch] += s1[ch];
     }
@@ -484,7 +486,7 @@ static void test_bnrp(int train)
     if (!(e < 1e-5))
         fprintf(stderr, "bnrp %s dy: relative error %.3g\n", train ? "train" : "eval", e);
     T_TRUE(e < 1e-5);
-    free(tmp);
+    free(tmp), free(ymax);
     free(y), free(g), free(b), free(rm), free(rv), free(conv_b), free(yb), free(z), free(zr);
     free(out), free(dout), free(dzr), free(dz), free(dy), free(fy), free(fout), free(fdout);
     free(fdy), free(arg);

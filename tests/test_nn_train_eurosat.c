@@ -5,11 +5,11 @@
  * 6000 training images and evaluates on 2000 test images. Chance is 10%; a working network
  * reaches ~70-80% here. Exit code 77 (SKIP) when the dataset is not installed.
  */
+#include "t.h"
 #include "cs_rng.h"
 #include "nn.h"
 #include "nn_data.h"
 #include "nn_train.h"
-#include "t.h"
 
 #include <stdlib.h>
 
@@ -30,8 +30,8 @@ int main(void)
     uint32_t *train = NULL, *test = NULL;
     size_t n_train = 0, n_test = 0;
     T_EQ(nn_data_split(&ds, 0.2, 1, &train, &n_train, &test, &n_test, &err), 0);
-    fprintf(stderr, "loaded %zu images in %.1f s (%zu train, %zu test)\n", ds.n,
-            cs_wall_s() - t0, n_train, n_test);
+    fprintf(stderr, "loaded %zu images in %.1f s (%zu train, %zu test)\n", ds.n, cs_wall_s() - t0,
+            n_train, n_test);
     /* a class-balanced subset: shuffle the (class-ordered) splits, take a prefix */
     cs_rng r;
     cs_rng_derive(&r, 1, CS_RNG_SHUFFLE, 99);
