@@ -751,6 +751,9 @@ static void backward(nn_model *m, int n)
     nn_linear_bwd(n, P3, H_FC, m->flat, s + OFF_F1W, m->h1, m->dh1, g + OFF_F1W, g + OFF_F1B,
                   m->dflat);
     memset(m->ws_dw, 0, sizeof(float) * (size_t)nt * DW_FLOATS);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
     for (int i = 0; i < n; i++)
         unflatten_image(m, i);
     for (int l = 2; l >= 0; l--) {
