@@ -216,7 +216,11 @@ int main(void)
 {
     const char *bin = getenv("CONSTSIM_BINARY_DIR");
     char out[1024], cmd[4096];
-    snprintf(out, sizeof out, "%s/sim-e2e/e2e.json", bin ? bin : "/tmp");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/sim-e2e", bin ? bin : "/tmp");
+    cs_err err;
+    T_EQ(cs_mkdir_p(dir, &err), 0);
+    snprintf(out, sizeof out, "%s/e2e.json", dir);
     const char *scn = "tests/data/sim/e2e.yaml";
 
     snprintf(cmd, sizeof cmd, "%s run %s -o %s --threads 2 > %s.table", exe(), scn, out, out);
