@@ -321,6 +321,37 @@ static void test_opt(void)
     const double sgd[3][3] = {{0.95, -1.9, 0.3}, {0.9, -2.0, 0.4}, {0.925, -2.0, 0.3}};
     c = nn_opt_default(NN_OPT_SGD, 0.1f);
     run_opt(&c, sgd, "sgd");
+    /* Adam over 16-element blocks plus a tail (the vector path) against the same arithmetic in
+     * scalar float, in PyTorch's order, element by element and bit for bit. */
+    {
+        enum { N = 37 };
+        cs_err e2;
+        nn_opt_cfg ca = nn_opt_default(NN_OPT_ADAM, 0.01f);
+        ca.weight_decay = 0.05f;
+        nn_opt *o = nn_opt_create(&ca, N, &e2);
+        T_TRUE(o != NULL);
+        float p[N], q[N], g[N], m[N] = {0}, v[N] = {0};
+        for (int i = 0; i < N; i++)
+            p[i] = q[i] = (float)(cs_rng_uniform(&rng) - 0.5);
+        size_t same = 0;
+        for (int t = 1; o && t <= 3; t++) {
+            for (int i = 0; i < N; i++)
+                g[i] = (float)(cs_rng_uniform(&rng) - 0.5) * (i % 5 == 0 ? 1e-6f : 1.0f);
+            nn_opt_step(o, p, g);
+            const float step = (float)((double)0.01f / (1.0 - pow((double)0.9f, t)));
+            const float bc2 = (float)sqrt(1.0 - pow((double)0.999f, t));
+            for (int i = 0; i < N; i++) {
+                const float gi = g[i] + 0.05f * q[i];
+                m[i] = m[i] * 0.9f + gi * (1.0f - 0.9f);
+                v[i] = v[i] * 0.999f + (1.0f - 0.999f) * gi * gi;
+                q[i] = q[i] + (-step) * (m[i] / (sqrtf(v[i]) / bc2 + 1e-8f));
+            }
+        }
+        for (int i = 0; i < N; i++)
+            same += memcmp(&p[i], &q[i], sizeof(float)) == 0;
+        T_EQ(same, N);
+        nn_opt_destroy(o);
+    }
     cs_err err;
     c.lr = -1;
     T_TRUE(nn_opt_create(&c, 3, &err) == NULL);
