@@ -1,4 +1,7 @@
 #include "cli.h"
+#include "nn.h"
+
+#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -70,4 +73,75 @@ int cli_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+cli_data_opts cli_data_defaults(long batch)
+{
+    return (cli_data_opts){
+        .data = NULL, .seed = 1, .test_fraction = 0.2, .threads = 0, .batch = batch};
+}
+
+int cli_data_opt(const char *cmd, int argc, char **argv, int *i, cli_data_opts *o)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int bad = 0;
+    if (!strcmp(a, "--data")) {
+        if (!v) {
+            cli_usage_error(cmd, "--data needs a value");
+            return -1;
+        }
+        o->data = v;
+    } else if (!strcmp(a, "--seed")) {
+        bad = cli_parse_int(cmd, a, v, 0, 0x7fffffffL, &o->seed);
+    } else if (!strcmp(a, "--test-fraction")) {
+        bad = cli_parse_double(cmd, a, v, 1e-9, 1 - 1e-9, &o->test_fraction);
+    } else if (!strcmp(a, "--threads")) {
+        bad = cli_parse_int(cmd, a, v, 0, 1024, &o->threads);
+    } else if (!strcmp(a, "--batch")) {
+        bad = cli_parse_int(cmd, a, v, 1, 4096, &o->batch);
+    } else {
+        return 0;
+    }
+    if (bad)
+        return -1;
+    (*i)++;
+    return 1;
+}
+
+void cli_data_usage(FILE *f, const char *batch_help)
+{
+    fprintf(f,
+            "  --data DIR           EuroSAT folder (default: $CONSTSIM_DATA, data/eurosat,\n"
+            "                       ../shared/eurosat)\n"
+            "  --seed S             split seed (default 1)\n"
+            "  --test-fraction F    test share of each class (default 0.2)\n"
+            "  --batch B            %s\n"
+            "  --threads T          compute threads (default: all cores)\n",
+            batch_help);
+}
+
+int cli_data_open(cli_data_opts *o, nn_dataset *ds, uint32_t **train, size_t *n_train,
+                  uint32_t **test, size_t *n_test, cs_err *err)
+{
+    if (o->threads == 0)
+        o->threads = cli_cpu_count();
+    nn_set_threads((int)o->threads);
+    char root[1024];
+    if (nn_data_find_root(o->data, root, sizeof root, err) ||
+        nn_data_load(root, (int)o->threads, ds, err))
+        return err->code;
+    if (train &&
+        nn_data_split(ds, o->test_fraction, (uint64_t)o->seed, train, n_train, test, n_test, err))
+        return err->code;
+    return 0;
+}
+
+void cli_print_json(cJSON *j)
+{
+    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (txt)
+        printf("%s\n", txt);
+    cJSON_free(txt);
+    cJSON_Delete(j);
 }

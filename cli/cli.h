@@ -4,7 +4,14 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include "cs.h"
+#include "nn_data.h"
+
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
 
 int cmd_run(int argc, char **argv);
 int cmd_contacts(int argc, char **argv);
@@ -24,7 +31,8 @@ int bench_codec(int argc, char **argv);
 /* Shared helpers (cli/cli.c). */
 /* True if argv[1..] holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
-/* Parses a non-negative integer option value; prints "constsim CMD: OPT: ..." and returns -1 if bad. */
+/* Parses a non-negative integer option value; prints "constsim CMD: OPT: ..." and returns -1 if
+ * bad. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
@@ -34,5 +42,28 @@ int cli_cpu_count(void);
 bool cli_progress_tty(void);
 /* Prints "constsim CMD: message" to stderr and returns 2 (for bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The dataset options shared by train, eval and quantize. */
+typedef struct cli_data_opts {
+    const char *data;     /* --data DIR; NULL: the lookup order */
+    long seed;            /* --seed: split (and, for train, everything else) */
+    double test_fraction; /* --test-fraction */
+    long threads;         /* --threads; 0: all cores */
+    long batch;           /* --batch */
+} cli_data_opts;
+/* Defaults: lookup order, seed 1, test fraction 0.2, all cores, the given batch. */
+cli_data_opts cli_data_defaults(long batch);
+/* If argv[*i] is --data, --seed, --test-fraction, --threads or --batch, consumes it and its
+ * value (advancing *i) and returns 1; returns 0 for any other argument, -1 after printing the
+ * error for a bad value. */
+int cli_data_opt(const char *cmd, int argc, char **argv, int *i, cli_data_opts *o);
+/* Prints the usage lines of those options (batch_help describes --batch). */
+void cli_data_usage(FILE *f, const char *batch_help);
+/* Sets the compute threads (0 -> all cores, stored back into o), finds, decodes and splits the
+ * dataset (root is written into ds->root). */
+int cli_data_open(cli_data_opts *o, nn_dataset *ds, uint32_t **train, size_t *n_train,
+                  uint32_t **test, size_t *n_test, cs_err *err);
+/* Prints j unformatted on one line of stdout, then deletes it. */
+void cli_print_json(struct cJSON *j);
 
 #endif

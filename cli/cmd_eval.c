@@ -13,25 +13,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: constsim eval MODEL.safetensors [--data DIR] [--list FILE] [OPTIONS]\n\n"
-            "Accuracy and mean cross-entropy per image of a saved model (FP32, FP16 or INT8 file;\n"
-            "INT8 is evaluated with the dequantised weights) on the test split, or on the images\n"
-            "listed in FILE (paths relative to the data folder, one per line; blank lines and lines\n"
-            "starting with # are ignored). Prints JSON with accuracy, loss, images.\n\n"
-            "options:\n"
-            "  --data DIR           EuroSAT folder (default: $CONSTSIM_DATA, data/eurosat,\n"
-            "                       ../shared/eurosat)\n"
-            "  --list FILE          evaluate these images instead of the test split\n"
-            "  --seed S             split seed (default 1, as constsim train)\n"
-            "  --test-fraction F    test share of each class (default 0.2)\n"
-            "  --batch B            evaluation batch (default 256)\n"
-            "  --threads T          compute threads (default: all cores)\n");
+    fprintf(
+        f,
+        "usage: constsim eval MODEL.safetensors [--data DIR] [--list FILE] [OPTIONS]\n\n"
+        "Accuracy and mean cross-entropy per image of a saved model (FP32, FP16 or INT8 file;\n"
+        "INT8 is evaluated with the dequantised weights) on the test split, or on the images\n"
+        "listed in FILE (paths relative to the data folder, one per line; blank lines and lines\n"
+        "starting with # are ignored). Prints JSON with accuracy, loss, images.\n\n"
+        "options:\n"
+        "  --list FILE          evaluate these images instead of the test split\n");
+    cli_data_usage(f, "evaluation batch (default 256)");
 }
 
 /* Reads the list file into indices of ds. */
-static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, size_t *n,
-                     cs_err *err)
+static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, size_t *n, cs_err *err)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -85,35 +80,21 @@ static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, siz
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *list = NULL;
-    long seed = 1, batch = 256, threads = 0;
-    double test_fraction = 0.2;
+    const char *model_path = NULL, *list = NULL;
+    cli_data_opts d = cli_data_defaults(256);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = cli_data_opt("eval", argc, argv, &i, &d);
+        if (k < 0)
+            return 2;
+        if (k > 0)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--data") && v) {
-            data = v, i++;
         } else if (!strcmp(a, "--list") && v) {
             list = v, i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_int("eval", a, v, 0, 0x7fffffffL, &seed))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_int("eval", a, v, 1, 4096, &batch))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_int("eval", a, v, 0, 1024, &threads))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--test-fraction")) {
-            if (cli_parse_double("eval", a, v, 1e-9, 1 - 1e-9, &test_fraction))
-                return 2;
-            i++;
         } else if (a[0] != '-' && !model_path) {
             model_path = a;
         } else {
@@ -130,25 +111,17 @@ int cmd_eval(int argc, char **argv)
     uint32_t *train = NULL, *test = NULL, *idx = NULL;
     size_t n_train = 0, n_test = 0, n = 0;
     nn_model *m = NULL;
-    char root[1024];
     nn_precision prec = NN_PREC_FP32;
 
-    if (threads == 0)
-        threads = cli_cpu_count();
-    nn_set_threads((int)threads);
-    m = nn_model_create((int)batch, &err);
+    m = nn_model_create((int)d.batch, &err);
     if (!m || nn_model_load(m, model_path, &prec, &err))
         goto fail;
-    if (nn_data_find_root(data, root, sizeof root, &err) ||
-        nn_data_load(root, (int)threads, &ds, &err))
+    if (cli_data_open(&d, &ds, list ? NULL : &train, &n_train, &test, &n_test, &err))
         goto fail;
     if (list) {
         if (read_list(list, &ds, &idx, &n, &err))
             goto fail;
     } else {
-        if (nn_data_split(&ds, test_fraction, (uint64_t)seed, &train, &n_train, &test, &n_test,
-                          &err))
-            goto fail;
         idx = test;
         test = NULL;
         n = n_test;
@@ -164,11 +137,7 @@ int cmd_eval(int argc, char **argv)
     cJSON_AddNumberToObject(j, "accuracy", acc);
     cJSON_AddNumberToObject(j, "loss", loss);
     cJSON_AddNumberToObject(j, "images", (double)n);
-    char *txt = cJSON_PrintUnformatted(j);
-    if (txt)
-        printf("%s\n", txt);
-    cJSON_free(txt);
-    cJSON_Delete(j);
+    cli_print_json(j);
     rc = 0;
     goto done;
 fail:

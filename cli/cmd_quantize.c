@@ -4,7 +4,7 @@
 #include "nn.h"
 #include "nn_codec.h"
 #include "nn_data.h"
-#include "nn_train.h"
+#include "nn_ptq.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -22,17 +22,13 @@ static void usage(FILE *f)
            "drop in points vs FP32, file size, compression ratio and the communication cost of\n"
            "federated rounds, and writes quantization_comparison.json into the output folder.\n\n"
            "options:\n"
-           "  --data DIR           EuroSAT folder (default: $CONSTSIM_DATA, data/eurosat,\n"
-           "                       ../shared/eurosat)\n"
            "  -o DIR               output folder (default: the model's folder; created if needed)\n"
-           "  --seed S             split seed (default 1, as constsim train)\n"
-           "  --test-fraction F    test share of each class (default 0.2)\n"
            "  --clients N          clients per round for the cost analysis (default 10)\n"
            "  --rounds R           rounds for the cost analysis (default 10)\n"
-           "  --cost-per-mb USD    price per MB moved, MB = 10^6 bytes (default 5)\n"
-           "  --batch B            evaluation batch (default 256)\n"
-           "  --threads T          compute threads (default: all cores)\n\n"
-           "Cost model: every round sends the model to each client and back, so one round moves\n"
+           "  --cost-per-mb USD    price per MB moved, MB = 10^6 bytes (default 5)\n");
+    cli_data_usage(f, "evaluation batch (default 256)");
+    fprintf(
+        f, "\nCost model: every round sends the model to each client and back, so one round moves\n"
            "file_bytes x 2 x clients bytes; the total is that times rounds; cost = bytes / 10^6 x\n"
            "USD per MB.\n");
 }
@@ -91,27 +87,23 @@ static cJSON *cost_json(const ptq_row *r)
 
 int cmd_quantize(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *out_dir_opt = NULL;
-    long seed = 1, batch = 256, threads = 0, clients = 10, rounds = 10;
-    double test_fraction = 0.2, cost_per_mb = 5.0;
+    const char *model_path = NULL, *out_dir_opt = NULL;
+    long clients = 10, rounds = 10;
+    double cost_per_mb = 5.0;
+    cli_data_opts d = cli_data_defaults(256);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = cli_data_opt("quantize", argc, argv, &i, &d);
+        if (k < 0)
+            return 2;
+        if (k > 0)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--data") && v) {
-            data = v, i++;
         } else if (!strcmp(a, "-o") && v) {
             out_dir_opt = v, i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_int("quantize", a, v, 0, 0x7fffffffL, &seed))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--test-fraction")) {
-            if (cli_parse_double("quantize", a, v, 1e-9, 1 - 1e-9, &test_fraction))
-                return 2;
-            i++;
         } else if (!strcmp(a, "--clients")) {
             if (cli_parse_int("quantize", a, v, 1, 1000000, &clients))
                 return 2;
@@ -122,14 +114,6 @@ int cmd_quantize(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--cost-per-mb")) {
             if (cli_parse_double("quantize", a, v, 0.0, 1e12, &cost_per_mb))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_int("quantize", a, v, 1, 4096, &batch))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_int("quantize", a, v, 0, 1024, &threads))
                 return 2;
             i++;
         } else if (a[0] != '-' && !model_path) {
@@ -150,18 +134,14 @@ int cmd_quantize(int argc, char **argv)
     nn_model *m = NULL;
     float *state0 = NULL;
     int64_t tracked0[NN_TRACKED];
-    unsigned char *payload[NN_PRECISIONS] = {NULL};
-    size_t plen[NN_PRECISIONS] = {0};
+    nn_ptq_row study[NN_PRECISIONS] = {{0}};
     cJSON *j = NULL;
     char *txt = NULL;
-    char root[1024], dir[1024], stem[512], json_path[1200];
+    char dir[1024], stem[512], json_path[1200];
     ptq_row rows[NN_PRECISIONS];
     memset(rows, 0, sizeof rows);
 
-    if (threads == 0)
-        threads = cli_cpu_count();
-    nn_set_threads((int)threads);
-    m = nn_model_create((int)batch, &err);
+    m = nn_model_create((int)d.batch, &err);
     if (!m)
         goto fail;
     nn_precision in_prec = NN_PREC_FP32;
@@ -187,43 +167,26 @@ int cmd_quantize(int argc, char **argv)
         if (cs_mkdir_p(dir, &err))
             goto fail;
     }
-    /* Payloads and files first (they need no dataset). */
-    for (int p = 0; p < NN_PRECISIONS; p++) {
-        nn_precision prec = (nn_precision)p;
-        if (nn_codec_encode(prec, state0, tracked0, NULL, &payload[p], &plen[p], &err)) {
-            snprintf(err.path, sizeof err.path, "%.*s", (int)sizeof err.path - 1, model_path);
-            goto fail;
-        }
-        snprintf(rows[p].path, sizeof rows[p].path, "%s/%s_%s.safetensors", dir, stem,
-                 nn_precision_name(prec));
-        if (cs_write_file_atomic(rows[p].path, payload[p], plen[p], &err))
-            goto fail;
-        rows[p].file_bytes = plen[p];
-    }
-    /* The test split. */
-    if (nn_data_find_root(data, root, sizeof root, &err) ||
-        nn_data_load(root, (int)threads, &ds, &err) ||
-        nn_data_split(&ds, test_fraction, (uint64_t)seed, &train, &n_train, &test, &n_test, &err))
+    /* Each precision as the receiver sees it: encoded, decoded (dequantised), evaluated. */
+    if (cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err) ||
+        nn_ptq_run(m, state0, tracked0, &ds, test, n_test, study, &err))
         goto fail;
-    /* Each precision as the receiver sees it: the payload decoded (dequantised) into the model. */
     for (int p = 0; p < NN_PRECISIONS; p++) {
-        if (nn_codec_decode(payload[p], plen[p], NULL, nn_model_state(m), nn_model_tracked(m), NULL,
-                            &err)) {
-            snprintf(err.path, sizeof err.path, "%.*s", (int)sizeof err.path - 1, rows[p].path);
+        ptq_row *r = &rows[p];
+        snprintf(r->path, sizeof r->path, "%s/%s_%s.safetensors", dir, stem,
+                 nn_precision_name((nn_precision)p));
+        if (cs_write_file_atomic(r->path, study[p].payload, study[p].file_bytes, &err))
             goto fail;
-        }
-        nn_model_set_training(m, false);
-        if (nn_evaluate(m, &ds, test, n_test, &rows[p].accuracy, &rows[p].loss) != 0) {
-            cs_err_set(&err, CS_EFAIL, rows[p].path, 0, 0, "evaluation failed");
-            goto fail;
-        }
+        r->file_bytes = study[p].file_bytes;
+        r->accuracy = study[p].accuracy;
+        r->loss = study[p].loss;
+        r->ratio = study[p].compression_ratio;
+        r->drop_pts = study[p].accuracy_drop_pct;
     }
     /* The study. */
     const double mb = 1e6;
     for (int p = 0; p < NN_PRECISIONS; p++) {
         ptq_row *r = &rows[p];
-        r->ratio = (double)rows[0].file_bytes / (double)r->file_bytes;
-        r->drop_pts = 100.0 * (rows[0].accuracy - r->accuracy);
         r->bytes_round = (double)r->file_bytes * 2.0 * (double)clients;
         r->bytes_total = r->bytes_round * (double)rounds;
         r->cost_round = r->bytes_round / mb * cost_per_mb;
@@ -242,8 +205,8 @@ int cmd_quantize(int argc, char **argv)
            NN_BUFFERS, NN_TRACKED);
     printf("  theoretical sizes: fp32 %d B (params x 4), fp16 %d B (x 2), int8 %d B (x 1)\n",
            NN_PARAMS * 4, NN_PARAMS * 2, NN_PARAMS);
-    printf("  test split: %zu images of %s (seed %ld, test fraction %g)\n\n", n_test, root, seed,
-           test_fraction);
+    printf("  test split: %zu images of %s (seed %ld, test fraction %g)\n\n", n_test, ds.root,
+           d.seed, d.test_fraction);
     for (int p = 0; p < NN_PRECISIONS; p++)
         printf("  %s: loss %.4f  accuracy %.2f%%  file %zu B  %s\n",
                nn_precision_name((nn_precision)p), rows[p].loss, 100.0 * rows[p].accuracy,
@@ -273,10 +236,10 @@ int cmd_quantize(int argc, char **argv)
     cJSON_AddNumberToObject(th, "fp16", NN_PARAMS * 2.0);
     cJSON_AddNumberToObject(th, "int8", NN_PARAMS * 1.0);
     cJSON *dj = cJSON_AddObjectToObject(j, "dataset");
-    cJSON_AddStringToObject(dj, "root", root);
+    cJSON_AddStringToObject(dj, "root", ds.root);
     cJSON_AddNumberToObject(dj, "test_images", (double)n_test);
-    cJSON_AddNumberToObject(dj, "seed", (double)seed);
-    cJSON_AddNumberToObject(dj, "test_fraction", test_fraction);
+    cJSON_AddNumberToObject(dj, "seed", (double)d.seed);
+    cJSON_AddNumberToObject(dj, "test_fraction", d.test_fraction);
     for (int p = 0; p < NN_PRECISIONS; p++)
         cJSON_AddItemToObject(j, nn_precision_name((nn_precision)p), row_json(&rows[p]));
     cJSON *cj = cJSON_AddObjectToObject(j, "communication");
@@ -307,8 +270,7 @@ done:
     if (txt)
         cJSON_free(txt);
     cJSON_Delete(j);
-    for (int p = 0; p < NN_PRECISIONS; p++)
-        free(payload[p]);
+    nn_ptq_free(study);
     free(state0);
     nn_model_destroy(m);
     free(train);

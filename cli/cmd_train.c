@@ -14,25 +14,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: constsim train [--data DIR] [--epochs N] [-o MODEL.safetensors] [OPTIONS]\n\n"
-            "Trains the EuroSAT CNN centrally on the train split and evaluates it on the test split\n"
-            "after every epoch. Per-epoch lines go to stderr; a JSON summary to stdout.\n\n"
-            "options:\n"
-            "  --data DIR           EuroSAT folder (default: $CONSTSIM_DATA, data/eurosat,\n"
-            "                       ../shared/eurosat)\n"
-            "  --epochs N           epochs (default 10)\n"
-            "  -o FILE              model file to write, FP32 safetensors\n"
-            "                       (default reports/train/model.safetensors)\n"
-            "  --batch B            batch size (default 32)\n"
-            "  --optimizer NAME     adam (default) or sgd\n"
-            "  --lr LR              learning rate (default 0.001)\n"
-            "  --momentum M         sgd momentum (default 0.9)\n"
-            "  --seed S             seed for the split, initialisation and shuffling (default 1)\n"
-            "  --test-fraction F    test share of each class (default 0.2)\n"
-            "  --max-train N        use only the first N images of the shuffled train split\n"
-            "                       (default: all)\n"
-            "  --threads T          compute threads (default: all cores)\n");
+    fprintf(
+        f,
+        "usage: constsim train [--data DIR] [--epochs N] [-o MODEL.safetensors] [OPTIONS]\n\n"
+        "Trains the EuroSAT CNN centrally on the train split and evaluates it on the test split\n"
+        "after every epoch. Per-epoch lines go to stderr; a JSON summary to stdout.\n\n"
+        "options:\n"
+        "  --epochs N           epochs (default 10)\n"
+        "  -o FILE              model file to write, FP32 safetensors\n"
+        "                       (default reports/train/model.safetensors)\n"
+        "  --optimizer NAME     adam (default) or sgd\n"
+        "  --lr LR              learning rate (default 0.001)\n"
+        "  --momentum M         sgd momentum (default 0.9)\n"
+        "  --max-train N        use only the first N images of the shuffled train split\n"
+        "                       (default: all)\n");
+    cli_data_usage(f, "batch size (default 32)");
+    fprintf(f, "The seed also draws the initialisation and the batch order.\n");
 }
 
 typedef struct progress_ctx {
@@ -59,17 +56,21 @@ static void on_progress(void *user, const nn_progress *p)
 
 int cmd_train(int argc, char **argv)
 {
-    const char *data = NULL, *out = "reports/train/model.safetensors", *opt_name = "adam";
-    long epochs = 10, batch = 32, seed = 1, max_train = 0, threads = 0;
-    double lr = 0.001, momentum = 0.9, test_fraction = 0.2;
+    const char *out = "reports/train/model.safetensors", *opt_name = "adam";
+    long epochs = 10, max_train = 0;
+    double lr = 0.001, momentum = 0.9;
+    cli_data_opts d = cli_data_defaults(32);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = cli_data_opt("train", argc, argv, &i, &d);
+        if (k < 0)
+            return 2;
+        if (k > 0)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--data") && v) {
-            data = v, i++;
         } else if (!strcmp(a, "-o") && v) {
             out = v, i++;
         } else if (!strcmp(a, "--optimizer") && v) {
@@ -80,20 +81,8 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_int("train", a, v, 1, 100000, &epochs))
                 return 2;
             i++;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_int("train", a, v, 1, 4096, &batch))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_int("train", a, v, 0, 0x7fffffffL, &seed))
-                return 2;
-            i++;
         } else if (!strcmp(a, "--max-train")) {
             if (cli_parse_int("train", a, v, 0, 100000000, &max_train))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_int("train", a, v, 0, 1024, &threads))
                 return 2;
             i++;
         } else if (!strcmp(a, "--lr")) {
@@ -102,10 +91,6 @@ int cmd_train(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--momentum")) {
             if (cli_parse_double("train", a, v, 0, 1, &momentum))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--test-fraction")) {
-            if (cli_parse_double("train", a, v, 1e-9, 1 - 1e-9, &test_fraction))
                 return 2;
             i++;
         } else {
@@ -121,15 +106,10 @@ int cmd_train(int argc, char **argv)
     size_t n_train = 0, n_test = 0;
     nn_model *m = NULL;
     nn_opt *opt = NULL;
-    char root[1024];
     double t_start = cs_wall_s();
+    const long batch = d.batch, seed = d.seed;
 
-    if (threads == 0)
-        threads = cli_cpu_count();
-    nn_set_threads((int)threads);
-    if (nn_data_find_root(data, root, sizeof root, &err) ||
-        nn_data_load(root, (int)threads, &ds, &err) ||
-        nn_data_split(&ds, test_fraction, (uint64_t)seed, &train, &n_train, &test, &n_test, &err))
+    if (cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err))
         goto fail;
     if (max_train > 0 && (size_t)max_train < n_train) {
         /* A seeded subset, kept stratified in expectation: shuffle, keep the first N. */
@@ -139,7 +119,7 @@ int cmd_train(int argc, char **argv)
         n_train = (size_t)max_train;
     }
     fprintf(stderr, "train: %zu images from %s (%zu train, %zu test), decoded in %.1f s\n", ds.n,
-            root, n_train, n_test, cs_wall_s() - t_start);
+            ds.root, n_train, n_test, cs_wall_s() - t_start);
 
     m = nn_model_create((int)batch, &err);
     if (!m)
@@ -204,11 +184,7 @@ int cmd_train(int argc, char **argv)
     cJSON_AddNumberToObject(j, "threads", nn_threads());
     cJSON_AddNumberToObject(j, "seed", (double)seed);
     cJSON_AddStringToObject(j, "model_path", out);
-    char *txt = cJSON_PrintUnformatted(j);
-    if (txt)
-        printf("%s\n", txt);
-    cJSON_free(txt);
-    cJSON_Delete(j);
+    cli_print_json(j);
     rc = 0;
     goto done;
 fail:

@@ -1,6 +1,7 @@
 /* fl_study.c - a whole scenario: contact plan, dataset, partitions, one FL run per wire
  * precision, PTQ and model files (see fl.h). */
 #include "fl.h"
+#include "nn_ptq.h"
 
 #include "nn_train.h"
 
@@ -58,41 +59,31 @@ static int check_path(const char *path, size_t cap, cs_err *err)
 static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
 {
     const fl_result *r = &s->runs[src];
-    int rc = 0;
     nn_model *m = nn_model_create(s->cfg->federated.batch_size, err);
     if (!m)
         return err->code ? err->code : CS_ENOMEM;
     s->ptq_source_run = src;
+    nn_ptq_row rows[NN_PRECISIONS];
+    int rc = nn_ptq_run(m, r->state, r->tracked, &s->ds, s->test, s->n_test, rows, err);
+    nn_model_destroy(m);
     for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
         fl_ptq_entry *e = &s->ptq[p];
         e->precision = (nn_precision)p;
-        unsigned char *buf = NULL;
-        size_t len = 0;
-        rc = nn_codec_encode((nn_precision)p, r->state, r->tracked, NULL, &buf, &len, err);
-        if (!rc)
-            rc = nn_codec_decode(buf, len, NULL, nn_model_state(m), nn_model_tracked(m), NULL, err);
-        if (!rc) {
-            rc = nn_evaluate(m, &s->ds, s->test, s->n_test, &e->accuracy, &e->loss);
-            if (rc)
-                cs_err_set(err, rc, NULL, 0, 0, "PTQ evaluation (%s) failed",
-                           nn_precision_name((nn_precision)p));
+        e->accuracy = rows[p].accuracy;
+        e->loss = rows[p].loss;
+        e->file_bytes = rows[p].file_bytes;
+        e->compression_ratio = rows[p].compression_ratio;
+        e->accuracy_drop_pct = rows[p].accuracy_drop_pct;
+        e->path[0] = '\0';
+        if (o->save_models) {
+            snprintf(e->path, sizeof e->path, "%s/ptq-%s.safetensors", s->model_dir,
+                     nn_precision_name((nn_precision)p));
+            rc = cs_write_file_atomic(e->path, rows[p].payload, rows[p].file_bytes, err);
         }
-        e->file_bytes = len;
-        snprintf(e->path, sizeof e->path, "%s/ptq-%s.safetensors", s->model_dir,
-                 nn_precision_name((nn_precision)p));
-        if (!rc && o->save_models)
-            rc = cs_write_file_atomic(e->path, buf, len, err);
-        if (!o->save_models)
-            e->path[0] = '\0';
-        free(buf);
     }
-    nn_model_destroy(m);
+    nn_ptq_free(rows);
     if (rc)
         return rc;
-    for (int p = 0; p < NN_PRECISIONS; p++) {
-        s->ptq[p].compression_ratio = (double)s->ptq[0].file_bytes / (double)s->ptq[p].file_bytes;
-        s->ptq[p].accuracy_drop_pct = (s->ptq[0].accuracy - s->ptq[p].accuracy) * 100.0;
-    }
     s->has_ptq = true;
     stage(o, "ptq: fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%% (final model of the %s run)",
           100 * s->ptq[0].accuracy, 100 * s->ptq[1].accuracy, 100 * s->ptq[2].accuracy,

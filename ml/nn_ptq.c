@@ -1,0 +1,46 @@
+#include "nn_ptq.h"
+
+#include "nn_train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int nn_ptq_run(nn_model *work, const float *state, const int64_t *tracked, const nn_dataset *ds,
+               const uint32_t *idx, size_t n, nn_ptq_row rows[NN_PRECISIONS], cs_err *err)
+{
+    memset(rows, 0, NN_PRECISIONS * sizeof *rows);
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        nn_precision prec = (nn_precision)p;
+        nn_ptq_row *r = &rows[p];
+        int rc = nn_codec_encode(prec, state, tracked, NULL, &r->payload, &r->file_bytes, err);
+        if (!rc)
+            rc = nn_codec_decode(r->payload, r->file_bytes, NULL, nn_model_state(work),
+                                 nn_model_tracked(work), NULL, err);
+        if (!rc) {
+            nn_model_set_training(work, false);
+            rc = nn_evaluate(work, ds, idx, n, &r->accuracy, &r->loss);
+            if (rc)
+                cs_err_set(err, rc, NULL, 0, 0, "evaluation of the %s model failed",
+                           nn_precision_name(prec));
+        }
+        if (rc) {
+            nn_ptq_free(rows);
+            return rc;
+        }
+    }
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        rows[p].compression_ratio = (double)rows[0].file_bytes / (double)rows[p].file_bytes;
+        rows[p].accuracy_drop_pct = 100.0 * (rows[0].accuracy - rows[p].accuracy);
+    }
+    return 0;
+}
+
+void nn_ptq_free(nn_ptq_row rows[NN_PRECISIONS])
+{
+    if (!rows)
+        return;
+    for (int p = 0; p < NN_PRECISIONS; p++) {
+        free(rows[p].payload);
+        rows[p].payload = NULL;
+    }
+}
