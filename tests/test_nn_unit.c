@@ -110,6 +110,50 @@ static void fc1_real(void)
     free(fx), free(fw), free(fb), free(fy), free(fdy), free(fdx), free(fdw), free(fdb);
 }
 
+/* The fused pooling on exact ties, zeros and negatives: the first maximum in row-major window
+ * order wins (PyTorch's strict '>' scan), and a window whose maximum is <= 0 routes nothing. */
+static void pool_ties(void)
+{
+    /* one channel, 2 rows x 12 columns = 6 windows; window k is {r0[2k], r0[2k+1], r1[2k],
+     * r1[2k+1]} */
+    static const float r0[12] = {1, 3, 5, 5, 2, 1, -1, -2, 0, 0, 7, 1};
+    static const float r1[12] = {3, 2, 5, 5, 4, 4, -3, -1, 0, -1, 1, 7};
+    float y[24], out[6], ymax[6];
+    int8_t arg[6];
+    for (int j = 0; j < 12; j++) {
+        y[j] = r0[j];
+        y[12 + j] = r1[j];
+    }
+    const float sub = 0.0f, scale = 1.0f, beta = 0.0f;
+    nn_bnrp_fwd(y, 2, 12, 1, &sub, &scale, &beta, out, arg, ymax);
+    static const int want_arg[6] = {1, 0, 2, -1, -1, 0}; /* 5: 7, 1, 1, 7 -> the first 7 */
+    static const float want_out[6] = {3, 5, 4, 0, 0, 7};
+    for (int k = 0; k < 6; k++) {
+        T_EQ(arg[k], want_arg[k]);
+        T_NEAR(out[k], want_out[k], 0);
+        if (arg[k] >= 0)
+            T_NEAR(ymax[k], want_out[k], 0);
+    }
+    /* a negative scale flips the order: the minimum of y becomes the maximum of z */
+    const float neg = -1.0f;
+    nn_bnrp_fwd(y, 2, 12, 1, &sub, &neg, &beta, out, arg, ymax);
+    T_EQ(arg[3], 2); /* y = -1, -2, -3, -1 -> z = 1, 2, 3, 1 */
+    T_NEAR(out[3], 3, 0);
+    T_NEAR(ymax[3], -3, 0);
+    /* backward routes dout only to those positions */
+    float dout[6] = {1, 2, 3, 4, 5, 6}, dy[24];
+    const float zero = 0.0f, one = 1.0f;
+    nn_bnrp_fwd(y, 2, 12, 1, &sub, &scale, &beta, out, arg, ymax);
+    nn_bnrp_bwd(y, dout, arg, 2, 12, 1, &zero, &zero, &one, dy);
+    float want_dy[24] = {0};
+    want_dy[1] = 1;      /* window 0: (0,1) */
+    want_dy[2] = 2;      /* window 1: (0,0) of the window */
+    want_dy[12 + 4] = 3; /* window 2: (1,0) */
+    want_dy[10] = 6;     /* window 5: (0,0) */
+    for (int j = 0; j < 24; j++)
+        T_NEAR(dy[j], want_dy[j], 0);
+}
+
 /* ------------------------------------------------------------ views and parameter count */
 
 static void test_views(void)
@@ -586,6 +630,7 @@ int main(void)
     conv_real("conv2", 32, 30, 64, 5, true, 8);
     conv_real("conv3", 64, 13, 96, 3, true, 11);
     fc1_real();
+    pool_ties();
     test_views();
     test_init();
     test_opt();
