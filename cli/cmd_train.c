@@ -8,6 +8,7 @@
 #include "nn_train.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,14 @@ static void usage(FILE *f)
         "  --optimizer NAME     adam (default) or sgd\n"
         "  --lr LR              learning rate (default 0.001)\n"
         "  --momentum M         sgd momentum (default 0.9)\n"
+        "  --schedule NAME      learning rate over the epochs: cosine (default; lr x\n"
+        "                       (1 + cos(pi e / N)) / 2 in epoch e = 0..N-1) or constant\n"
+        "  --augment NAME       flip (default: random left-right and top-bottom flips of\n"
+        "                       every training image) or none\n"
         "  --max-train N        use only the first N images of the shuffled train split\n"
         "                       (default: all)\n");
     cli_data_usage(f, "batch size (default 32)");
-    fprintf(f, "The seed also draws the initialisation and the batch order.\n");
+    fprintf(f, "The seed also draws the initialisation, the batch order and the flips.\n");
 }
 
 typedef struct progress_ctx {
@@ -57,6 +62,7 @@ static void on_progress(void *user, const nn_progress *p)
 int cmd_train(int argc, char **argv)
 {
     const char *out = "reports/train/model.safetensors", *opt_name = "adam";
+    const char *schedule = "cosine", *augment = "flip";
     long epochs = 10, max_train = 0;
     double lr = 0.001, momentum = 0.9;
     cli_data_opts d = cli_data_defaults(32);
@@ -77,6 +83,15 @@ int cmd_train(int argc, char **argv)
             opt_name = v, i++;
             if (strcmp(v, "adam") && strcmp(v, "sgd"))
                 return cli_usage_error("train", "--optimizer: expected adam or sgd, got \"%s\"", v);
+        } else if (!strcmp(a, "--schedule") && v) {
+            schedule = v, i++;
+            if (strcmp(v, "cosine") && strcmp(v, "constant"))
+                return cli_usage_error("train",
+                                       "--schedule: expected cosine or constant, got \"%s\"", v);
+        } else if (!strcmp(a, "--augment") && v) {
+            augment = v, i++;
+            if (strcmp(v, "flip") && strcmp(v, "none"))
+                return cli_usage_error("train", "--augment: expected flip or none, got \"%s\"", v);
         } else if (!strcmp(a, "--epochs")) {
             if (cli_parse_int("train", a, v, 1, 100000, &epochs))
                 return 2;
@@ -134,14 +149,19 @@ int cmd_train(int argc, char **argv)
 
     progress_ctx pc = {.tty = cli_progress_tty(), .epochs = (int)epochs};
     nn_train_set_progress(m, on_progress, &pc);
-    cs_rng shuffle;
+    cs_rng shuffle, aug;
     cs_rng_derive(&shuffle, (uint64_t)seed, CS_RNG_SHUFFLE, 0);
+    cs_rng_derive(&aug, (uint64_t)seed, CS_RNG_AUGMENT, 0);
+    const bool cosine = !strcmp(schedule, "cosine"), flip = !strcmp(augment, "flip");
     double acc = 0, loss = 0;
     for (int e = 1; e <= epochs; e++) {
         pc.epoch = e;
         pc.t0 = cs_wall_s();
         nn_epoch_stats st;
-        if (nn_train_epoch(m, opt, &ds, train, n_train, (int)batch, &shuffle, &st) != 0) {
+        double lr_e = cosine ? lr * 0.5 * (1.0 + cos(M_PI * (e - 1) / (double)epochs)) : lr;
+        nn_opt_set_lr(opt, (float)lr_e);
+        if (nn_train_epoch_aug(m, opt, &ds, train, n_train, (int)batch, &shuffle,
+                               flip ? &aug : NULL, &st) != 0) {
             cs_err_set(&err, CS_EFAIL, NULL, 0, 0, "training epoch %d failed", e);
             goto fail;
         }
@@ -153,11 +173,12 @@ int cmd_train(int argc, char **argv)
         }
         if (pc.tty)
             fputs("\r\033[K", stderr);
-        fprintf(stderr,
-                "epoch %2d/%ld  train loss %.4f  train acc %6.2f%%  test loss %.4f  test acc "
-                "%6.2f%%  (%.1f s, %.0f img/s)\n",
-                e, epochs, st.mean_loss, 100.0 * st.accuracy, loss, 100.0 * acc, t_train,
-                t_train > 0 ? (double)n_train / t_train : 0.0);
+        fprintf(
+            stderr,
+            "epoch %2d/%ld  lr %.2e  train loss %.4f  train acc %6.2f%%  test loss %.4f  test acc "
+            "%6.2f%%  (%.1f s, %.0f img/s)\n",
+            e, epochs, lr_e, st.mean_loss, 100.0 * st.accuracy, loss, 100.0 * acc, t_train,
+            t_train > 0 ? (double)n_train / t_train : 0.0);
     }
     nn_train_set_progress(m, NULL, NULL);
 
@@ -183,6 +204,8 @@ int cmd_train(int argc, char **argv)
     cJSON_AddNumberToObject(j, "wall_time_s", wall);
     cJSON_AddNumberToObject(j, "threads", nn_threads());
     cJSON_AddNumberToObject(j, "seed", (double)seed);
+    cJSON_AddStringToObject(j, "schedule", schedule);
+    cJSON_AddStringToObject(j, "augment", augment);
     cJSON_AddStringToObject(j, "model_path", out);
     cli_print_json(j);
     rc = 0;

@@ -18,6 +18,7 @@ enum {
     CS_RNG_SHUFFLE = 4,   /* per-epoch batch order */
     CS_RNG_SAMPLE = 5,    /* client sampling per round */
     CS_RNG_SYNTH = 6,     /* synthetic data (benchmarks, tests) */
+    CS_RNG_AUGMENT = 7,   /* data augmentation (flips) */
 };
 
 void cs_rng_seed(cs_rng *r, uint64_t seed);

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,6 +670,34 @@ void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x
             float *restrict o = x + b * IMG_BYTES;
             for (size_t k = 0; k < IMG_BYTES; k++)
                 o[k] = ((float)p[k] / 255.0f - 0.5f) / 0.5f;
+        }
+        if (y)
+            y[b] = ds->labels[idx[b]];
+    }
+}
+
+void nn_data_batch_flip(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y,
+                        cs_rng *rng)
+{
+    CS_ASSERT(ds && rng && (n == 0 || idx));
+    for (size_t b = 0; b < n; b++) {
+        CS_ASSERT(idx[b] < ds->n);
+        const uint64_t bits = cs_rng_u64(rng);
+        const bool flip_lr = bits & 1, flip_tb = (bits >> 1) & 1;
+        if (x) {
+            const uint8_t *restrict p = ds->pixels + (size_t)idx[b] * IMG_BYTES;
+            float *restrict o = x + b * IMG_BYTES;
+            for (size_t c = 0; c < 3; c++)
+                for (size_t r = 0; r < 64; r++) {
+                    const uint8_t *src = p + (c * 64 + (flip_tb ? 63 - r : r)) * 64;
+                    float *dst = o + (c * 64 + r) * 64;
+                    if (flip_lr)
+                        for (size_t k = 0; k < 64; k++)
+                            dst[k] = ((float)src[63 - k] / 255.0f - 0.5f) / 0.5f;
+                    else
+                        for (size_t k = 0; k < 64; k++)
+                            dst[k] = ((float)src[k] / 255.0f - 0.5f) / 0.5f;
+                }
         }
         if (y)
             y[b] = ds->labels[idx[b]];

@@ -45,6 +45,13 @@ int nn_data_split(const nn_dataset *ds, double test_fraction, uint64_t seed, uin
  * x or y may be NULL to skip it. */
 void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y);
 
+/* Like nn_data_batch, with augmentation: each image is flipped left-right and/or top-bottom, each
+ * with probability 1/2, drawn from rng (two bits per image, in batch order). Satellite chips have
+ * no preferred orientation, so flipped chips are equally valid samples of their class. */
+struct cs_rng;
+void nn_data_batch_flip(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y,
+                        struct cs_rng *rng);
+
 /* Index of the image whose relative path is rel (e.g. "Forest/Forest_1.jpg"), or -1. */
 long nn_data_find_path(const nn_dataset *ds, const char *rel);
 

@@ -30,6 +30,12 @@ nn_opt_cfg nn_opt_default(nn_opt_kind kind, float lr)
     return c;
 }
 
+void nn_opt_set_lr(nn_opt *o, float lr)
+{
+    CS_ASSERT(o && lr >= 0.0f);
+    o->cfg.lr = lr;
+}
+
 nn_opt *nn_opt_create(const nn_opt_cfg *cfg, size_t n, cs_err *err)
 {
     if (!cfg || n == 0 || (cfg->kind != NN_OPT_ADAM && cfg->kind != NN_OPT_SGD)) {

@@ -36,6 +36,12 @@ static void report(nn_model *m, nn_phase phase, size_t done, size_t total, doubl
 int nn_train_epoch(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
                    int batch, cs_rng *shuffle_rng, nn_epoch_stats *out)
 {
+    return nn_train_epoch_aug(m, o, ds, idx, n, batch, shuffle_rng, NULL, out);
+}
+
+int nn_train_epoch_aug(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
+                       int batch, cs_rng *shuffle_rng, cs_rng *augment_rng, nn_epoch_stats *out)
+{
     if (!m || !o || !ds || !idx || n == 0 || batch < 1 || batch > nn_model_max_batch(m))
         return CS_EINVAL;
     if (check_indices(ds, idx, n) != 0)
@@ -60,7 +66,10 @@ int nn_train_epoch(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t 
     size_t correct = 0, batches = 0;
     for (size_t at = 0; at < n; at += (size_t)batch) {
         const size_t nb = n - at < (size_t)batch ? n - at : (size_t)batch;
-        nn_data_batch(ds, order + at, nb, x, y);
+        if (augment_rng)
+            nn_data_batch_flip(ds, order + at, nb, x, y, augment_rng);
+        else
+            nn_data_batch(ds, order + at, nb, x, y);
         int right = 0;
         const float loss = nn_model_forward_backward(m, x, y, (int)nb, &right);
         nn_opt_step(o, params, grads);

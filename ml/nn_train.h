@@ -47,6 +47,11 @@ void nn_train_set_progress(nn_model *m, nn_progress_fn fn, void *user);
 int nn_train_epoch(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
                    int batch, cs_rng *shuffle_rng, nn_epoch_stats *out);
 
+/* The same with augmentation: when augment_rng is not NULL every training image is randomly
+ * flipped (nn_data_batch_flip, drawing from augment_rng). */
+int nn_train_epoch_aug(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint32_t *idx, size_t n,
+                       int batch, cs_rng *shuffle_rng, cs_rng *augment_rng, nn_epoch_stats *out);
+
 /* Accuracy and mean cross-entropy per image of m on idx[0..n), evaluation mode (running BN
  * statistics), batches of max_batch. The model's training flag is restored afterwards. Returns
  * 0 or CS_EINVAL (n == 0, an index out of range). accuracy / mean_loss may be NULL. */

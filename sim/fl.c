@@ -429,6 +429,13 @@ static int start_uplink(run *r, uint32_t c, cs_err *err)
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
+double fl_round_lr(const scn_optimizer_cfg *o, int round, int rounds)
+{
+    if (o->schedule == SCN_SCHED_COSINE && rounds > 0)
+        return o->lr * 0.5 * (1.0 + cos(M_PI * (double)round / (double)rounds));
+    return o->lr;
+}
+
 /* Local training of client c on the global it received; stores the encoded update. */
 static int train_client(run *r, uint32_t c, cs_err *err)
 {
@@ -441,11 +448,15 @@ static int train_client(run *r, uint32_t c, cs_err *err)
     memcpy(st, r->sent, NN_STATE_FLOATS * sizeof *st);
     memcpy(tr, r->str, sizeof r->str);
     nn_opt_reset(r->opt);
-    cs_rng shuffle;
-    cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, ((uint64_t)(r->cur + 1) << 32) | c);
+    nn_opt_set_lr(r->opt, (float)fl_round_lr(&f->optimizer, r->cur, f->rounds));
+    const uint64_t stream = ((uint64_t)(r->cur + 1) << 32) | c;
+    cs_rng shuffle, aug;
+    cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
+    cs_rng_derive(&aug, r->cfg->seed, CS_RNG_AUGMENT, stream);
+    cs_rng *augp = r->cfg->dataset.augment == SCN_AUG_FLIP ? &aug : NULL;
     for (int ep = 0; ep < f->local_epochs; ep++) {
-        int rc =
-            nn_train_epoch(r->m, r->opt, env->ds, idx, k->n_samples, f->batch_size, &shuffle, NULL);
+        int rc = nn_train_epoch_aug(r->m, r->opt, env->ds, idx, k->n_samples, f->batch_size,
+                                    &shuffle, augp, NULL);
         if (rc)
             return cs_err_set(err, rc, NULL, 0, 0,
                               "local training of client %u failed in round %d (code %d)", c,

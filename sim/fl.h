@@ -293,6 +293,9 @@ int fl_run(const fl_env *env, scn_precision prec, fl_result *out, cs_err *err);
 
 /* The cost of one round's (or any) per-station use: sum over stations in order of
  * bytes * cost_per_mb / 1e6 + contact_minutes * cost_per_minute. */
+/* The learning rate of the local training in round `round` (0-based) of `rounds`:
+ * optimizer.lr, or lr * (1 + cos(pi * round / rounds)) / 2 with schedule cosine. */
+double fl_round_lr(const scn_optimizer_cfg *o, int round, int rounds);
 double fl_cost_usd(const scn_config *cfg, const fl_station_use *use);
 
 /* ---- a whole scenario ------------------------------------------------------------------------ */

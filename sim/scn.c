@@ -18,6 +18,8 @@ static const char *const prec_names[] = {"fp32", "fp16", "int8"};
 static const char *const payload_names[] = {"weights", "delta"};
 static const char *const partition_names[] = {"iid", "dirichlet"};
 static const char *const optimizer_names[] = {"adam", "sgd"};
+static const char *const schedule_names[] = {"constant", "cosine"};
+static const char *const augment_names[] = {"none", "flip"};
 static const char *const strategy_names[] = {"fedavg"};
 static const char *const dataset_names[] = {"eurosat"};
 
@@ -42,6 +44,16 @@ const char *scn_partition_name(scn_partition p)
 {
     CS_ASSERT((size_t)p < COUNT(partition_names));
     return partition_names[p];
+}
+const char *scn_schedule_name(scn_schedule x)
+{
+    CS_ASSERT((size_t)x < COUNT(schedule_names));
+    return schedule_names[x];
+}
+const char *scn_augment_name(scn_augment a)
+{
+    CS_ASSERT((size_t)a < COUNT(augment_names));
+    return augment_names[a];
 }
 const char *scn_optimizer_name(scn_optimizer o)
 {
@@ -742,10 +754,12 @@ static const char *const links_keys[] = {"setup_s", "resume"};
 static const char *const federated_keys[] = {"rounds",     "clients",        "clients_per_round",
                                              "strategy",   "round_deadline", "local_epochs",
                                              "batch_size", "optimizer",      "compute_gflops"};
-static const char *const optimizer_keys[] = {"name", "lr", "momentum", "weight_decay"};
+static const char *const optimizer_keys[] = {"name", "lr", "momentum", "weight_decay",
+                                             "schedule"};
 static const char *const wire_keys[] = {"precision", "payload"};
 static const char *const dataset_keys[] = {"name",      "path",  "test_fraction",
-                                           "partition", "alpha", "max_samples_per_client"};
+                                           "partition", "alpha", "max_samples_per_client",
+                                           "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
 
 static bool is_name_char(char ch)
@@ -1080,13 +1094,14 @@ static int conv_optimizer(const cv *v, const sec *fs)
     o->lr = 0.001;
     o->momentum = 0;
     o->weight_decay = 0;
+    o->schedule = SCN_SCHED_CONSTANT;
     char path[256];
     int rc;
     const scn__node *n = field(v, fs, "optimizer", false, path, sizeof path, &o->at.self, &rc);
     v->c->federated.at.optimizer = o->at.self;
-    o->at.name = o->at.lr = o->at.momentum = o->at.weight_decay = o->at.self;
+    o->at.name = o->at.lr = o->at.momentum = o->at.weight_decay = o->at.schedule = o->at.self;
     o->at.name.is_default = o->at.lr.is_default = o->at.momentum.is_default =
-        o->at.weight_decay.is_default = true;
+        o->at.weight_decay.is_default = o->at.schedule.is_default = true;
     if (rc || !n)
         return rc;
     int e = 0;
@@ -1110,6 +1125,10 @@ static int conv_optimizer(const cv *v, const sec *fs)
                       &o->at.weight_decay)))
         return rc;
     o->name = (scn_optimizer)e;
+    if ((rc = get_enum(v, &os, "schedule", SCN_SCHED_CONSTANT, schedule_names,
+                       COUNT(schedule_names), &e, &o->at.schedule)))
+        return rc;
+    o->schedule = (scn_schedule)e;
     if (o->name != SCN_OPT_SGD && !o->at.momentum.is_default)
         return fail(v, o->at.momentum, "federated.optimizer.momentum",
                     "momentum applies to sgd only (the optimizer is %s)",
@@ -1259,7 +1278,7 @@ static int conv_dataset(const cv *v, const sec *root)
     sec ds;
     int rc = open_section(v, root, "dataset", false, dataset_keys, COUNT(dataset_keys), &ds,
                           &d->at.self);
-    int name = 0, part = 0;
+    int name = 0, part = 0, aug = 0;
     long long cap = 0;
     const char *s;
     if (rc ||
@@ -1275,9 +1294,12 @@ static int conv_dataset(const cv *v, const sec *root)
         (rc = get_num(v, &ds, "alpha", false, 0.5, (nrange){0, 0, LO | LO_OPEN},
                       "the Dirichlet concentration", &d->alpha, &d->at.alpha)) ||
         (rc = get_int(v, &ds, "max_samples_per_client", false, 0, 0, INT_MAX, "0 = no cap", &cap,
-                      &d->at.max_samples_per_client)))
+                      &d->at.max_samples_per_client)) ||
+        (rc = get_enum(v, &ds, "augment", SCN_AUG_NONE, augment_names, COUNT(augment_names), &aug,
+                       &d->at.augment)))
         return rc;
     d->max_samples_per_client = (long)cap;
+    d->augment = (scn_augment)aug;
     snprintf(d->name, sizeof d->name, "%s", dataset_names[name]);
     d->partition = (scn_partition)part;
     return 0;

@@ -41,12 +41,16 @@ typedef enum scn_payload { SCN_PAYLOAD_WEIGHTS, SCN_PAYLOAD_DELTA } scn_payload;
 typedef enum scn_partition { SCN_PART_IID, SCN_PART_DIRICHLET } scn_partition;
 typedef enum scn_optimizer { SCN_OPT_ADAM, SCN_OPT_SGD } scn_optimizer;
 typedef enum scn_strategy { SCN_STRATEGY_FEDAVG } scn_strategy;
+typedef enum scn_schedule { SCN_SCHED_CONSTANT, SCN_SCHED_COSINE } scn_schedule;
+typedef enum scn_augment { SCN_AUG_NONE, SCN_AUG_FLIP } scn_augment;
 
 /* Lower-case names as written in scenario files ("sgp4", "fp16", "delta", ...). */
 const char *scn_propagator_name(scn_propagator p);
 const char *scn_precision_name(scn_precision p);
 const char *scn_payload_name(scn_payload p);
 const char *scn_partition_name(scn_partition p);
+const char *scn_schedule_name(scn_schedule s);
+const char *scn_augment_name(scn_augment a);
 const char *scn_optimizer_name(scn_optimizer o);
 const char *scn_strategy_name(scn_strategy s);
 
@@ -108,8 +112,9 @@ typedef struct scn_optimizer_cfg {
     double lr;           /* > 0, default 0.001 */
     double momentum;     /* [0, 1), sgd only, default 0 */
     double weight_decay; /* >= 0, default 0 */
+    scn_schedule schedule; /* extension: lr over the rounds, default constant */
     struct {
-        scn_loc self, name, lr, momentum, weight_decay;
+        scn_loc self, name, lr, momentum, weight_decay, schedule;
     } at;
 } scn_optimizer_cfg;
 
@@ -147,8 +152,9 @@ typedef struct scn_dataset {
     scn_partition partition;     /* default iid */
     double alpha;                /* > 0, default 0.5: Dirichlet concentration */
     long max_samples_per_client; /* >= 0, 0 = no cap (default) */
+    scn_augment augment;         /* extension: training-time flips, default none */
     struct {
-        scn_loc self, name, path, test_fraction, partition, alpha, max_samples_per_client;
+        scn_loc self, name, path, test_fraction, partition, alpha, max_samples_per_client, augment;
     } at;
 } scn_dataset;
 

@@ -110,6 +110,7 @@ static void federated_json(cJSON *o, const scn_federated *f, bool *ok)
         if (f->optimizer.name == SCN_OPT_SGD)
             add_num(op, "momentum", f->optimizer.momentum, ok);
         add_num(op, "weight_decay", f->optimizer.weight_decay, ok);
+        add_str(op, "schedule", scn_schedule_name(f->optimizer.schedule), ok);
     }
     add_num(o, "compute_gflops", f->compute_gflops, ok);
 }
@@ -170,6 +171,7 @@ cJSON *scn_to_json(const scn_config *c)
         add_str(o, "partition", scn_partition_name(c->dataset.partition), &ok);
         add_num(o, "alpha", c->dataset.alpha, &ok);
         add_num(o, "max_samples_per_client", (double)c->dataset.max_samples_per_client, &ok);
+        add_str(o, "augment", scn_augment_name(c->dataset.augment), &ok);
     }
     if ((o = add_obj(root, "report", &ok))) {
         add_str(o, "path", c->report.path, &ok);

@@ -219,6 +219,8 @@ static void test_minimal(void)
     T_EQ(c->dataset.partition, SCN_PART_IID);
     T_NEAR(c->dataset.alpha, 0.5, 0);
     T_EQ(c->dataset.max_samples_per_client, 0);
+    T_EQ(c->dataset.augment, SCN_AUG_NONE);
+    T_EQ(c->federated.optimizer.schedule, SCN_SCHED_CONSTANT);
     T_STREQ(c->report.path, "reports/minimal.json");
     T_TRUE(!c->report.ptq);
 
@@ -403,6 +405,8 @@ static void test_sets(void)
                           "federated.rounds=6",
                           "dataset.path=",
                           "constellation.walker.planes=2",
+                          "federated.optimizer.schedule=cosine",
+                          "dataset.augment=flip",
                           "wire.precision.0=fp32"};
     size_t n_sets = sizeof sets / sizeof sets[0];
     /* A comma list set by --set is one value until validation splits it: it has no items to
@@ -415,6 +419,8 @@ static void test_sets(void)
     if (!c)
         return;
     T_EQ(c->federated.rounds, 6); /* the later --set wins */
+    T_EQ(c->federated.optimizer.schedule, SCN_SCHED_COSINE);
+    T_EQ(c->dataset.augment, SCN_AUG_FLIP);
     T_NEAR(c->stations[0].cost_per_mb, 2.75, 0);
     T_EQ(c->wire.n_precision, 2);
     T_EQ(c->wire.precision[0], SCN_PREC_FP16);
