@@ -14,33 +14,9 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class EuroSatCnn(nn.Module):
-    """The network of ml/nn.h, layer for layer."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 5)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 5)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 96, 3)
-        self.bn3 = nn.BatchNorm2d(96)
-        self.fc1 = nn.Linear(2400, 128)
-        self.fc2 = nn.Linear(128, 128)
-        self.fc3 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn3(self.conv3(x))), 2)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
+from eurosat_cnn import EuroSatCNN
 
 
 def main():
@@ -55,7 +31,7 @@ def main():
         return 2
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    model = EuroSatCnn()
+    model = EuroSatCNN()
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(a.batch, 3, 64, 64) * 2 - 1

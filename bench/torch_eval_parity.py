@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_load_check import EuroSatCNN, read_safetensors  # noqa: E402
+from eurosat_cnn import EuroSatCNN  # noqa: E402
+from torch_load_check import read_safetensors  # noqa: E402
 
 
 def find_data(arg):

@@ -25,34 +25,10 @@ import sys
 
 import numpy as np
 import torch
-from torch import nn
+
+from eurosat_cnn import EuroSatCNN
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "I8": np.int8, "I64": np.int64}
-
-
-class EuroSatCNN(nn.Module):
-    """The network of ml/nn.h: three conv-BN-ReLU-maxpool blocks, three linear layers."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 5)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 5)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 96, 3)
-        self.bn3 = nn.BatchNorm2d(96)
-        self.fc1 = nn.Linear(2400, 128)
-        self.fc2 = nn.Linear(128, 128)
-        self.fc3 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        pool = nn.functional.max_pool2d
-        relu = nn.functional.relu
-        x = pool(relu(self.bn1(self.conv1(x))), 2)
-        x = pool(relu(self.bn2(self.conv2(x))), 2)
-        x = pool(relu(self.bn3(self.conv3(x))), 2)
-        x = torch.flatten(x, 1)
-        return self.fc3(relu(self.fc2(relu(self.fc1(x)))))
 
 
 def read_safetensors(path):

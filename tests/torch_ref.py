@@ -24,37 +24,18 @@ import sys
 try:
     import numpy as np
     import torch
-    import torch.nn as nn
+    import os
+
     import torch.nn.functional as F
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    from eurosat_cnn import EuroSatCNN
 except ImportError as e:  # the C test turns this into a ctest SKIP
     print(f"torch_ref.py: cannot import torch/numpy: {e}", file=sys.stderr)
     sys.exit(77)
 
 N_PARAMS = 434602
 N_BUFFERS = 384
-
-
-class EuroSatCnn(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 5)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 5)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 96, 3)
-        self.bn3 = nn.BatchNorm2d(96)
-        self.fc1 = nn.Linear(2400, 128)
-        self.fc2 = nn.Linear(128, 128)
-        self.fc3 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn3(self.conv3(x))), 2)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 def layout(model):
@@ -99,7 +80,7 @@ def main():
         print(f"torch_ref.py: {len(data) - at} trailing bytes", file=sys.stderr)
         return 2
 
-    model = EuroSatCnn()
+    model = EuroSatCNN()
     lay = layout(model)
     sd = {}
     for name, kind, off, shape in lay:
