@@ -29,8 +29,8 @@ static void usage(FILE *f)
         "  --momentum M         sgd momentum (default 0.9)\n"
         "  --schedule NAME      learning rate over the epochs: cosine (default; lr x\n"
         "                       (1 + cos(pi e / N)) / 2 in epoch e = 0..N-1) or constant\n"
-        "  --augment NAME       flip (default: random left-right and top-bottom flips of\n"
-        "                       every training image) or none\n"
+        "  --augment NAME       none (default) or flip (random left-right and top-bottom\n"
+        "                       flips of every training image)\n"
         "  --max-train N        use only the first N images of the shuffled train split\n"
         "                       (default: all)\n");
     cli_data_usage(f, "batch size (default 32)");
@@ -62,7 +62,7 @@ static void on_progress(void *user, const nn_progress *p)
 int cmd_train(int argc, char **argv)
 {
     const char *out = "reports/train/model.safetensors", *opt_name = "adam";
-    const char *schedule = "cosine", *augment = "flip";
+    const char *schedule = "cosine", *augment = "none";
     long epochs = 10, max_train = 0;
     double lr = 0.001, momentum = 0.9;
     cli_data_opts d = cli_data_defaults(32);
