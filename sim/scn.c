@@ -25,46 +25,21 @@ static const char *const dataset_names[] = {"eurosat"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *scn_propagator_name(scn_propagator p)
-{
-    CS_ASSERT((size_t)p < COUNT(prop_names));
-    return prop_names[p];
-}
-const char *scn_precision_name(scn_precision p)
-{
-    CS_ASSERT((size_t)p < COUNT(prec_names));
-    return prec_names[p];
-}
-const char *scn_payload_name(scn_payload p)
-{
-    CS_ASSERT((size_t)p < COUNT(payload_names));
-    return payload_names[p];
-}
-const char *scn_partition_name(scn_partition p)
-{
-    CS_ASSERT((size_t)p < COUNT(partition_names));
-    return partition_names[p];
-}
-const char *scn_schedule_name(scn_schedule x)
-{
-    CS_ASSERT((size_t)x < COUNT(schedule_names));
-    return schedule_names[x];
-}
-const char *scn_augment_name(scn_augment a)
-{
-    CS_ASSERT((size_t)a < COUNT(augment_names));
-    return augment_names[a];
-}
-const char *scn_optimizer_name(scn_optimizer o)
-{
-    CS_ASSERT((size_t)o < COUNT(optimizer_names));
-    return optimizer_names[o];
-}
-const char *scn_strategy_name(scn_strategy s)
-{
-    CS_ASSERT((size_t)s < COUNT(strategy_names));
-    return strategy_names[s];
-}
+/* The lower-case name of an enum value, from its table. */
+#define SCN_NAME_FN(fn, type, table)                                                               \
+    const char *fn(type x)                                                                         \
+    {                                                                                              \
+        CS_ASSERT((size_t)x < COUNT(table));                                                       \
+        return table[x];                                                                           \
+    }
+SCN_NAME_FN(scn_propagator_name, scn_propagator, prop_names)
+SCN_NAME_FN(scn_precision_name, scn_precision, prec_names)
+SCN_NAME_FN(scn_payload_name, scn_payload, payload_names)
+SCN_NAME_FN(scn_partition_name, scn_partition, partition_names)
+SCN_NAME_FN(scn_schedule_name, scn_schedule, schedule_names)
+SCN_NAME_FN(scn_augment_name, scn_augment, augment_names)
+SCN_NAME_FN(scn_optimizer_name, scn_optimizer, optimizer_names)
+SCN_NAME_FN(scn_strategy_name, scn_strategy, strategy_names)
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
