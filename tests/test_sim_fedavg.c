@@ -198,8 +198,24 @@ static void test_partitions(void)
     free(ds.labels);
 }
 
+/* Learning rate per round: constant, or cosine from lr (round 0) towards 0. */
+static void test_round_lr(void)
+{
+    scn_optimizer_cfg o;
+    memset(&o, 0, sizeof o);
+    o.lr = 0.001;
+    o.schedule = SCN_SCHED_CONSTANT;
+    T_NEAR(fl_round_lr(&o, 7, 10), 0.001, 0);
+    o.schedule = SCN_SCHED_COSINE;
+    T_NEAR(fl_round_lr(&o, 0, 10), 0.001, 1e-18);
+    T_NEAR(fl_round_lr(&o, 5, 10), 0.0005, 1e-15);              /* (1 + cos(pi/2)) / 2 */
+    T_NEAR(fl_round_lr(&o, 9, 10), 2.4471741852423e-05, 1e-16); /* (1 + cos(0.9 pi)) / 2 */
+    T_NEAR(fl_round_lr(&o, 0, 1), 0.001, 0);
+}
+
 int main(void)
 {
+    test_round_lr();
     test_avg();
     test_cost();
     test_partitions();
