@@ -232,6 +232,31 @@ bool fl_avg_finish(const fl_avg *a, float *out, int64_t *tracked_out)
     return true;
 }
 
+bool fl_avg_finish_step(const fl_avg *a, const float *base, double lr, double momentum, float *vel,
+                        float *global, int64_t *tracked_out)
+{
+    CS_ASSERT(a->n == NN_STATE_FLOATS && lr > 0 && momentum >= 0 && momentum < 1);
+    CS_ASSERT(vel || momentum == 0);
+    if (!(a->weight > 0))
+        return false;
+    for (size_t i = 0; i < NN_PARAMS; i++) {
+        double d = a->sum[i] / a->weight - (double)base[i];
+        if (vel) {
+            d += momentum * (double)vel[i];
+            vel[i] = (float)d;
+        }
+        global[i] = (float)((double)global[i] + lr * d);
+    }
+    /* BN running statistics are estimates of the activations' moments, not optimisation
+     * variables: they take the plain weighted mean. */
+    for (size_t i = NN_PARAMS; i < NN_STATE_FLOATS; i++)
+        global[i] = (float)(a->sum[i] / a->weight);
+    if (tracked_out)
+        for (int i = 0; i < NN_TRACKED; i++)
+            tracked_out[i] = a->tracked_max[i];
+    return true;
+}
+
 double fl_cost_usd(const scn_config *cfg, const fl_station_use *use)
 {
     double cost = 0;
@@ -294,7 +319,10 @@ typedef struct run {
     sim_engine *e;
     fl_links *links;
     nn_model *m;
-    nn_opt *opt;
+    nn_opt *opt;   /* shared by the clients when their state is reset every round */
+    nn_opt **copt; /* one per client with optimizer.state keep, else NULL */
+    float *vel;    /* server momentum (NN_STATE_FLOATS) when server_momentum > 0, else NULL */
+    bool step;     /* aggregate as a server step from g_sent (fl_avg_finish_step) */
     uint32_t n_clients, n_st, t_server;
     client *cl;
     fl_station_link *st_link;
@@ -433,6 +461,12 @@ double fl_round_lr(const scn_optimizer_cfg *o, int round, int rounds)
 {
     if (o->schedule == SCN_SCHED_COSINE && rounds > 0)
         return o->lr * 0.5 * (1.0 + cos(M_PI * (double)round / (double)rounds));
+    if (o->schedule == SCN_SCHED_WSD && rounds > 0) {
+        int d = (int)ceil(o->decay_fraction * rounds - 1e-9); /* 0.3 * 10 is 3.0000000000000004 */
+        d = d < 1 ? 1 : d > rounds ? rounds : d;
+        int j = round - (rounds - d);
+        return j < 0 ? o->lr : o->lr * (double)(d - j) / (double)(d + 1);
+    }
     return o->lr;
 }
 
@@ -447,16 +481,18 @@ static int train_client(run *r, uint32_t c, cs_err *err)
     int64_t *tr = nn_model_tracked(r->m);
     memcpy(st, r->sent, NN_STATE_FLOATS * sizeof *st);
     memcpy(tr, r->str, sizeof r->str);
-    nn_opt_reset(r->opt);
-    nn_opt_set_lr(r->opt, (float)fl_round_lr(&f->optimizer, r->cur, f->rounds));
+    nn_opt *opt = r->copt ? r->copt[c] : r->opt;
+    if (!r->copt)
+        nn_opt_reset(opt);
+    nn_opt_set_lr(opt, (float)fl_round_lr(&f->optimizer, r->cur, f->rounds));
     const uint64_t stream = ((uint64_t)(r->cur + 1) << 32) | c;
     cs_rng shuffle, aug;
     cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
     cs_rng_derive(&aug, r->cfg->seed, CS_RNG_AUGMENT, stream);
     cs_rng *augp = r->cfg->dataset.augment == SCN_AUG_FLIP ? &aug : NULL;
     for (int ep = 0; ep < f->local_epochs; ep++) {
-        int rc = nn_train_epoch_aug(r->m, r->opt, env->ds, idx, k->n_samples, f->batch_size,
-                                    &shuffle, augp, NULL);
+        int rc = nn_train_epoch_aug(r->m, opt, env->ds, idx, k->n_samples, f->batch_size, &shuffle,
+                                    augp, NULL);
         if (rc)
             return cs_err_set(err, rc, NULL, 0, 0,
                               "local training of client %u failed in round %d (code %d)", c,
@@ -521,7 +557,10 @@ static int close_round(run *r, bool deadline, cs_err *err)
             rd->uplinks_cancelled++;
         }
     r->open = false;
-    if (fl_avg_finish(&r->avg, r->global, r->gtr))
+    const scn_federated *f = &r->cfg->federated;
+    if (r->step ? fl_avg_finish_step(&r->avg, r->sent, f->server_lr, f->server_momentum, r->vel,
+                                     r->global, r->gtr)
+                : fl_avg_finish(&r->avg, r->global, r->gtr))
         rd->samples = r->avg.weight;
     trace_add(r, FL_TR_AGGREGATE, 0, rd->round, -1, -1, 0, (double)rd->reported);
     if ((rc = evaluate_global(r, &rd->accuracy, &rd->loss, err)))
@@ -701,6 +740,11 @@ static void run_free(run *r)
     fl_links_destroy(r->links);
     nn_model_destroy(r->m);
     nn_opt_destroy(r->opt);
+    if (r->copt)
+        for (uint32_t c = 0; c < r->n_clients; c++)
+            nn_opt_destroy(r->copt[c]);
+    free(r->copt);
+    free(r->vel);
     if (r->cl)
         for (uint32_t c = 0; c < r->n_clients; c++)
             free(r->cl[c].update);
@@ -858,6 +902,24 @@ int fl_run(const fl_env *env, scn_precision prec, fl_result *out, cs_err *err)
     r.opt = nn_opt_create(&oc, NN_PARAMS, err);
     if (!r.opt) {
         rc = err ? err->code : CS_ENOMEM;
+        goto fail;
+    }
+    if (cfg->federated.optimizer.state == SCN_OPT_STATE_KEEP) {
+        r.copt = calloc(r.n_clients, sizeof *r.copt);
+        if (!r.copt) {
+            rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (client optimisers)");
+            goto fail;
+        }
+        for (uint32_t c = 0; c < r.n_clients; c++)
+            if (!(r.copt[c] = nn_opt_create(&oc, NN_PARAMS, err))) {
+                rc = err ? err->code : CS_ENOMEM;
+                goto fail;
+            }
+    }
+    r.step = cfg->wire.payload == SCN_PAYLOAD_DELTA || cfg->federated.server_lr != 1.0 ||
+             cfg->federated.server_momentum > 0;
+    if (cfg->federated.server_momentum > 0 && !(r.vel = calloc(NN_STATE_FLOATS, sizeof *r.vel))) {
+        rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (server momentum)");
         goto fail;
     }
     cs_rng init;

@@ -71,6 +71,14 @@ void fl_avg_add(fl_avg *a, const float *state, const int64_t *tracked, double we
 /* out = sum / weight (rounded to float), tracked_out (may be NULL) = the max counters. Returns
  * false (and leaves out unchanged) when nothing of positive weight was added. */
 bool fl_avg_finish(const fl_avg *a, float *out, int64_t *tracked_out);
+/* The server step of FedAvg in its update form (FedAvgM with server momentum, Hsu et al. 2019),
+ * for the NN_PARAMS trainable floats: d = sum / weight - base (the mean change from base, the
+ * model the clients started from), vel = momentum * vel + d, global += lr * vel, in double,
+ * rounded to float once per element. The BN running statistics take the plain weighted mean.
+ * vel may be NULL when momentum is 0. tracked_out as for fl_avg_finish. Returns false (and
+ * changes nothing) when nothing of positive weight was added. */
+bool fl_avg_finish_step(const fl_avg *a, const float *base, double lr, double momentum, float *vel,
+                        float *global, int64_t *tracked_out);
 
 /* ---- links ----------------------------------------------------------------------------------- */
 

@@ -18,7 +18,8 @@ static const char *const prec_names[] = {"fp32", "fp16", "int8"};
 static const char *const payload_names[] = {"weights", "delta"};
 static const char *const partition_names[] = {"iid", "dirichlet"};
 static const char *const optimizer_names[] = {"adam", "sgd"};
-static const char *const schedule_names[] = {"constant", "cosine"};
+static const char *const schedule_names[] = {"constant", "cosine", "wsd"};
+static const char *const opt_state_names[] = {"reset", "keep"};
 static const char *const augment_names[] = {"none", "flip"};
 static const char *const strategy_names[] = {"fedavg"};
 static const char *const dataset_names[] = {"eurosat"};
@@ -37,6 +38,7 @@ SCN_NAME_FN(scn_precision_name, scn_precision, prec_names)
 SCN_NAME_FN(scn_payload_name, scn_payload, payload_names)
 SCN_NAME_FN(scn_partition_name, scn_partition, partition_names)
 SCN_NAME_FN(scn_schedule_name, scn_schedule, schedule_names)
+SCN_NAME_FN(scn_opt_state_name, scn_opt_state, opt_state_names)
 SCN_NAME_FN(scn_augment_name, scn_augment, augment_names)
 SCN_NAME_FN(scn_optimizer_name, scn_optimizer, optimizer_names)
 SCN_NAME_FN(scn_strategy_name, scn_strategy, strategy_names)
@@ -726,15 +728,14 @@ static const char *const station_keys[] = {
     "name",        "lat_deg",       "lon_deg",     "alt_m",           "min_elevation_deg",
     "uplink_mbps", "downlink_mbps", "cost_per_mb", "cost_per_minute", "antennas"};
 static const char *const links_keys[] = {"setup_s", "resume"};
-static const char *const federated_keys[] = {"rounds",     "clients",        "clients_per_round",
-                                             "strategy",   "round_deadline", "local_epochs",
-                                             "batch_size", "optimizer",      "compute_gflops"};
-static const char *const optimizer_keys[] = {"name", "lr", "momentum", "weight_decay",
-                                             "schedule"};
+static const char *const federated_keys[] = {
+    "rounds",     "clients",   "clients_per_round", "strategy",  "round_deadline", "local_epochs",
+    "batch_size", "optimizer", "compute_gflops",    "server_lr", "server_momentum"};
+static const char *const optimizer_keys[] = {
+    "name", "lr", "momentum", "weight_decay", "schedule", "decay_fraction", "state"};
 static const char *const wire_keys[] = {"precision", "payload"};
-static const char *const dataset_keys[] = {"name",      "path",  "test_fraction",
-                                           "partition", "alpha", "max_samples_per_client",
-                                           "augment"};
+static const char *const dataset_keys[] = {
+    "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
 
 static bool is_name_char(char ch)
@@ -1070,13 +1071,17 @@ static int conv_optimizer(const cv *v, const sec *fs)
     o->momentum = 0;
     o->weight_decay = 0;
     o->schedule = SCN_SCHED_CONSTANT;
+    o->state = SCN_OPT_STATE_RESET;
+    o->decay_fraction = 0.3;
     char path[256];
     int rc;
     const scn__node *n = field(v, fs, "optimizer", false, path, sizeof path, &o->at.self, &rc);
     v->c->federated.at.optimizer = o->at.self;
-    o->at.name = o->at.lr = o->at.momentum = o->at.weight_decay = o->at.schedule = o->at.self;
+    o->at.name = o->at.lr = o->at.momentum = o->at.weight_decay = o->at.schedule = o->at.state =
+        o->at.decay_fraction = o->at.self;
     o->at.name.is_default = o->at.lr.is_default = o->at.momentum.is_default =
-        o->at.weight_decay.is_default = o->at.schedule.is_default = true;
+        o->at.weight_decay.is_default = o->at.schedule.is_default = o->at.state.is_default =
+            o->at.decay_fraction.is_default = true;
     if (rc || !n)
         return rc;
     int e = 0;
@@ -1104,6 +1109,13 @@ static int conv_optimizer(const cv *v, const sec *fs)
                        COUNT(schedule_names), &e, &o->at.schedule)))
         return rc;
     o->schedule = (scn_schedule)e;
+    if ((rc = get_num(v, &os, "decay_fraction", false, 0.3, (nrange){0, 1, LO | LO_OPEN | HI}, NULL,
+                      &o->decay_fraction, &o->at.decay_fraction)))
+        return rc;
+    if ((rc = get_enum(v, &os, "state", SCN_OPT_STATE_RESET, opt_state_names,
+                       COUNT(opt_state_names), &e, &o->at.state)))
+        return rc;
+    o->state = (scn_opt_state)e;
     if (o->name != SCN_OPT_SGD && !o->at.momentum.is_default)
         return fail(v, o->at.momentum, "federated.optimizer.momentum",
                     "momentum applies to sgd only (the optimizer is %s)",
@@ -1178,7 +1190,11 @@ static int conv_federated(const cv *v, const sec *root)
                         &f->at.batch_size)) ||
         (rc = conv_optimizer(v, &fs)) ||
         (rc = get_num(v, &fs, "compute_gflops", false, 20, (nrange){0, 0, LO | LO_OPEN}, NULL,
-                      &f->compute_gflops, &f->at.compute_gflops)))
+                      &f->compute_gflops, &f->at.compute_gflops)) ||
+        (rc = get_num(v, &fs, "server_lr", false, 1, (nrange){0, 0, LO | LO_OPEN}, NULL,
+                      &f->server_lr, &f->at.server_lr)) ||
+        (rc = get_num(v, &fs, "server_momentum", false, 0, (nrange){0, 1, LO | HI | HI_OPEN}, NULL,
+                      &f->server_momentum, &f->at.server_momentum)))
         return rc;
     return 0;
 }

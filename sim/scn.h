@@ -41,7 +41,9 @@ typedef enum scn_payload { SCN_PAYLOAD_WEIGHTS, SCN_PAYLOAD_DELTA } scn_payload;
 typedef enum scn_partition { SCN_PART_IID, SCN_PART_DIRICHLET } scn_partition;
 typedef enum scn_optimizer { SCN_OPT_ADAM, SCN_OPT_SGD } scn_optimizer;
 typedef enum scn_strategy { SCN_STRATEGY_FEDAVG } scn_strategy;
-typedef enum scn_schedule { SCN_SCHED_CONSTANT, SCN_SCHED_COSINE } scn_schedule;
+typedef enum scn_schedule { SCN_SCHED_CONSTANT, SCN_SCHED_COSINE, SCN_SCHED_WSD } scn_schedule;
+/* Extension: what happens to a client's optimiser state between rounds. */
+typedef enum scn_opt_state { SCN_OPT_STATE_RESET, SCN_OPT_STATE_KEEP } scn_opt_state;
 typedef enum scn_augment { SCN_AUG_NONE, SCN_AUG_FLIP } scn_augment;
 
 /* Lower-case names as written in scenario files ("sgp4", "fp16", "delta", ...). */
@@ -50,6 +52,7 @@ const char *scn_precision_name(scn_precision p);
 const char *scn_payload_name(scn_payload p);
 const char *scn_partition_name(scn_partition p);
 const char *scn_schedule_name(scn_schedule s);
+const char *scn_opt_state_name(scn_opt_state s);
 const char *scn_augment_name(scn_augment a);
 const char *scn_optimizer_name(scn_optimizer o);
 const char *scn_strategy_name(scn_strategy s);
@@ -108,13 +111,15 @@ typedef struct scn_links {
 } scn_links;
 
 typedef struct scn_optimizer_cfg {
-    scn_optimizer name;  /* default adam */
-    double lr;           /* > 0, default 0.001 */
-    double momentum;     /* [0, 1), sgd only, default 0 */
-    double weight_decay; /* >= 0, default 0 */
+    scn_optimizer name;    /* default adam */
+    double lr;             /* > 0, default 0.001 */
+    double momentum;       /* [0, 1), sgd only, default 0 */
+    double weight_decay;   /* >= 0, default 0 */
     scn_schedule schedule; /* extension: lr over the rounds, default constant */
+    double decay_fraction; /* extension: (0, 1], default 0.3: share of decay rounds for wsd */
+    scn_opt_state state;   /* extension: reset each round (default) or kept on the satellite */
     struct {
-        scn_loc self, name, lr, momentum, weight_decay, schedule;
+        scn_loc self, name, lr, momentum, weight_decay, schedule, decay_fraction, state;
     } at;
 } scn_optimizer_cfg;
 
@@ -128,10 +133,12 @@ typedef struct scn_federated {
     int local_epochs;        /* [1, 1000], default 1 */
     int batch_size;          /* [1, 65536], default 32 */
     scn_optimizer_cfg optimizer;
-    double compute_gflops; /* > 0, default 20 */
+    double compute_gflops;  /* > 0, default 20 */
+    double server_lr;       /* extension: > 0, default 1 (plain FedAvg) */
+    double server_momentum; /* extension: [0, 1), default 0 (plain FedAvg) */
     struct {
         scn_loc self, rounds, clients, clients_per_round, strategy, round_deadline, local_epochs,
-            batch_size, optimizer, compute_gflops;
+            batch_size, optimizer, compute_gflops, server_lr, server_momentum;
     } at;
 } scn_federated;
 

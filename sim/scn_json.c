@@ -111,8 +111,13 @@ static void federated_json(cJSON *o, const scn_federated *f, bool *ok)
             add_num(op, "momentum", f->optimizer.momentum, ok);
         add_num(op, "weight_decay", f->optimizer.weight_decay, ok);
         add_str(op, "schedule", scn_schedule_name(f->optimizer.schedule), ok);
+        if (f->optimizer.schedule == SCN_SCHED_WSD)
+            add_num(op, "decay_fraction", f->optimizer.decay_fraction, ok);
+        add_str(op, "state", scn_opt_state_name(f->optimizer.state), ok);
     }
     add_num(o, "compute_gflops", f->compute_gflops, ok);
+    add_num(o, "server_lr", f->server_lr, ok);
+    add_num(o, "server_momentum", f->server_momentum, ok);
 }
 
 cJSON *scn_to_json(const scn_config *c)

@@ -472,7 +472,7 @@ static void test_set_errors(void)
         {"federated.roundz=5",
          "--set: error: federated.roundz=5: federated: unknown key \"roundz\" (did you mean "
          "\"rounds\"? allowed: rounds, clients, clients_per_round, strategy, round_deadline, "
-         "local_epochs, batch_size, optimizer, compute_gflops)"},
+         "local_epochs, batch_size, optimizer, compute_gflops, server_lr, server_momentum)"},
         {"fedrated.rounds=5",
          "--set: error: fedrated.rounds=5: unknown key \"fedrated\" (did you mean "
          "\"federated\"? allowed: name, description, seed, epoch, duration, constellation, "

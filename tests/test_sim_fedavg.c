@@ -54,6 +54,61 @@ static void test_avg(void)
     fl_avg_deinit(NULL);
 }
 
+/* The server step (FedAvgM): d = mean - base, vel = m * vel + d, global += lr * vel, running
+ * BN running statistics the plain mean, worked by hand on a few elements of a full-size state. */
+static void test_avg_step(void)
+{
+    cs_err err;
+    fl_avg a;
+    T_EQ(fl_avg_init(&a, NN_STATE_FLOATS, &err), 0);
+    float *base = calloc(NN_STATE_FLOATS, sizeof(float));
+    float *x = calloc(NN_STATE_FLOATS, sizeof(float));
+    float *y = calloc(NN_STATE_FLOATS, sizeof(float));
+    float *g = calloc(NN_STATE_FLOATS, sizeof(float));
+    float *vel = calloc(NN_STATE_FLOATS, sizeof(float));
+    const nn_view *rv = nn_view_find("bn2.running_var");
+    T_TRUE(rv != NULL);
+    size_t iv = rv->offset;
+    /* base 1, global 1.25 (the server's copy differs from what the clients decoded), clients
+     * x = 2 (weight 1) and y = 4 (weight 3): mean 3.5, d = 2.5. */
+    base[0] = 1;
+    g[0] = 1.25f;
+    x[0] = 2;
+    y[0] = 4;
+    /* a running variance: mean (1 * 0.5 + 3 * 0.7) / 4 = 0.65, whatever base, lr and momentum */
+    base[iv] = 1;
+    g[iv] = 0.25f;
+    x[iv] = 0.5f;
+    y[iv] = 0.7f;
+    int64_t tx[NN_TRACKED] = {5, 5, 5}, ty[NN_TRACKED] = {7, 2, 5}, tr[NN_TRACKED];
+    T_TRUE(!fl_avg_finish_step(&a, base, 2.0, 0.5, vel, g, tr)); /* nothing added */
+    T_NEAR(g[0], 1.25, 0);
+    fl_avg_add(&a, x, tx, 1);
+    fl_avg_add(&a, y, ty, 3);
+    T_TRUE(fl_avg_finish_step(&a, base, 2.0, 0.5, vel, g, tr));
+    T_NEAR(vel[0], 2.5, 0);
+    T_NEAR(g[0], 1.25 + 2 * 2.5, 0);
+    T_NEAR(g[1], 0, 0); /* unchanged elements stay */
+    T_NEAR(vel[iv], 0, 0);
+    T_TRUE(g[iv] == (float)((0.5 + 3 * (double)0.7f) / 4));
+    T_EQ(tr[0], 7);
+    T_EQ(tr[1], 5);
+    /* Second step, same updates: vel = 0.5 * 2.5 + 2.5 = 3.75; global += 2 * 3.75. */
+    T_TRUE(fl_avg_finish_step(&a, base, 2.0, 0.5, vel, g, NULL));
+    T_NEAR(vel[0], 3.75, 0);
+    T_NEAR(g[0], 6.25 + 7.5, 0);
+    /* lr 1, no momentum, global == base: the plain weighted mean. */
+    memcpy(g, base, NN_STATE_FLOATS * sizeof(float));
+    T_TRUE(fl_avg_finish_step(&a, base, 1.0, 0.0, NULL, g, NULL));
+    T_NEAR(g[0], 3.5, 0);
+    free(base);
+    free(x);
+    free(y);
+    free(g);
+    free(vel);
+    fl_avg_deinit(&a);
+}
+
 static void test_cost(void)
 {
     scn_station st[2];
@@ -211,12 +266,31 @@ static void test_round_lr(void)
     T_NEAR(fl_round_lr(&o, 5, 10), 0.0005, 1e-15);              /* (1 + cos(pi/2)) / 2 */
     T_NEAR(fl_round_lr(&o, 9, 10), 2.4471741852423e-05, 1e-16); /* (1 + cos(0.9 pi)) / 2 */
     T_NEAR(fl_round_lr(&o, 0, 1), 0.001, 0);
+    /* wsd, 10 rounds, decay_fraction 0.3: 7 rounds at lr, then 3/4, 2/4, 1/4 of it */
+    o.schedule = SCN_SCHED_WSD;
+    o.decay_fraction = 0.3;
+    T_NEAR(fl_round_lr(&o, 0, 10), 0.001, 0);
+    T_NEAR(fl_round_lr(&o, 6, 10), 0.001, 0);
+    T_NEAR(fl_round_lr(&o, 7, 10), 0.00075, 1e-18);
+    T_NEAR(fl_round_lr(&o, 8, 10), 0.0005, 1e-18);
+    T_NEAR(fl_round_lr(&o, 9, 10), 0.00025, 1e-18);
+    /* 0.25 of 10 rounds is 3 decay rounds (ceil); any fraction keeps at least one */
+    o.decay_fraction = 0.25;
+    T_NEAR(fl_round_lr(&o, 6, 10), 0.001, 0);
+    T_NEAR(fl_round_lr(&o, 7, 10), 0.00075, 1e-18);
+    o.decay_fraction = 0.01;
+    T_NEAR(fl_round_lr(&o, 8, 10), 0.001, 0);
+    T_NEAR(fl_round_lr(&o, 9, 10), 0.0005, 1e-18);
+    o.decay_fraction = 1; /* all rounds decay: 10/11 .. 1/11 */
+    T_NEAR(fl_round_lr(&o, 0, 10), 0.001 * 10 / 11, 1e-18);
+    T_NEAR(fl_round_lr(&o, 9, 10), 0.001 / 11, 1e-18);
 }
 
 int main(void)
 {
     test_round_lr();
     test_avg();
+    test_avg_step();
     test_cost();
     test_partitions();
     return t_done();

@@ -5,7 +5,9 @@
  * $0.50 per started minute; two clients whose windows are both [100, 200]; 4 images per client;
  * compute_gflops chosen so that training takes 1 s (0.25 s per image). The FP32 payload is
  * P = 1,742,096 bytes, so a transfer takes 1.742096 s of data after its setup. */
+#include "cs_rng.h"
 #include "fl.h"
+#include "nn_train.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -32,7 +34,7 @@ static const char *yaml_fmt =
     "%s"
     "  local_epochs: 1\n"
     "  batch_size: 4\n"
-    "  optimizer: {name: sgd, lr: 0.01}\n"
+    "  optimizer: %s\n"
     "  compute_gflops: 1.13728512\n" /* 284,321,280 FLOPs per image / 0.25 s */
     "wire: {precision: [fp32], payload: %s}\n"
     "dataset: {name: eurosat, max_samples_per_client: 0}\n";
@@ -46,11 +48,11 @@ typedef struct fixture {
     sim_plan plan;
 } fixture;
 
-static int setup(fixture *f, const char *deadline_line, const char *payload)
+static int setup_opt(fixture *f, const char *deadline_line, const char *payload, const char *opt)
 {
     memset(f, 0, sizeof *f);
     char yaml[2048];
-    snprintf(yaml, sizeof yaml, yaml_fmt, deadline_line, payload);
+    snprintf(yaml, sizeof yaml, yaml_fmt, deadline_line, opt, payload);
     cs_err err;
     cs_err_clear(&err);
     if (scn_load_text("fl-test.yaml", yaml, strlen(yaml), NULL, 0, &f->cfg, &err) != 0) {
@@ -79,6 +81,11 @@ static int setup(fixture *f, const char *deadline_line, const char *payload)
     f->plan.n_sats = 2;
     f->plan.duration_s = 1000;
     return 0;
+}
+
+static int setup(fixture *f, const char *deadline_line, const char *payload)
+{
+    return setup_opt(f, deadline_line, payload, "{name: sgd, lr: 0.01}");
 }
 
 static void teardown(fixture *f)
@@ -227,9 +234,88 @@ static void test_deadline_late(void)
     teardown(&f);
 }
 
+/* Extensions: each client's Adam state kept across rounds, and the server step with momentum and a
+ * server learning rate. The whole run is replayed here with the ML layer directly (same streams,
+ * one optimiser per client, the FedAvgM formulas of docs/simulation.md) and must match the
+ * simulator's final model bit for bit; a replay that resets the optimisers must not. */
+static void replay(fixture *f, bool keep, double slr, double smom, float *g, int64_t *gtr)
+{
+    cs_err err;
+    const scn_federated *fc = &f->cfg->federated;
+    nn_model *m = nn_model_create(fc->batch_size, &err);
+    nn_opt_cfg oc = nn_opt_default(NN_OPT_ADAM, (float)fc->optimizer.lr);
+    nn_opt *opt[2] = {nn_opt_create(&oc, NN_PARAMS, &err), nn_opt_create(&oc, NN_PARAMS, &err)};
+    float *w[2] = {malloc(NN_STATE_FLOATS * sizeof(float)),
+                   malloc(NN_STATE_FLOATS * sizeof(float))};
+    float *vel = calloc(NN_STATE_FLOATS, sizeof(float));
+    int64_t wtr[2][NN_TRACKED];
+    cs_rng init;
+    cs_rng_derive(&init, f->cfg->seed, CS_RNG_INIT, 0);
+    nn_model_init(m, cs_rng_u64(&init));
+    memcpy(g, nn_model_state(m), NN_STATE_FLOATS * sizeof(float));
+    memcpy(gtr, nn_model_tracked(m), NN_TRACKED * sizeof *gtr);
+    for (int r = 0; r < fc->rounds; r++) {
+        for (uint32_t c = 0; c < 2; c++) {
+            memcpy(nn_model_state(m), g, NN_STATE_FLOATS * sizeof(float));
+            memcpy(nn_model_tracked(m), gtr, NN_TRACKED * sizeof *gtr);
+            if (!keep)
+                nn_opt_reset(opt[c]);
+            nn_opt_set_lr(opt[c], (float)fl_round_lr(&fc->optimizer, r, fc->rounds));
+            cs_rng sh;
+            cs_rng_derive(&sh, f->cfg->seed, CS_RNG_SHUFFLE, ((uint64_t)(r + 1) << 32) | c);
+            const uint32_t *idx = f->parts.idx + f->parts.off[c];
+            size_t n = f->parts.off[c + 1] - f->parts.off[c];
+            T_EQ(nn_train_epoch_aug(m, opt[c], &f->ds, idx, n, fc->batch_size, &sh, NULL, NULL), 0);
+            memcpy(w[c], nn_model_state(m), NN_STATE_FLOATS * sizeof(float));
+            memcpy(wtr[c], nn_model_tracked(m), NN_TRACKED * sizeof *gtr);
+        }
+        for (size_t i = 0; i < NN_STATE_FLOATS; i++) { /* 4 images each: equal weights */
+            double mean = (4.0 * w[0][i] + 4.0 * w[1][i]) / 8.0, d = mean - (double)g[i];
+            d += smom * (double)vel[i];
+            vel[i] = (float)d;
+            g[i] = i < NN_PARAMS ? (float)((double)g[i] + slr * d) : (float)mean;
+        }
+        for (int i = 0; i < NN_TRACKED; i++)
+            gtr[i] = wtr[0][i] > wtr[1][i] ? wtr[0][i] : wtr[1][i];
+    }
+    free(vel);
+    free(w[0]);
+    free(w[1]);
+    nn_opt_destroy(opt[0]);
+    nn_opt_destroy(opt[1]);
+    nn_model_destroy(m);
+}
+
+static void test_kept_state_server_momentum(void)
+{
+    fixture f;
+    T_EQ(setup_opt(&f, "  server_lr: 1.5\n  server_momentum: 0.5\n", "weights",
+                   "{name: adam, lr: 0.01, state: keep}"),
+         0);
+    T_EQ(f.cfg->federated.optimizer.state, SCN_OPT_STATE_KEEP);
+    T_NEAR(f.cfg->federated.server_lr, 1.5, 0);
+    T_NEAR(f.cfg->federated.server_momentum, 0.5, 0);
+    fl_result r;
+    T_EQ(run(&f, &r), 0);
+    T_EQ(r.n_rounds, 2);
+    float *g = malloc(NN_STATE_FLOATS * sizeof(float));
+    int64_t gtr[NN_TRACKED];
+    replay(&f, true, 1.5, 0.5, g, gtr);
+    T_TRUE(memcmp(g, r.state, NN_STATE_FLOATS * sizeof(float)) == 0);
+    T_TRUE(memcmp(gtr, r.tracked, sizeof gtr) == 0);
+    replay(&f, false, 1.5, 0.5, g, gtr); /* resetting the optimisers is a different run */
+    T_TRUE(memcmp(g, r.state, NN_STATE_FLOATS * sizeof(float)) != 0);
+    replay(&f, true, 1.0, 0.0, g, gtr); /* so is plain FedAvg */
+    T_TRUE(memcmp(g, r.state, NN_STATE_FLOATS * sizeof(float)) != 0);
+    free(g);
+    fl_result_free(&r);
+    teardown(&f);
+}
+
 int main(void)
 {
     nn_set_threads(1);
+    test_kept_state_server_momentum();
     test_all_report("weights");
     test_all_report("delta");
     test_deadline_late();
