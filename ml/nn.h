@@ -128,10 +128,10 @@ nn_opt_cfg nn_opt_default(nn_opt_kind kind, float lr); /* PyTorch defaults for k
 typedef struct nn_opt nn_opt; /* opaque: moment buffers and step counter */
 nn_opt *nn_opt_create(const nn_opt_cfg *cfg, size_t n, cs_err *err);
 void nn_opt_destroy(nn_opt *o); /* NULL is a no-op */
-void nn_opt_reset(nn_opt *o);
+void nn_opt_reset(nn_opt *o);   /* zero moments and step count */
 /* Changes the learning rate for the next steps (schedules); moments are kept, as when a
  * torch.optim.lr_scheduler changes param_group["lr"]. */
-void nn_opt_set_lr(nn_opt *o, float lr);   /* zero moments and step count */
+void nn_opt_set_lr(nn_opt *o, float lr);
 /* One step: params -= update(grads). */
 void nn_opt_step(nn_opt *o, float *params, const float *grads);
 

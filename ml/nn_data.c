@@ -657,9 +657,15 @@ int nn_data_split(const nn_dataset *ds, double test_fraction, uint64_t seed, uin
     return 0;
 }
 
-/* The float arithmetic follows PyTorch's ToTensor + Normalize(0.5, 0.5) exactly, in float:
- * t = p / 255; x = (t - 0.5) / 0.5. Results are bit-identical to torchvision's (0 -> -1,
- * 255 -> 1). The loop is plain so that the compiler vectorises it. */
+/* One pixel as the network sees it: PyTorch's ToTensor + Normalize(0.5, 0.5) exactly, in
+ * float: t = p / 255; x = (t - 0.5) / 0.5. Results are bit-identical to torchvision's (0 -> -1,
+ * 255 -> 1). */
+static inline float pixel_in(uint8_t p)
+{
+    return ((float)p / 255.0f - 0.5f) / 0.5f;
+}
+
+/* The loop is plain so that the compiler vectorises it. */
 void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y)
 {
     CS_ASSERT(ds && (n == 0 || idx));
@@ -669,7 +675,7 @@ void nn_data_batch(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x
             const uint8_t *restrict p = ds->pixels + (size_t)idx[b] * IMG_BYTES;
             float *restrict o = x + b * IMG_BYTES;
             for (size_t k = 0; k < IMG_BYTES; k++)
-                o[k] = ((float)p[k] / 255.0f - 0.5f) / 0.5f;
+                o[k] = pixel_in(p[k]);
         }
         if (y)
             y[b] = ds->labels[idx[b]];
@@ -693,10 +699,10 @@ void nn_data_batch_flip(const nn_dataset *ds, const uint32_t *idx, size_t n, flo
                     float *dst = o + (c * 64 + r) * 64;
                     if (flip_lr)
                         for (size_t k = 0; k < 64; k++)
-                            dst[k] = ((float)src[63 - k] / 255.0f - 0.5f) / 0.5f;
+                            dst[k] = pixel_in(src[63 - k]);
                     else
                         for (size_t k = 0; k < 64; k++)
-                            dst[k] = ((float)src[k] / 255.0f - 0.5f) / 0.5f;
+                            dst[k] = pixel_in(src[k]);
                 }
         }
         if (y)

@@ -462,8 +462,7 @@ double fl_round_lr(const scn_optimizer_cfg *o, int round, int rounds)
     if (o->schedule == SCN_SCHED_COSINE && rounds > 0)
         return o->lr * 0.5 * (1.0 + cos(M_PI * (double)round / (double)rounds));
     if (o->schedule == SCN_SCHED_WSD && rounds > 0) {
-        int d = (int)ceil(o->decay_fraction * rounds - 1e-9); /* 0.3 * 10 is 3.0000000000000004 */
-        d = d < 1 ? 1 : d > rounds ? rounds : d;
+        int d = scn_fraction_count(o->decay_fraction, rounds);
         int j = round - (rounds - d);
         return j < 0 ? o->lr : o->lr * (double)(d - j) / (double)(d + 1);
     }

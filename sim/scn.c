@@ -43,6 +43,13 @@ SCN_NAME_FN(scn_augment_name, scn_augment, augment_names)
 SCN_NAME_FN(scn_optimizer_name, scn_optimizer, optimizer_names)
 SCN_NAME_FN(scn_strategy_name, scn_strategy, strategy_names)
 
+int scn_fraction_count(double f, int n)
+{
+    CS_ASSERT(f > 0 && f <= 1 && n >= 1);
+    double k = ceil(f * n - 1e-9);
+    return k < 1 ? 1 : (int)k;
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 
 static int verror(const scn_config *c, scn_loc loc, const char *keypath, cs_err *err,
@@ -1161,8 +1168,7 @@ static int conv_federated(const cv *v, const sec *root)
             double x = strtod(n->text, NULL);
             if (x > 0 && x <= 1) {
                 f->clients_per_round_fraction = x;
-                double k = ceil(x * f->clients - 1e-9); /* 0.3 * 10 is 3.0000000000000004 */
-                f->clients_per_round = k < 1 ? 1 : (int)k;
+                f->clients_per_round = scn_fraction_count(x, f->clients);
                 ok = true;
             }
         }

@@ -57,6 +57,10 @@ const char *scn_augment_name(scn_augment a);
 const char *scn_optimizer_name(scn_optimizer o);
 const char *scn_strategy_name(scn_strategy s);
 
+/* ceil(f * n) for a fraction 0 < f <= 1, at least 1: the count a fraction of n items stands for.
+ * A tolerance of 1e-9 keeps products such as 0.3 * 10 = 3.0000000000000004 at 3. */
+int scn_fraction_count(double f, int n);
+
 /* constellation.walker: Walker-delta i: T/P/F. */
 typedef struct scn_walker {
     double altitude_km;     /* (100, 50000] */
