@@ -1,6 +1,7 @@
 /* cmd_quantize.c - constsim quantize: post-training quantisation study of one FP32 model. */
 #include "cli.h"
 #include "cs.h"
+#include "fl.h"
 #include "nn.h"
 #include "nn_codec.h"
 #include "nn_data.h"
@@ -183,14 +184,15 @@ int cmd_quantize(int argc, char **argv)
         r->ratio = study[p].compression_ratio;
         r->drop_pts = study[p].accuracy_drop_pct;
     }
-    /* The study. */
-    const double mb = 1e6;
+    /* The study: a station that charges per MB only, billed by the simulator's own rule. */
+    const scn_station price = {.cost_per_mb = cost_per_mb};
     for (int p = 0; p < NN_PRECISIONS; p++) {
         ptq_row *r = &rows[p];
-        r->bytes_round = (double)r->file_bytes * 2.0 * (double)clients;
+        uint64_t round_bytes = (uint64_t)r->file_bytes * 2 * (uint64_t)clients;
+        r->bytes_round = (double)round_bytes;
         r->bytes_total = r->bytes_round * (double)rounds;
-        r->cost_round = r->bytes_round / mb * cost_per_mb;
-        r->cost_total = r->bytes_total / mb * cost_per_mb;
+        r->cost_round = fl_bill_add(0, &price, round_bytes, 0);
+        r->cost_total = fl_bill_add(0, &price, round_bytes * (uint64_t)rounds, 0);
     }
     for (int p = 0; p < NN_PRECISIONS; p++) {
         ptq_row *r = &rows[p];
@@ -246,7 +248,7 @@ int cmd_quantize(int argc, char **argv)
     cJSON_AddNumberToObject(cj, "clients", (double)clients);
     cJSON_AddNumberToObject(cj, "rounds", (double)rounds);
     cJSON_AddNumberToObject(cj, "cost_per_mb_usd", cost_per_mb);
-    cJSON_AddNumberToObject(cj, "bytes_per_mb", mb);
+    cJSON_AddNumberToObject(cj, "bytes_per_mb", 1e6);
     cJSON_AddNumberToObject(cj, "transfers_per_client_per_round", 2);
     for (int p = 0; p < NN_PRECISIONS; p++)
         cJSON_AddItemToObject(cj, nn_precision_name((nn_precision)p), cost_json(&rows[p]));

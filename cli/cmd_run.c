@@ -2,8 +2,9 @@
  * the report JSON, model files and a comparison table. */
 #include "cli.h"
 #include "cs.h"
-#include "fl.h"
+#include "fl_study.h"
 #include "nn.h"
+#include "nn_data.h"
 #include "rep.h"
 #include "scn.h"
 
@@ -64,7 +65,7 @@ static void on_progress(void *user, const fl_progress *p)
         return;
     char t[32];
     fmt_time(t, sizeof t, p->sim_time_s);
-    const char *prec = scn_precision_name(p->precision);
+    const char *prec = nn_precision_name(p->precision);
     switch (p->kind) {
     case FL_PROG_STAGE:
         clear_live(g);
@@ -182,6 +183,10 @@ int cmd_run(int argc, char **argv)
     scn_config *cfg = NULL;
     fl_study study;
     memset(&study, 0, sizeof study);
+    sim_plan plan;
+    memset(&plan, 0, sizeof plan);
+    nn_dataset ds;
+    memset(&ds, 0, sizeof ds);
     cJSON *report = NULL;
     char *table = NULL;
     prog pg = {.tty = cli_progress_tty(), .quiet = quiet};
@@ -202,7 +207,22 @@ int cmd_run(int argc, char **argv)
                 "%d threads\n",
                 cfg->name, scenario, cfg->federated.rounds, cfg->wire.n_precision,
                 cfg->constellation.n_satellites, cfg->n_stations, (int)threads);
-    if (fl_study_run(cfg, &so, &study, &err))
+    /* The contact plan and the decoded dataset, once for every precision. */
+    if (sim_plan_build(cfg, (int)threads, &plan, &err))
+        goto fail;
+    double contact_s = 0;
+    sim_plan_summary(&plan, NULL, &contact_s);
+    if (!quiet)
+        fprintf(stderr, "run: contacts: %zu windows, %.0f s of contact over %.1f h (%.2f s)\n",
+                plan.contacts.n, contact_s, cfg->duration_s / 3600.0, plan.compute_wall_s);
+    char root[1024];
+    if (nn_data_find_root(cfg->dataset.path, root, sizeof root, &err) ||
+        nn_data_load(root, (int)threads, &ds, &err))
+        goto fail;
+    if (!quiet)
+        fprintf(stderr, "run: dataset: %zu images from %s in %.1f s\n", ds.n, ds.root,
+                ds.load_wall_s);
+    if (fl_study_run(cfg, &plan, &ds, &so, &study, &err))
         goto fail;
     if (!(report = rep_build(&study, &err)) || rep_write(report, study.report_path, &err))
         goto fail;
@@ -228,6 +248,8 @@ done:
     free(table);
     cJSON_Delete(report);
     fl_study_free(&study);
+    nn_data_free(&ds);
+    sim_plan_free(&plan);
     scn_free(cfg);
 done_early:
     free(sets);

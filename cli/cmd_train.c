@@ -158,7 +158,8 @@ int cmd_train(int argc, char **argv)
         pc.epoch = e;
         pc.t0 = cs_wall_s();
         nn_epoch_stats st;
-        double lr_e = cosine ? lr * 0.5 * (1.0 + cos(M_PI * (e - 1) / (double)epochs)) : lr;
+        double lr_e = nn_schedule_lr(cosine ? NN_SCHED_COSINE : NN_SCHED_CONSTANT, lr, 1.0, e - 1,
+                                     (int)epochs);
         nn_opt_set_lr(opt, (float)lr_e);
         if (nn_train_epoch_aug(m, opt, &ds, train, n_train, (int)batch, &shuffle,
                                flip ? &aug : NULL, &st) != 0) {

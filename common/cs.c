@@ -1,6 +1,7 @@
 #include "cs.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,13 @@ void cs__assert_fail(const char *expr, const char *file, int line)
     abort();
 }
 
+int cs_fraction_count(double f, int n)
+{
+    CS_ASSERT(f > 0 && f <= 1 && n >= 1);
+    double k = ceil(f * n - 1e-9);
+    return k < 1 ? 1 : (int)k;
+}
+
 int cs_size_mul(size_t a, size_t b, size_t *out)
 {
     if (a != 0 && b > SIZE_MAX / a)
@@ -130,8 +138,8 @@ int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err 
         return rc;
     }
     if (rename(tmp, path) != 0) {
-        int rc = cs_err_set(err, CS_EIO, path, 0, 0, "cannot rename the temporary file into place: %s",
-                            strerror(errno));
+        int rc = cs_err_set(err, CS_EIO, path, 0, 0,
+                            "cannot rename the temporary file into place: %s", strerror(errno));
         unlink(tmp);
         free(tmp);
         return rc;

@@ -3,7 +3,8 @@
  *
  * Errors: library code never prints and never exits. A failing function returns a negative
  * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:
- *   scenarios/leo.yaml:42:9: error: constellation.walker.planes: expected an integer >= 1, got "six"
+ *   scenarios/leo.yaml:42:9: error: constellation.walker.planes: expected an integer >= 1, got
+ * "six"
  */
 #ifndef CS_H
 #define CS_H
@@ -22,12 +23,12 @@ enum {
 };
 
 typedef struct cs_err {
-    int code;        /* one of the CS_E* codes, 0 when no error */
-    char path[512];  /* file the error is about, "" if none */
-    long line;       /* 1-based line, 0 if not applicable */
-    long col;        /* 1-based column, 0 if not applicable */
+    int code;         /* one of the CS_E* codes, 0 when no error */
+    char path[512];   /* file the error is about, "" if none */
+    long line;        /* 1-based line, 0 if not applicable */
+    long col;         /* 1-based column, 0 if not applicable */
     long long offset; /* byte offset in a binary file, -1 if not applicable */
-    char msg[768];   /* the message, without location */
+    char msg[768];    /* the message, without location */
 } cs_err;
 
 /* Resets e to "no error". */
@@ -53,6 +54,10 @@ _Noreturn void cs__assert_fail(const char *expr, const char *file, int line);
 
 /* a*b with overflow check: returns 0 and sets *out, or -1 on overflow. */
 int cs_size_mul(size_t a, size_t b, size_t *out);
+
+/* ceil(f * n) for a fraction 0 < f <= 1 of n >= 1 items, at least 1: the count a fraction
+ * stands for. A tolerance of 1e-9 keeps products such as 0.3 * 10 = 3.0000000000000004 at 3. */
+int cs_fraction_count(double f, int n);
 
 /* Writes len bytes to path atomically: a temporary file beside it, fsync, rename.
  * Creates no directories. */

@@ -498,6 +498,7 @@ int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err)
 {
     CS_ASSERT(root != NULL && ds != NULL);
     memset(ds, 0, sizeof *ds);
+    double t0 = cs_wall_s();
     if (threads < 0)
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
                           "decode threads must be >= 0 (0 = all cores), got %d", threads);
@@ -585,6 +586,8 @@ int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err)
     pthread_mutex_destroy(&job.mu);
     if (rc != 0)
         nn_data_free(ds);
+    else
+        ds->load_wall_s = cs_wall_s() - t0;
     return rc;
 }
 

@@ -15,12 +15,13 @@
 #define NN_DATA_CLASSES 10
 
 typedef struct nn_dataset {
-    uint8_t *pixels;   /* owned: n * 3 * 64 * 64, each image CHW (planar R, G, B) */
-    uint8_t *labels;   /* owned: n class indices */
-    char **paths;      /* owned: n paths relative to root, e.g. "Forest/Forest_1.jpg" */
+    uint8_t *pixels; /* owned: n * 3 * 64 * 64, each image CHW (planar R, G, B) */
+    uint8_t *labels; /* owned: n class indices */
+    char **paths;    /* owned: n paths relative to root, e.g. "Forest/Forest_1.jpg" */
     size_t n;
     char root[1024];                       /* the folder it was loaded from */
     char class_names[NN_DATA_CLASSES][32]; /* folder names in class-index order */
+    double load_wall_s;                    /* wall-clock seconds nn_data_load took */
 } nn_dataset;
 
 /* Finds the data folder: configured (if not NULL/empty; relative paths as given), else

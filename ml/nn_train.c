@@ -4,6 +4,7 @@
 #include "nn_internal.h"
 #include "nn_layers.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,4 +120,16 @@ int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n
     if (mean_loss)
         *mean_loss = loss_sum / (double)n;
     return 0;
+}
+
+double nn_schedule_lr(nn_schedule s, double lr, double decay_fraction, int step, int steps)
+{
+    if (s == NN_SCHED_COSINE && steps > 0)
+        return lr * 0.5 * (1.0 + cos(M_PI * (double)step / (double)steps));
+    if (s == NN_SCHED_WSD && steps > 0) {
+        int d = cs_fraction_count(decay_fraction, steps);
+        int j = step - (steps - d);
+        return j < 0 ? lr : lr * (double)(d - j) / (double)(d + 1);
+    }
+    return lr;
 }

@@ -58,4 +58,18 @@ int nn_train_epoch_aug(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint3
 int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n, double *accuracy,
                 double *mean_loss);
 
+/* Learning-rate schedules over a run of `steps` steps (epochs of `constsim train`, rounds of a
+ * federated run). */
+typedef enum nn_schedule {
+    NN_SCHED_CONSTANT = 0, /* lr at every step */
+    NN_SCHED_COSINE = 1,   /* lr * (1 + cos(pi * step / steps)) / 2 */
+    NN_SCHED_WSD = 2,      /* warmup-stable-decay without warmup: lr, then the last
+                              d = cs_fraction_count(decay_fraction, steps) steps decay linearly,
+                              step steps - d + j taking lr * (d - j) / (d + 1) */
+} nn_schedule;
+
+/* The learning rate of step `step` (0-based) of `steps`; lr itself when steps <= 0.
+ * decay_fraction (0 < f <= 1) is read by NN_SCHED_WSD only. */
+double nn_schedule_lr(nn_schedule s, double lr, double decay_fraction, int step, int steps);
+
 #endif

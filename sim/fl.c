@@ -1,274 +1,36 @@
-/* fl.c - partitions, FedAvg, costs and one FL run over the contact plan (see fl.h and
+/* fl.c - one FL run over the contact plan, driven in time slices (see fl.h and
  * docs/simulation.md).
  */
 #include "fl.h"
 
 #include "cs_rng.h"
+#include "fl_avg.h"
 #include "nn_train.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- partitions ------------------------------------------------------------------------------ */
-
-static int cmp_u32(const void *a, const void *b)
+double fl_bill_add(double acc, const scn_station *s, uint64_t bytes, uint64_t contact_minutes)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-void fl_partitions_free(fl_partitions *p)
-{
-    if (!p)
-        return;
-    free(p->idx);
-    free(p->off);
-    memset(p, 0, sizeof *p);
-}
-
-/* Dirichlet draw: fills owner[] (client of each position of by_class) and per-client counts. */
-static bool dirichlet_draw(cs_rng *rng, uint32_t *by_class, const size_t *class_off,
-                           size_t n_clients, double alpha, double *p, size_t *counts,
-                           uint32_t *owner)
-{
-    memset(counts, 0, n_clients * sizeof *counts);
-    for (int c = 0; c < NN_DATA_CLASSES; c++) {
-        size_t a = class_off[c], n_c = class_off[c + 1] - a;
-        cs_rng_shuffle_u32(rng, by_class + a, n_c);
-        double sum = 0;
-        for (size_t k = 0; k < n_clients; k++) {
-            p[k] = cs_rng_gamma(rng, alpha);
-            sum += p[k];
-        }
-        if (!(sum > 0) || !isfinite(sum))
-            return false;
-        double cum = 0;
-        size_t start = 0;
-        for (size_t k = 0; k < n_clients; k++) {
-            cum += p[k] / sum;
-            size_t end = k + 1 == n_clients ? n_c : (size_t)floor(cum * (double)n_c);
-            if (end > n_c)
-                end = n_c;
-            if (end < start)
-                end = start;
-            for (size_t i = start; i < end; i++)
-                owner[a + i] = (uint32_t)k;
-            counts[k] += end - start;
-            start = end;
-        }
-    }
-    return true;
-}
-
-int fl_partition(const nn_dataset *ds, const uint32_t *train, size_t n_train, size_t n_clients,
-                 scn_partition kind, double alpha, long max_per_client, uint64_t seed,
-                 fl_partitions *out, cs_err *err)
-{
-    memset(out, 0, sizeof *out);
-    if (n_clients == 0 || n_train < n_clients)
-        return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
-                          "the train split has %zu images, fewer than the %zu clients", n_train,
-                          n_clients);
-    int rc = CS_ENOMEM;
-    uint32_t *pool = malloc(n_train * sizeof *pool);
-    uint32_t *owner = malloc(n_train * sizeof *owner);
-    size_t *counts = calloc(n_clients, sizeof *counts);
-    double *p = malloc(n_clients * sizeof *p);
-    out->idx = malloc(n_train * sizeof *out->idx);
-    out->off = calloc(n_clients + 1, sizeof *out->off);
-    if (!pool || !owner || !counts || !p || !out->idx || !out->off)
-        goto oom;
-    out->n_clients = n_clients;
-
-    if (kind == SCN_PART_IID) {
-        memcpy(pool, train, n_train * sizeof *pool);
-        cs_rng rng;
-        cs_rng_derive(&rng, seed, CS_RNG_PARTITION, 0);
-        cs_rng_shuffle_u32(&rng, pool, n_train);
-        size_t base = n_train / n_clients, extra = n_train % n_clients, at = 0;
-        for (size_t k = 0; k < n_clients; k++) {
-            counts[k] = base + (k < extra ? 1 : 0);
-            for (size_t i = 0; i < counts[k]; i++)
-                owner[at + i] = (uint32_t)k;
-            at += counts[k];
-        }
-    } else {
-        /* Group by class (train is ascending, so each class stays ascending before shuffling). */
-        size_t class_off[NN_DATA_CLASSES + 1] = {0};
-        for (size_t i = 0; i < n_train; i++) {
-            uint8_t y = ds->labels[train[i]];
-            CS_ASSERT(y < NN_DATA_CLASSES);
-            class_off[y + 1]++;
-        }
-        for (int c = 0; c < NN_DATA_CLASSES; c++)
-            class_off[c + 1] += class_off[c];
-        size_t fill[NN_DATA_CLASSES];
-        memcpy(fill, class_off, sizeof fill);
-        for (size_t i = 0; i < n_train; i++)
-            pool[fill[ds->labels[train[i]]]++] = train[i];
-        size_t need = n_train / n_clients < 10 ? n_train / n_clients : 10;
-        cs_rng rng;
-        cs_rng_derive(&rng, seed, CS_RNG_PARTITION, 1);
-        bool ok = false;
-        int draw = 0;
-        /* Each draw starts from the same class order, so a draw depends on the stream only. */
-        uint32_t *sorted = malloc(n_train * sizeof *sorted);
-        if (!sorted)
-            goto oom;
-        memcpy(sorted, pool, n_train * sizeof *pool);
-        while (!ok && draw < 1000) {
-            draw++;
-            memcpy(pool, sorted, n_train * sizeof *pool);
-            if (!dirichlet_draw(&rng, pool, class_off, n_clients, alpha, p, counts, owner))
-                continue;
-            ok = true;
-            for (size_t k = 0; k < n_clients; k++)
-                if (counts[k] < need)
-                    ok = false;
-        }
-        free(sorted);
-        out->draws = draw;
-        if (!ok) {
-            rc = cs_err_set(err, CS_EINVAL, NULL, 0, 0,
-                            "dataset.alpha %g: 1000 Dirichlet draws all left a client with fewer "
-                            "than %zu images; raise alpha or lower federated.clients",
-                            alpha, need);
-            goto fail;
-        }
-    }
-
-    /* Gather per client, cap, sort. */
-    for (size_t k = 0; k < n_clients; k++)
-        out->off[k + 1] = out->off[k] + counts[k];
-    memset(counts, 0, n_clients * sizeof *counts);
-    for (size_t i = 0; i < n_train; i++) {
-        uint32_t k = owner[i];
-        out->idx[out->off[k] + counts[k]++] = pool[i];
-    }
-    size_t w = 0;
-    size_t prev_off = 0;
-    for (size_t k = 0; k < n_clients; k++) {
-        uint32_t *src = out->idx + prev_off;
-        size_t n = out->off[k + 1] - prev_off;
-        prev_off = out->off[k + 1];
-        if (max_per_client > 0 && n > (size_t)max_per_client) {
-            cs_rng rng;
-            cs_rng_derive(&rng, seed, CS_RNG_PARTITION, 1000000 + (uint64_t)k);
-            cs_rng_shuffle_u32(&rng, src, n);
-            n = (size_t)max_per_client;
-        }
-        memmove(out->idx + w, src, n * sizeof *src);
-        qsort(out->idx + w, n, sizeof *src, cmp_u32);
-        out->off[k] = w;
-        w += n;
-    }
-    out->off[n_clients] = w;
-    rc = 0;
-    goto done;
-oom:
-    rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (partitions)");
-fail:
-    fl_partitions_free(out);
-done:
-    free(pool);
-    free(owner);
-    free(counts);
-    free(p);
-    return rc;
-}
-
-/* ---- FedAvg ---------------------------------------------------------------------------------- */
-
-int fl_avg_init(fl_avg *a, size_t n, cs_err *err)
-{
-    memset(a, 0, sizeof *a);
-    a->sum = calloc(n ? n : 1, sizeof *a->sum);
-    if (!a->sum)
-        return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (FedAvg sum)");
-    a->n = n;
-    return 0;
-}
-
-void fl_avg_deinit(fl_avg *a)
-{
-    if (!a)
-        return;
-    free(a->sum);
-    memset(a, 0, sizeof *a);
-}
-
-void fl_avg_reset(fl_avg *a)
-{
-    memset(a->sum, 0, a->n * sizeof *a->sum);
-    a->weight = 0;
-    a->count = 0;
-    for (int i = 0; i < NN_TRACKED; i++)
-        a->tracked_max[i] = 0;
-}
-
-void fl_avg_add(fl_avg *a, const float *state, const int64_t *tracked, double weight)
-{
-    CS_ASSERT(weight >= 0);
-    for (size_t i = 0; i < a->n; i++)
-        a->sum[i] += weight * (double)state[i];
-    a->weight += weight;
-    if (tracked)
-        for (int i = 0; i < NN_TRACKED; i++)
-            if (a->count == 0 || tracked[i] > a->tracked_max[i])
-                a->tracked_max[i] = tracked[i];
-    a->count++;
-}
-
-bool fl_avg_finish(const fl_avg *a, float *out, int64_t *tracked_out)
-{
-    if (!(a->weight > 0))
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        out[i] = (float)(a->sum[i] / a->weight);
-    if (tracked_out)
-        for (int i = 0; i < NN_TRACKED; i++)
-            tracked_out[i] = a->tracked_max[i];
-    return true;
-}
-
-bool fl_avg_finish_step(const fl_avg *a, const float *base, double lr, double momentum, float *vel,
-                        float *global, int64_t *tracked_out)
-{
-    CS_ASSERT(a->n == NN_STATE_FLOATS && lr > 0 && momentum >= 0 && momentum < 1);
-    CS_ASSERT(vel || momentum == 0);
-    if (!(a->weight > 0))
-        return false;
-    for (size_t i = 0; i < NN_PARAMS; i++) {
-        double d = a->sum[i] / a->weight - (double)base[i];
-        if (vel) {
-            d += momentum * (double)vel[i];
-            vel[i] = (float)d;
-        }
-        global[i] = (float)((double)global[i] + lr * d);
-    }
-    /* BN running statistics are estimates of the activations' moments, not optimisation
-     * variables: they take the plain weighted mean. */
-    for (size_t i = NN_PARAMS; i < NN_STATE_FLOATS; i++)
-        global[i] = (float)(a->sum[i] / a->weight);
-    if (tracked_out)
-        for (int i = 0; i < NN_TRACKED; i++)
-            tracked_out[i] = a->tracked_max[i];
-    return true;
+    acc += (double)bytes * s->cost_per_mb / 1e6;
+    acc += (double)contact_minutes * s->cost_per_minute;
+    return acc;
 }
 
 double fl_cost_usd(const scn_config *cfg, const fl_station_use *use)
 {
     double cost = 0;
-    for (size_t k = 0; k < cfg->n_stations; k++) {
-        const scn_station *s = &cfg->stations[k];
-        double bytes = (double)(use[k].bytes_to_sat + use[k].bytes_to_ground);
-        double term = bytes * s->cost_per_mb / 1e6;
-        cost += term;
-        term = (double)use[k].contact_minutes * s->cost_per_minute;
-        cost += term;
-    }
+    for (size_t k = 0; k < cfg->n_stations; k++)
+        cost = fl_bill_add(cost, &cfg->stations[k], use[k].bytes_to_sat + use[k].bytes_to_ground,
+                           use[k].contact_minutes);
     return cost;
+}
+
+const char *fl_client_state_name(fl_client_state st)
+{
+    static const char *const names[] = {"idle", "receiving", "training", "sending"};
+    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
 const char *fl_trace_kind_name(fl_trace_kind k)
@@ -300,10 +62,8 @@ enum {
     EV_TYPES,
 };
 
-typedef enum cl_state { CL_IDLE, CL_UP, CL_TRAIN, CL_DOWN } cl_state;
-
 typedef struct client {
-    cl_state state;
+    fl_client_state state;
     int work_round;        /* 0-based round of the work in progress */
     int queued_round;      /* selected while busy: starts when free, if still open; -1 */
     unsigned char *update; /* owned: the encoded update (allocated once, on first use) */
@@ -311,32 +71,33 @@ typedef struct client {
     size_t n_samples;
 } client;
 
-typedef struct run {
-    const fl_env *env;
-    const scn_config *cfg;
-    scn_precision prec;
-    nn_precision nprec;
+struct fl_run {
+    const fl_env *env;     /* borrowed */
+    const scn_config *cfg; /* borrowed: env->cfg */
+    nn_precision prec;
     sim_engine *e;
     fl_links *links;
     nn_model *m;
     nn_opt *opt;   /* shared by the clients when their state is reset every round */
     nn_opt **copt; /* one per client with optimizer.state keep, else NULL */
     float *vel;    /* server momentum (NN_STATE_FLOATS) when server_momentum > 0, else NULL */
-    bool step;     /* aggregate as a server step from g_sent (fl_avg_finish_step) */
-    uint32_t n_clients, n_st, t_server;
-    client *cl;
+    bool step;     /* aggregate as a server step from sent (fl_avg_finish_step) */
+    uint32_t n_clients, n_st;
+    uint32_t server_target; /* engine target id of the server (its round deadline) */
+    client *clients;        /* owned: n_clients */
     fl_station_link *st_link;
     float *global; /* the server's FP32 global model */
-    int64_t gtr[NN_TRACKED];
+    int64_t global_tracked[NN_TRACKED];
     float *sent; /* the global as the clients decode it this round (base of deltas) */
-    int64_t str[NN_TRACKED];
+    int64_t sent_tracked[NN_TRACKED];
     unsigned char *gpay; /* the encoded global of this round */
     size_t gpay_len;
-    float *scratch;
-    int64_t scr_tr[NN_TRACKED];
+    float *scratch; /* a decoded update */
+    int64_t scratch_tracked[NN_TRACKED];
     fl_avg avg;
     uint32_t *perm; /* n_clients */
     uint32_t *sel;  /* selected clients of the open round, ascending */
+    bool *chosen;   /* n_clients: selected in the last round started */
     int n_sel;
     int cur; /* 0-based index of the last round started, -1 before */
     bool open;
@@ -344,23 +105,36 @@ typedef struct run {
     fl_round *rounds;    /* every round started */
     fl_station_use *use; /* rows of n_st per started round */
     size_t cap_rounds;
-    int train_client, train_epoch; /* for training progress */
+    uint32_t train_client; /* for training progress: the client training, */
+    int train_epoch;       /* and its local epoch (0-based) */
     fl_trace_event *trace;
     size_t n_trace, cap_trace;
-    bool trace_oom;
+    uint64_t trace_dropped; /* events not stored because memory ran out */
     double flops_img;
-} run;
+    bool finished;           /* every round done, or the duration spent */
+    bool horizon_hit;        /* finished by the duration */
+    double accuracy0, loss0; /* the initial global model (for snapshots before round 1) */
+    bool have_eval0;
+    fl_client_view *views;                    /* owned: n_clients, for snapshots */
+    fl_segment *sessions;                     /* owned: n_clients, for snapshots */
+    size_t payload_bytes, payload_bytes_fp32; /* of the initial model */
+    double wall0;
+};
 
-static void trace_add(run *r, fl_trace_kind kind, int dir, int round1, int64_t sat, int64_t station,
-                      int64_t bytes, double value)
+static void trace_add(fl_run *r, fl_trace_kind kind, int dir, int round1, int64_t sat,
+                      int64_t station, int64_t bytes, double value)
 {
-    if (!r->env->trace || r->trace_oom)
+    if (!r->env->trace)
         return;
+    if (r->trace_dropped > 0) {
+        r->trace_dropped++;
+        return;
+    }
     if (r->n_trace == r->cap_trace) {
         size_t cap = r->cap_trace ? 2 * r->cap_trace : 1024;
-        fl_trace_event *t = realloc(r->trace, cap * sizeof *t);
+        fl_trace_event *t = cap <= SIZE_MAX / sizeof *t ? realloc(r->trace, cap * sizeof *t) : NULL;
         if (!t) {
-            r->trace_oom = true;
+            r->trace_dropped = 1; /* the trace stays a complete prefix; the report flags it */
             return;
         }
         r->trace = t;
@@ -376,7 +150,7 @@ static void trace_add(run *r, fl_trace_kind kind, int dir, int round1, int64_t s
                                               .value = value};
 }
 
-static void progress(run *r, fl_progress *p)
+static void progress(fl_run *r, fl_progress *p)
 {
     if (!r->env->progress)
         return;
@@ -390,20 +164,20 @@ static void progress(run *r, fl_progress *p)
 
 static void on_nn_progress(void *user, const nn_progress *np)
 {
-    run *r = user;
+    fl_run *r = user;
     if (np->phase != NN_PHASE_TRAIN)
         return;
-    const client *k = &r->cl[r->train_client];
+    const client *cl = &r->clients[r->train_client];
     fl_progress p = {.kind = FL_PROG_TRAIN,
                      .round = &r->rounds[r->cur],
                      .trained = r->trained,
                      .client = r->train_client,
-                     .images_done = (size_t)r->train_epoch * k->n_samples + np->done,
-                     .images_total = (size_t)r->cfg->federated.local_epochs * k->n_samples};
+                     .images_done = (size_t)r->train_epoch * cl->n_samples + np->done,
+                     .images_total = (size_t)r->cfg->federated.local_epochs * cl->n_samples};
     progress(r, &p);
 }
 
-static void tick(run *r)
+static void tick(fl_run *r)
 {
     fl_progress p = {.kind = FL_PROG_TICK, .round = &r->rounds[r->cur], .trained = r->trained};
     progress(r, &p);
@@ -412,7 +186,7 @@ static void tick(run *r)
 static int on_link_start(void *user, const fl_segment *s, cs_err *err)
 {
     (void)err;
-    run *r = user;
+    fl_run *r = user;
     trace_add(r, FL_TR_LINK_START, s->dir, s->tag + 1, s->sat, s->station, (int64_t)s->left,
               s->t_data_s);
     return 0;
@@ -421,7 +195,7 @@ static int on_link_start(void *user, const fl_segment *s, cs_err *err)
 static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
 {
     (void)err;
-    run *r = user;
+    fl_run *r = user;
     CS_ASSERT(s->tag >= 0 && s->tag <= r->cur);
     fl_station_use *u = &r->use[(size_t)s->tag * r->n_st + s->station];
     fl_round *rd = &r->rounds[s->tag];
@@ -448,49 +222,47 @@ static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
     return 0;
 }
 
-static int start_uplink(run *r, uint32_t c, cs_err *err)
+static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
 {
-    client *k = &r->cl[c];
-    CS_ASSERT(k->state == CL_IDLE && r->open);
-    k->state = CL_UP;
-    k->work_round = r->cur;
+    client *cl = &r->clients[c];
+    CS_ASSERT(cl->state == FL_CLIENT_IDLE && r->open);
+    cl->state = FL_CLIENT_RECEIVING;
+    cl->work_round = r->cur;
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
-double fl_round_lr(const scn_optimizer_cfg *o, int round, int rounds)
-{
-    if (o->schedule == SCN_SCHED_COSINE && rounds > 0)
-        return o->lr * 0.5 * (1.0 + cos(M_PI * (double)round / (double)rounds));
-    if (o->schedule == SCN_SCHED_WSD && rounds > 0) {
-        int d = scn_fraction_count(o->decay_fraction, rounds);
-        int j = round - (rounds - d);
-        return j < 0 ? o->lr : o->lr * (double)(d - j) / (double)(d + 1);
-    }
-    return o->lr;
-}
+/* The wire precision's schedules are the ML ones. */
+_Static_assert((int)SCN_SCHED_CONSTANT == (int)NN_SCHED_CONSTANT &&
+                   (int)SCN_SCHED_COSINE == (int)NN_SCHED_COSINE &&
+                   (int)SCN_SCHED_WSD == (int)NN_SCHED_WSD,
+               "scenario and ML schedules agree");
 
 /* Local training of client c on the global it received; stores the encoded update. */
-static int train_client(run *r, uint32_t c, cs_err *err)
+static int train_client(fl_run *r, uint32_t c, cs_err *err)
 {
     const fl_env *env = r->env;
     const scn_federated *f = &r->cfg->federated;
-    client *k = &r->cl[c];
+    client *cl = &r->clients[c];
     const uint32_t *idx = env->parts->idx + env->parts->off[c];
     float *st = nn_model_state(r->m);
     int64_t *tr = nn_model_tracked(r->m);
     memcpy(st, r->sent, NN_STATE_FLOATS * sizeof *st);
-    memcpy(tr, r->str, sizeof r->str);
+    memcpy(tr, r->sent_tracked, sizeof r->sent_tracked);
     nn_opt *opt = r->copt ? r->copt[c] : r->opt;
     if (!r->copt)
         nn_opt_reset(opt);
-    nn_opt_set_lr(opt, (float)fl_round_lr(&f->optimizer, r->cur, f->rounds));
+    const scn_optimizer_cfg *o = &f->optimizer;
+    nn_opt_set_lr(opt, (float)nn_schedule_lr((nn_schedule)o->schedule, o->lr, o->decay_fraction,
+                                             r->cur, f->rounds));
     const uint64_t stream = ((uint64_t)(r->cur + 1) << 32) | c;
     cs_rng shuffle, aug;
     cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
     cs_rng_derive(&aug, r->cfg->seed, CS_RNG_AUGMENT, stream);
     cs_rng *augp = r->cfg->dataset.augment == SCN_AUG_FLIP ? &aug : NULL;
+    r->train_client = c;
     for (int ep = 0; ep < f->local_epochs; ep++) {
-        int rc = nn_train_epoch_aug(r->m, opt, env->ds, idx, k->n_samples, f->batch_size, &shuffle,
+        r->train_epoch = ep;
+        int rc = nn_train_epoch_aug(r->m, opt, env->ds, idx, cl->n_samples, f->batch_size, &shuffle,
                                     augp, NULL);
         if (rc)
             return cs_err_set(err, rc, NULL, 0, 0,
@@ -500,30 +272,31 @@ static int train_client(run *r, uint32_t c, cs_err *err)
     unsigned char *buf = NULL;
     size_t len = 0;
     const float *base = r->cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->sent : NULL;
-    int rc = nn_codec_encode(r->nprec, st, tr, base, &buf, &len, err);
+    int rc = nn_codec_encode(r->prec, st, tr, base, &buf, &len, err);
     if (rc)
         return rc;
-    if (len > k->update_cap) {
-        unsigned char *b = realloc(k->update, len);
+    if (len > cl->update_cap) {
+        unsigned char *b = realloc(cl->update, len);
         if (!b) {
             free(buf);
             return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (client update)");
         }
-        k->update = b;
-        k->update_cap = len;
+        cl->update = b;
+        cl->update_cap = len;
     }
-    memcpy(k->update, buf, len);
-    k->update_len = len;
+    memcpy(cl->update, buf, len);
+    cl->update_len = len;
     free(buf);
     return 0;
 }
 
-static int round_start(run *r, cs_err *err);
+static int round_start(fl_run *r, cs_err *err);
+static void observe(fl_run *r);
 
-static int evaluate_global(run *r, double *acc, double *loss, cs_err *err)
+static int evaluate_global(fl_run *r, double *acc, double *loss, cs_err *err)
 {
     memcpy(nn_model_state(r->m), r->global, NN_STATE_FLOATS * sizeof(float));
-    memcpy(nn_model_tracked(r->m), r->gtr, sizeof r->gtr);
+    memcpy(nn_model_tracked(r->m), r->global_tracked, sizeof r->global_tracked);
     int rc = nn_evaluate(r->m, r->env->ds, r->env->test, r->env->n_test, acc, loss);
     if (rc)
         return cs_err_set(err, rc, NULL, 0, 0, "evaluation of the global model failed (code %d)",
@@ -531,35 +304,35 @@ static int evaluate_global(run *r, double *acc, double *loss, cs_err *err)
     return 0;
 }
 
-static int close_round(run *r, bool deadline, cs_err *err)
+static int close_round(fl_run *r, bool deadline, cs_err *err)
 {
     fl_round *rd = &r->rounds[r->cur];
     int rc;
     CS_ASSERT(r->open);
-    sim_engine_cancel(r->e, r->t_server); /* the deadline, if pending */
+    sim_engine_cancel(r->e, r->server_target); /* the deadline, if pending */
     rd->t_end_s = sim_engine_now(r->e);
     rd->deadline_hit = deadline;
     /* Uplinks of this round: the server stops sending. Waiting ones first, so that antennas freed
      * by the others do not go to a transfer about to be abandoned. */
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t c = 0; c < r->n_clients; c++) {
-            client *k = &r->cl[c];
-            if (k->queued_round == r->cur)
-                k->queued_round = -1;
-            if (k->state != CL_UP || k->work_round != r->cur)
+            client *cl = &r->clients[c];
+            if (cl->queued_round == r->cur)
+                cl->queued_round = -1;
+            if (cl->state != FL_CLIENT_RECEIVING || cl->work_round != r->cur)
                 continue;
             if (fl_links_in_session(r->links, c) != (pass == 1))
                 continue;
             if ((rc = fl_links_cancel(r->links, c, err)))
                 return rc;
-            k->state = CL_IDLE;
+            cl->state = FL_CLIENT_IDLE;
             rd->uplinks_cancelled++;
         }
     r->open = false;
     const scn_federated *f = &r->cfg->federated;
     if (r->step ? fl_avg_finish_step(&r->avg, r->sent, f->server_lr, f->server_momentum, r->vel,
-                                     r->global, r->gtr)
-                : fl_avg_finish(&r->avg, r->global, r->gtr))
+                                     r->global, r->global_tracked)
+                : fl_avg_finish(&r->avg, r->global, r->global_tracked))
         rd->samples = r->avg.weight;
     trace_add(r, FL_TR_AGGREGATE, 0, rd->round, -1, -1, 0, (double)rd->reported);
     if ((rc = evaluate_global(r, &rd->accuracy, &rd->loss, err)))
@@ -573,48 +346,49 @@ static int close_round(run *r, bool deadline, cs_err *err)
     }
     progress(r, &p);
     if (r->rounds_done >= r->cfg->federated.rounds) {
+        r->finished = true;
         sim_engine_stop(r->e);
-        return 0;
     }
-    return round_start(r, err);
+    observe(r);
+    return r->finished ? 0 : round_start(r, err);
 }
 
 static int on_link_done(void *user, uint32_t c, fl_dir dir, int32_t tag, double t_s, cs_err *err)
 {
-    run *r = user;
-    client *k = &r->cl[c];
+    fl_run *r = user;
+    client *cl = &r->clients[c];
     int rc;
     if (dir == FL_UP) {
-        CS_ASSERT(k->state == CL_UP && tag == r->cur && r->open);
-        double images = (double)k->n_samples * r->cfg->federated.local_epochs;
+        CS_ASSERT(cl->state == FL_CLIENT_RECEIVING && tag == r->cur && r->open);
+        double images = (double)cl->n_samples * r->cfg->federated.local_epochs;
         double dur = r->flops_img * images / (r->cfg->federated.compute_gflops * 1e9);
         trace_add(r, FL_TR_TRAIN_START, 0, tag + 1, c, -1, (int64_t)images, dur);
         if ((rc = train_client(r, c, err)))
             return rc;
-        k->state = CL_TRAIN;
+        cl->state = FL_CLIENT_TRAINING;
         sim_event_data d = {{0}};
         d.u64[0] = (uint64_t)tag;
         return sim_engine_schedule(r->e, t_s + dur, EV_TRAIN_DONE, r->n_clients + c, d, err);
     }
-    CS_ASSERT(k->state == CL_DOWN && tag == k->work_round);
-    k->state = CL_IDLE;
+    CS_ASSERT(cl->state == FL_CLIENT_SENDING && tag == cl->work_round);
+    cl->state = FL_CLIENT_IDLE;
     bool close = false;
     if (r->open && tag == r->cur) {
         const float *base = r->cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->sent : NULL;
-        if ((rc =
-                 nn_codec_decode(k->update, k->update_len, base, r->scratch, r->scr_tr, NULL, err)))
+        if ((rc = nn_codec_decode(cl->update, cl->update_len, base, r->scratch, r->scratch_tracked,
+                                  NULL, err)))
             return rc;
-        fl_avg_add(&r->avg, r->scratch, r->scr_tr, (double)k->n_samples);
+        fl_avg_add(&r->avg, r->scratch, r->scratch_tracked, (double)cl->n_samples);
         r->rounds[r->cur].reported++;
-        trace_add(r, FL_TR_UPDATE, 0, tag + 1, c, -1, 0, (double)k->n_samples);
+        trace_add(r, FL_TR_UPDATE, 0, tag + 1, c, -1, 0, (double)cl->n_samples);
         close = r->rounds[r->cur].reported == r->rounds[r->cur].selected;
     } else {
         r->rounds[tag].late++;
-        trace_add(r, FL_TR_LATE, 0, tag + 1, c, -1, 0, (double)k->n_samples);
+        trace_add(r, FL_TR_LATE, 0, tag + 1, c, -1, 0, (double)cl->n_samples);
     }
-    if (k->queued_round >= 0) {
-        int q = k->queued_round;
-        k->queued_round = -1;
+    if (cl->queued_round >= 0) {
+        int q = cl->queued_round;
+        cl->queued_round = -1;
         if (r->open && q == r->cur && (rc = start_uplink(r, c, err)))
             return rc;
     }
@@ -625,27 +399,27 @@ static int on_link_done(void *user, uint32_t c, fl_dir dir, int32_t tag, double 
 static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
 {
     (void)e;
-    run *r = user;
+    fl_run *r = user;
     uint32_t c = ev->target - r->n_clients;
-    client *k = &r->cl[c];
-    CS_ASSERT(c < r->n_clients && k->state == CL_TRAIN);
-    k->state = CL_DOWN;
-    trace_add(r, FL_TR_TRAIN_END, 0, k->work_round + 1, c, -1, 0, 0);
-    if (k->work_round == r->cur && r->open)
+    client *cl = &r->clients[c];
+    CS_ASSERT(c < r->n_clients && cl->state == FL_CLIENT_TRAINING);
+    cl->state = FL_CLIENT_SENDING;
+    trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, 0, 0);
+    if (cl->work_round == r->cur && r->open)
         r->trained++;
     tick(r);
-    return fl_links_request(r->links, c, FL_DOWN, k->update_len, k->work_round, err);
+    return fl_links_request(r->links, c, FL_DOWN, cl->update_len, cl->work_round, err);
 }
 
 static int on_deadline(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
 {
     (void)e;
-    run *r = user;
+    fl_run *r = user;
     CS_ASSERT(r->open && (int)ev->u.u64[0] == r->cur);
     return close_round(r, true, err);
 }
 
-static int grow_rounds(run *r, cs_err *err)
+static int grow_rounds(fl_run *r, cs_err *err)
 {
     if ((size_t)r->cur + 1 < r->cap_rounds)
         return 0;
@@ -670,7 +444,7 @@ static int grow_rounds(run *r, cs_err *err)
     return 0;
 }
 
-static int round_start(run *r, cs_err *err)
+static int round_start(fl_run *r, cs_err *err)
 {
     const scn_federated *f = &r->cfg->federated;
     int rc;
@@ -694,15 +468,21 @@ static int round_start(run *r, cs_err *err)
         r->perm[i] = r->perm[j];
         r->perm[j] = t;
     }
-    memcpy(r->sel, r->perm, (size_t)r->n_sel * sizeof *r->sel);
-    qsort(r->sel, (size_t)r->n_sel, sizeof *r->sel, cmp_u32);
+    /* The selection in ascending client order. */
+    memset(r->chosen, 0, r->n_clients * sizeof *r->chosen);
+    for (int i = 0; i < r->n_sel; i++)
+        r->chosen[r->perm[i]] = true;
+    for (uint32_t c = 0, n = 0; c < r->n_clients; c++)
+        if (r->chosen[c])
+            r->sel[n++] = c;
     rd->selected = r->n_sel;
     /* The global model on the wire, and as the clients will decode it. */
     free(r->gpay);
     r->gpay = NULL;
-    if ((rc = nn_codec_encode(r->nprec, r->global, r->gtr, NULL, &r->gpay, &r->gpay_len, err)))
+    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &r->gpay, &r->gpay_len,
+                              err)))
         return rc;
-    if ((rc = nn_codec_decode(r->gpay, r->gpay_len, NULL, r->sent, r->str, NULL, err)))
+    if ((rc = nn_codec_decode(r->gpay, r->gpay_len, NULL, r->sent, r->sent_tracked, NULL, err)))
         return rc;
     fl_avg_reset(&r->avg);
     trace_add(r, FL_TR_ROUND_START, 0, rd->round, -1, -1, 0, (double)r->n_sel);
@@ -710,16 +490,16 @@ static int round_start(run *r, cs_err *err)
         sim_event_data d = {{0}};
         d.u64[0] = (uint64_t)r->cur;
         if ((rc = sim_engine_schedule(r->e, rd->t_start_s + f->round_deadline_s, EV_DEADLINE,
-                                      r->t_server, d, err)))
+                                      r->server_target, d, err)))
             return rc;
     }
     for (int i = 0; i < r->n_sel; i++) {
         uint32_t c = r->sel[i];
-        if (r->cl[c].state == CL_IDLE) {
+        if (r->clients[c].state == FL_CLIENT_IDLE) {
             if ((rc = start_uplink(r, c, err)))
                 return rc;
         } else {
-            r->cl[c].queued_round = r->cur;
+            r->clients[c].queued_round = r->cur;
             rd->deferred++;
         }
     }
@@ -733,8 +513,10 @@ static int on_round_start(void *user, sim_engine *e, const sim_event *ev, cs_err
     return round_start(user, err);
 }
 
-static void run_free(run *r)
+void fl_run_destroy(fl_run *r)
 {
+    if (!r)
+        return;
     sim_engine_destroy(r->e);
     fl_links_destroy(r->links);
     nn_model_destroy(r->m);
@@ -744,10 +526,10 @@ static void run_free(run *r)
             nn_opt_destroy(r->copt[c]);
     free(r->copt);
     free(r->vel);
-    if (r->cl)
+    if (r->clients)
         for (uint32_t c = 0; c < r->n_clients; c++)
-            free(r->cl[c].update);
-    free(r->cl);
+            free(r->clients[c].update);
+    free(r->clients);
     free(r->st_link);
     free(r->global);
     free(r->sent);
@@ -756,9 +538,13 @@ static void run_free(run *r)
     fl_avg_deinit(&r->avg);
     free(r->perm);
     free(r->sel);
+    free(r->chosen);
     free(r->rounds);
     free(r->use);
     free(r->trace);
+    free(r->views);
+    free(r->sessions);
+    free(r);
 }
 
 static nn_opt_cfg opt_cfg(const scn_optimizer_cfg *o)
@@ -771,7 +557,7 @@ static nn_opt_cfg opt_cfg(const scn_optimizer_cfg *o)
 }
 
 /* Moves the run's records into out. */
-static int run_result(run *r, fl_result *out, cs_err *err)
+static int run_result(fl_run *r, fl_result *out, cs_err *err)
 {
     size_t n_done = (size_t)r->rounds_done, n_st = r->n_st;
     out->n_stations = n_st;
@@ -818,160 +604,276 @@ static int run_result(run *r, fl_result *out, cs_err *err)
             t->contact_minutes += u->contact_minutes;
         }
     memcpy(out->state, r->global, NN_STATE_FLOATS * sizeof *out->state);
-    memcpy(out->tracked, r->gtr, sizeof r->gtr);
+    memcpy(out->tracked, r->global_tracked, sizeof r->global_tracked);
     out->sim_time_s = n_done ? out->rounds[n_done - 1].t_end_s : 0;
     out->end_time_s = sim_engine_now(r->e);
     out->trace = r->trace;
     out->n_trace = r->n_trace;
+    out->trace_truncated = r->trace_dropped > 0;
+    out->trace_dropped = r->trace_dropped;
     r->trace = NULL;
     out->engine = sim_engine_get_stats(r->e);
     return 0;
 }
 
-int fl_run(const fl_env *env, scn_precision prec, fl_result *out, cs_err *err)
-{
-    double wall0 = cs_wall_s();
-    const scn_config *cfg = env->cfg;
-    memset(out, 0, sizeof *out);
-    out->precision = prec;
-    run r = {.env = env, .cfg = cfg, .prec = prec, .cur = -1};
-    int rc = CS_ENOMEM;
-    r.nprec = prec == SCN_PREC_FP16   ? NN_PREC_FP16
-              : prec == SCN_PREC_INT8 ? NN_PREC_INT8
-                                      : NN_PREC_FP32;
-    r.n_clients = (uint32_t)cfg->federated.clients;
-    r.n_st = (uint32_t)cfg->n_stations;
-    CS_ASSERT(env->parts->n_clients == r.n_clients && env->plan->n_stations == r.n_st);
-    r.t_server = 2 * r.n_clients;
-    r.flops_img = nn_model_train_flops_per_image();
+/* ---- snapshots ------------------------------------------------------------------------------- */
 
-    r.e = sim_engine_create(EV_TYPES, 2 * r.n_clients + 1, 256, err);
-    if (!r.e)
-        goto fail;
-    r.cl = calloc(r.n_clients, sizeof *r.cl);
-    r.st_link = calloc(r.n_st, sizeof *r.st_link);
-    r.global = malloc(NN_STATE_FLOATS * sizeof(float));
-    r.sent = malloc(NN_STATE_FLOATS * sizeof(float));
-    r.scratch = malloc(NN_STATE_FLOATS * sizeof(float));
-    r.perm = malloc(r.n_clients * sizeof *r.perm);
-    r.sel = malloc(r.n_clients * sizeof *r.sel);
-    if (!r.cl || !r.st_link || !r.global || !r.sent || !r.scratch || !r.perm || !r.sel) {
-        rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (FL run)");
-        goto fail;
+void fl_run_snapshot(const fl_run *r, fl_snapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    out->t_s = sim_engine_now(r->e);
+    out->precision = r->prec;
+    out->run_index = r->env->run_index;
+    out->n_runs = r->env->n_runs;
+    out->rounds_total = r->cfg->federated.rounds;
+    out->rounds_done = r->rounds_done;
+    out->round_open = r->open;
+    out->finished = r->finished;
+    out->rounds = r->rounds;
+    if (r->rounds_done > 0) {
+        out->accuracy = r->rounds[r->rounds_done - 1].accuracy;
+        out->loss = r->rounds[r->rounds_done - 1].loss;
+    } else {
+        out->accuracy = r->accuracy0;
+        out->loss = r->loss0;
     }
-    if ((rc = fl_avg_init(&r.avg, NN_STATE_FLOATS, err)))
-        goto fail;
-    for (uint32_t c = 0; c < r.n_clients; c++) {
-        r.cl[c].queued_round = -1;
-        r.cl[c].n_samples = env->parts->off[c + 1] - env->parts->off[c];
+    for (int i = 0; i <= r->cur; i++) {
+        out->bytes_to_sat += r->rounds[i].bytes_to_sat;
+        out->bytes_to_ground += r->rounds[i].bytes_to_ground;
+        out->cost_usd += fl_cost_usd(r->cfg, &r->use[(size_t)i * r->n_st]);
     }
-    for (uint32_t k = 0; k < r.n_st; k++)
-        r.st_link[k] = (fl_station_link){cfg->stations[k].uplink_mbps,
-                                         cfg->stations[k].downlink_mbps, cfg->stations[k].antennas};
+    for (uint32_t c = 0; c < r->n_clients; c++) {
+        const client *cl = &r->clients[c];
+        r->views[c] = (fl_client_view){
+            .state = cl->state,
+            .round = cl->state == FL_CLIENT_IDLE ? 0 : cl->work_round + 1,
+            .selected = r->open && r->chosen[c],
+            .n_samples = cl->n_samples,
+            .bytes_left = fl_links_left(r->links, c),
+        };
+    }
+    out->n_clients = r->n_clients;
+    out->clients = r->views;
+    out->n_sessions = fl_links_sessions(r->links, r->sessions, r->n_clients);
+    out->sessions = r->sessions;
+}
+
+static void observe(fl_run *r)
+{
+    if (!r->env->observe)
+        return;
+    fl_snapshot s;
+    fl_run_snapshot(r, &s);
+    r->env->observe(r->env->observe_user, &s);
+}
+
+/* ---- begin / advance / end --------------------------------------------------------------------
+ */
+
+static int fail_nomem(cs_err *err, const char *what)
+{
+    return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (%s)", what);
+}
+
+static int run_setup(fl_run *r, cs_err *err)
+{
+    const fl_env *env = r->env;
+    const scn_config *cfg = r->cfg;
+    int rc;
+    r->n_clients = (uint32_t)cfg->federated.clients;
+    r->n_st = (uint32_t)cfg->n_stations;
+    CS_ASSERT(env->parts->n_clients == r->n_clients && env->plan->n_stations == r->n_st);
+    /* Engine targets: clients' links 0 .. n-1, their training n .. 2n-1, the server 2n. */
+    r->server_target = 2 * r->n_clients;
+    r->flops_img = nn_model_train_flops_per_image();
+
+    if (!(r->e = sim_engine_create(EV_TYPES, 2 * r->n_clients + 1, 256, err)))
+        return err->code ? err->code : CS_ENOMEM;
+    r->clients = calloc(r->n_clients, sizeof *r->clients);
+    r->st_link = calloc(r->n_st, sizeof *r->st_link);
+    r->global = malloc(NN_STATE_FLOATS * sizeof(float));
+    r->sent = malloc(NN_STATE_FLOATS * sizeof(float));
+    r->scratch = malloc(NN_STATE_FLOATS * sizeof(float));
+    r->perm = malloc(r->n_clients * sizeof *r->perm);
+    r->sel = malloc(r->n_clients * sizeof *r->sel);
+    r->chosen = calloc(r->n_clients, sizeof *r->chosen);
+    r->views = calloc(r->n_clients, sizeof *r->views);
+    r->sessions = calloc(r->n_clients, sizeof *r->sessions);
+    if (!r->clients || !r->st_link || !r->global || !r->sent || !r->scratch || !r->perm ||
+        !r->sel || !r->chosen || !r->views || !r->sessions)
+        return fail_nomem(err, "FL run");
+    if ((rc = fl_avg_init(&r->avg, NN_STATE_FLOATS, err)))
+        return rc;
+    for (uint32_t c = 0; c < r->n_clients; c++) {
+        r->clients[c].queued_round = -1;
+        r->clients[c].n_samples = env->parts->off[c + 1] - env->parts->off[c];
+    }
+    for (uint32_t k = 0; k < r->n_st; k++)
+        r->st_link[k] =
+            (fl_station_link){cfg->stations[k].uplink_mbps, cfg->stations[k].downlink_mbps,
+                              cfg->stations[k].antennas};
     fl_link_setup ls = {.windows = env->plan->contacts.w,
                         .n_windows = env->plan->contacts.n,
-                        .n_sats = r.n_clients,
-                        .n_stations = r.n_st,
-                        .stations = r.st_link,
+                        .n_sats = r->n_clients,
+                        .n_stations = r->n_st,
+                        .stations = r->st_link,
                         .setup_s = cfg->links.setup_s,
                         .resume = cfg->links.resume,
                         .type_base = 0,
                         .target_base = 0,
-                        .hooks = {.user = &r,
+                        .hooks = {.user = r,
                                   .on_start = on_link_start,
                                   .on_segment = on_link_segment,
                                   .on_done = on_link_done}};
-    r.links = fl_links_create(r.e, &ls, err);
-    if (!r.links) {
-        rc = err ? err->code : CS_ENOMEM;
-        goto fail;
-    }
-    sim_engine_on(r.e, EV_ROUND_START, on_round_start, &r);
-    sim_engine_on(r.e, EV_TRAIN_DONE, on_train_done, &r);
-    sim_engine_on(r.e, EV_DEADLINE, on_deadline, &r);
+    if (!(r->links = fl_links_create(r->e, &ls, err)))
+        return err->code ? err->code : CS_ENOMEM;
+    sim_engine_on(r->e, EV_ROUND_START, on_round_start, r);
+    sim_engine_on(r->e, EV_TRAIN_DONE, on_train_done, r);
+    sim_engine_on(r->e, EV_DEADLINE, on_deadline, r);
 
-    r.m = nn_model_create(cfg->federated.batch_size, err);
-    if (!r.m) {
-        rc = err ? err->code : CS_ENOMEM;
-        goto fail;
-    }
+    if (!(r->m = nn_model_create(cfg->federated.batch_size, err)))
+        return err->code ? err->code : CS_ENOMEM;
     if (env->progress)
-        nn_train_set_progress(r.m, on_nn_progress, &r);
+        nn_train_set_progress(r->m, on_nn_progress, r);
     nn_opt_cfg oc = opt_cfg(&cfg->federated.optimizer);
-    r.opt = nn_opt_create(&oc, NN_PARAMS, err);
-    if (!r.opt) {
-        rc = err ? err->code : CS_ENOMEM;
-        goto fail;
-    }
+    if (!(r->opt = nn_opt_create(&oc, NN_PARAMS, err)))
+        return err->code ? err->code : CS_ENOMEM;
     if (cfg->federated.optimizer.state == SCN_OPT_STATE_KEEP) {
-        r.copt = calloc(r.n_clients, sizeof *r.copt);
-        if (!r.copt) {
-            rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (client optimisers)");
-            goto fail;
-        }
-        for (uint32_t c = 0; c < r.n_clients; c++)
-            if (!(r.copt[c] = nn_opt_create(&oc, NN_PARAMS, err))) {
-                rc = err ? err->code : CS_ENOMEM;
-                goto fail;
-            }
+        if (!(r->copt = calloc(r->n_clients, sizeof *r->copt)))
+            return fail_nomem(err, "client optimisers");
+        for (uint32_t c = 0; c < r->n_clients; c++)
+            if (!(r->copt[c] = nn_opt_create(&oc, NN_PARAMS, err)))
+                return err->code ? err->code : CS_ENOMEM;
     }
-    r.step = cfg->wire.payload == SCN_PAYLOAD_DELTA || cfg->federated.server_lr != 1.0 ||
-             cfg->federated.server_momentum > 0;
-    if (cfg->federated.server_momentum > 0 && !(r.vel = calloc(NN_STATE_FLOATS, sizeof *r.vel))) {
-        rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (server momentum)");
-        goto fail;
-    }
+    r->step = cfg->wire.payload == SCN_PAYLOAD_DELTA || cfg->federated.server_lr != 1.0 ||
+              cfg->federated.server_momentum > 0;
+    if (cfg->federated.server_momentum > 0 && !(r->vel = calloc(NN_STATE_FLOATS, sizeof *r->vel)))
+        return fail_nomem(err, "server momentum");
     cs_rng init;
     cs_rng_derive(&init, cfg->seed, CS_RNG_INIT, 0);
-    nn_model_init(r.m, cs_rng_u64(&init));
-    memcpy(r.global, nn_model_state(r.m), NN_STATE_FLOATS * sizeof(float));
-    memcpy(r.gtr, nn_model_tracked(r.m), sizeof r.gtr);
-    {
-        unsigned char *buf = NULL;
-        size_t len = 0;
-        if ((rc = nn_codec_encode(r.nprec, r.global, r.gtr, NULL, &buf, &len, err)))
-            goto fail;
-        free(buf);
-        out->payload_bytes = len;
-        if ((rc = nn_codec_encode(NN_PREC_FP32, r.global, r.gtr, NULL, &buf, &len, err)))
-            goto fail;
-        free(buf);
-        out->payload_bytes_fp32 = len;
-    }
-
+    nn_model_init(r->m, cs_rng_u64(&init));
+    memcpy(r->global, nn_model_state(r->m), NN_STATE_FLOATS * sizeof(float));
+    memcpy(r->global_tracked, nn_model_tracked(r->m), sizeof r->global_tracked);
+    /* Payload sizes of the initial model in this precision and in FP32. */
+    unsigned char *buf = NULL;
+    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &buf, &r->payload_bytes,
+                              err)))
+        return rc;
+    free(buf);
+    buf = NULL;
+    if ((rc = nn_codec_encode(NN_PREC_FP32, r->global, r->global_tracked, NULL, &buf,
+                              &r->payload_bytes_fp32, err)))
+        return rc;
+    free(buf);
     sim_event_data d = {{0}};
-    if ((rc = fl_links_start(r.links, err)) ||
-        (rc = sim_engine_schedule(r.e, 0, EV_ROUND_START, SIM_NO_TARGET, d, err)))
-        goto fail;
-    if ((rc = sim_engine_run(r.e, cfg->duration_s, err)))
-        goto fail;
-    out->horizon_hit = !sim_engine_stopped(r.e);
-    if ((rc = fl_links_finish(r.links, err)))
-        goto fail;
-    if ((rc = run_result(&r, out, err)))
+    if ((rc = fl_links_start(r->links, err)) ||
+        (rc = sim_engine_schedule(r->e, 0, EV_ROUND_START, SIM_NO_TARGET, d, err)))
+        return rc;
+    return 0;
+}
+
+fl_run *fl_run_begin(const fl_env *env, nn_precision prec, cs_err *err)
+{
+    fl_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        fail_nomem(err, "FL run");
+        return NULL;
+    }
+    r->wall0 = cs_wall_s();
+    r->env = env;
+    r->cfg = env->cfg;
+    r->prec = prec;
+    r->cur = -1;
+    int rc = run_setup(r, err);
+    if (rc == 0 && env->observe) {
+        /* Snapshots before the first aggregation show the initial model's accuracy. */
+        rc = evaluate_global(r, &r->accuracy0, &r->loss0, err);
+        r->have_eval0 = rc == 0;
+    }
+    if (rc) {
+        if (err && err->code == 0)
+            cs_err_set(err, CS_EFAIL, NULL, 0, 0, "the FL run could not start (code %d)", rc);
+        fl_run_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+int fl_run_advance(fl_run *r, double t_s, cs_err *err)
+{
+    double duration = r->cfg->duration_s;
+    double horizon = t_s < duration ? t_s : duration;
+    if (!r->finished && horizon >= sim_engine_now(r->e)) {
+        int rc = sim_engine_run(r->e, horizon, err);
+        if (rc)
+            return rc;
+        if (!r->finished && horizon >= duration) {
+            r->finished = true;
+            r->horizon_hit = true;
+        }
+    }
+    observe(r);
+    return 0;
+}
+
+bool fl_run_finished(const fl_run *r)
+{
+    return r->finished;
+}
+
+double fl_run_now(const fl_run *r)
+{
+    return sim_engine_now(r->e);
+}
+
+int fl_run_end(fl_run *r, fl_result *out, cs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->precision = r->prec;
+    out->horizon_hit = r->horizon_hit;
+    int rc;
+    out->payload_bytes = r->payload_bytes;
+    out->payload_bytes_fp32 = r->payload_bytes_fp32;
+    if ((rc = fl_links_finish(r->links, err)) || (rc = run_result(r, out, err)))
         goto fail;
     if (out->n_rounds > 0) {
         out->accuracy = out->rounds[out->n_rounds - 1].accuracy;
         out->loss = out->rounds[out->n_rounds - 1].loss;
-    } else if ((rc = evaluate_global(&r, &out->accuracy, &out->loss, err))) {
+    } else if (r->have_eval0) {
+        out->accuracy = r->accuracy0;
+        out->loss = r->loss0;
+    } else if ((rc = evaluate_global(r, &out->accuracy, &out->loss, err))) {
         goto fail;
     }
-    run_free(&r);
-    out->wall_time_s = cs_wall_s() - wall0;
+    out->wall_time_s = cs_wall_s() - r->wall0;
     fl_progress p = {.kind = FL_PROG_RUN,
-                     .precision = prec,
-                     .run_index = env->run_index,
-                     .n_runs = env->n_runs,
-                     .rounds = cfg->federated.rounds,
+                     .precision = r->prec,
+                     .run_index = r->env->run_index,
+                     .n_runs = r->env->n_runs,
+                     .rounds = r->cfg->federated.rounds,
                      .sim_time_s = out->end_time_s,
                      .result = out};
+    const fl_env *env = r->env;
+    fl_run_destroy(r);
     if (env->progress)
         env->progress(env->progress_user, &p);
     return 0;
 fail:
-    if (rc == 0)
-        rc = CS_EFAIL;
-    run_free(&r);
+    fl_run_destroy(r);
     fl_result_free(out);
-    return rc;
+    return rc ? rc : CS_EFAIL;
+}
+
+int fl_run_batch(const fl_env *env, nn_precision prec, fl_result *out, cs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    fl_run *r = fl_run_begin(env, prec, err);
+    if (!r)
+        return err && err->code ? err->code : CS_EFAIL;
+    int rc = fl_run_advance(r, env->cfg->duration_s, err);
+    if (rc) {
+        fl_run_destroy(r);
+        return rc;
+    }
+    return fl_run_end(r, out, err);
 }

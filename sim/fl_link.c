@@ -1,12 +1,12 @@
 /* fl_link.c - transfers over contact windows: antennas, FIFO queues, setup time, resume
- * (see fl.h and docs/simulation.md).
+ * (see fl_link.h and docs/simulation.md).
  *
  * State: the windows of the client satellites (a filtered copy of the plan's order), which of
  * them are open, one FIFO queue of (satellite, window) per station, and per satellite its
  * transfer and its session. Events: a window opens (the next opening is scheduled from it, so the
  * heap holds one pending opening at a time), a window closes, a transfer completes.
  */
-#include "fl.h"
+#include "fl_link.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -229,6 +229,14 @@ static int seek(fl_links *l, uint32_t sat, cs_err *err)
     return 0;
 }
 
+/* Bytes of sat's session delivered by now: whole bytes only, never more than were left. */
+static uint64_t bytes_moved(const fl_links *l, const sat_state *s, double now)
+{
+    double dt = now - s->t_data;
+    double b = dt > 0 ? floor(dt * rate_Bps(l, win(l, s->sess_win)->station, s->dir)) : 0;
+    return b >= (double)s->left ? s->left : (uint64_t)b;
+}
+
 /* Ends sat's session at the current time. */
 static int end_session(fl_links *l, uint32_t sat, fl_seg_end how, cs_err *err)
 {
@@ -242,9 +250,7 @@ static int end_session(fl_links *l, uint32_t sat, fl_seg_end how, cs_err *err)
         how = FL_SEG_DONE;
         moved = s->left;
     } else {
-        double dt = now - s->t_data;
-        double b = dt > 0 ? floor(dt * rate_Bps(l, k, s->dir)) : 0;
-        moved = b >= (double)s->left ? s->left : (uint64_t)b;
+        moved = bytes_moved(l, s, now);
         if (moved == s->left && how == FL_SEG_CUT)
             how = FL_SEG_DONE; /* rounding: the last byte made it */
     }
@@ -481,4 +487,43 @@ bool fl_links_in_session(const fl_links *l, uint32_t sat)
 {
     CS_ASSERT(sat < l->s.n_sats);
     return l->sat[sat].in_session;
+}
+
+uint64_t fl_links_left(const fl_links *l, uint32_t sat)
+{
+    CS_ASSERT(sat < l->s.n_sats);
+    const sat_state *s = &l->sat[sat];
+    if (!s->active)
+        return 0;
+    return s->in_session ? s->left - bytes_moved(l, s, sim_engine_now(l->e)) : s->left;
+}
+
+size_t fl_links_sessions(const fl_links *l, fl_segment *out, size_t cap)
+{
+    double now = sim_engine_now(l->e);
+    size_t n = 0;
+    for (uint32_t i = 0; i < l->s.n_sats; i++) {
+        const sat_state *s = &l->sat[i];
+        if (!s->in_session)
+            continue;
+        if (n < cap) {
+            const orb_window *ow = win(l, s->sess_win);
+            out[n] = (fl_segment){.sat = i,
+                                  .station = ow->station,
+                                  .antenna = s->sess_ant,
+                                  .window = s->sess_win,
+                                  .setup_s = s->sess_setup,
+                                  .dir = s->dir,
+                                  .tag = s->tag,
+                                  .t_grant_s = s->t_grant,
+                                  .t_data_s = s->t_data,
+                                  .t_end_s = now,
+                                  .bytes = bytes_moved(l, s, now),
+                                  .left = s->left,
+                                  .total = s->total,
+                                  .end = FL_SEG_CUT};
+        }
+        n++;
+    }
+    return n;
 }

@@ -1,8 +1,8 @@
-/* fl_study.c - a whole scenario: contact plan, dataset, partitions, one FL run per wire
- * precision, PTQ and model files (see fl.h). */
-#include "fl.h"
-#include "nn_ptq.h"
+/* fl_study.c - a whole scenario over a borrowed contact plan and dataset: split, partitions,
+ * one FL run per wire precision, PTQ and model files (see fl_study.h). */
+#include "fl_study.h"
 
+#include "nn_ptq.h"
 #include "nn_train.h"
 
 #include <stdarg.h>
@@ -38,12 +38,10 @@ void fl_study_free(fl_study *s)
 {
     if (!s)
         return;
-    sim_plan_free(&s->plan);
-    nn_data_free(&s->ds);
     free(s->train);
     free(s->test);
     fl_partitions_free(&s->parts);
-    for (size_t i = 0; i < SCN_PREC_COUNT; i++)
+    for (size_t i = 0; i < NN_PRECISIONS; i++)
         fl_result_free(&s->runs[i]);
     memset(s, 0, sizeof *s);
 }
@@ -64,7 +62,7 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
         return err->code ? err->code : CS_ENOMEM;
     s->ptq_source_run = src;
     nn_ptq_row rows[NN_PRECISIONS];
-    int rc = nn_ptq_run(m, r->state, r->tracked, &s->ds, s->test, s->n_test, rows, err);
+    int rc = nn_ptq_run(m, r->state, r->tracked, s->ds, s->test, s->n_test, rows, err);
     nn_model_destroy(m);
     for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
         fl_ptq_entry *e = &s->ptq[p];
@@ -87,45 +85,70 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
     s->has_ptq = true;
     stage(o, "ptq: fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%% (final model of the %s run)",
           100 * s->ptq[0].accuracy, 100 * s->ptq[1].accuracy, 100 * s->ptq[2].accuracy,
-          scn_precision_name(r->precision));
+          nn_precision_name(r->precision));
     return 0;
 }
 
-int fl_study_run(const scn_config *cfg, const fl_study_opts *opts, fl_study *out, cs_err *err)
+nn_precision fl_wire_precision(scn_precision p)
+{
+    switch (p) {
+    case SCN_PREC_FP32:
+        return NN_PREC_FP32;
+    case SCN_PREC_FP16:
+        return NN_PREC_FP16;
+    case SCN_PREC_INT8:
+        return NN_PREC_INT8;
+    }
+    CS_ASSERT(!"unknown precision");
+    return NN_PREC_FP32;
+}
+
+int fl_study_check_plan(const scn_config *cfg, const sim_plan *plan, cs_err *err)
+{
+    const char *why = NULL;
+    if (plan->jd_epoch != cfg->epoch_jd)
+        why = "another epoch";
+    else if (plan->duration_s != cfg->duration_s)
+        why = "another duration";
+    else if (plan->n_sats != cfg->constellation.n_satellites)
+        why = "another number of satellites";
+    else if (plan->n_stations != cfg->n_stations)
+        why = "another number of ground stations";
+    for (size_t k = 0; !why && k < cfg->n_stations; k++) {
+        const scn_station *s = &cfg->stations[k];
+        const orb_station *o = &plan->stations[k];
+        if (o->lat_deg != s->lat_deg || o->lon_deg != s->lon_deg || o->alt_m != s->alt_m ||
+            o->min_elevation_deg != s->min_elevation_deg)
+            why = "a ground station elsewhere or with another elevation mask";
+    }
+    if (why)
+        return cs_err_set(err, CS_EINVAL, cfg->file, 0, 0,
+                          "the contact plan was computed for %s than this scenario", why);
+    return 0;
+}
+
+int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
+                 const fl_study_opts *opts, fl_study *out, cs_err *err)
 {
     memset(out, 0, sizeof *out);
     out->cfg = cfg;
+    out->plan = plan;
+    out->ds = ds;
+    out->threads = opts->threads > 0 ? opts->threads : 1;
     double t0 = cs_wall_s();
-    int threads = opts->threads > 0 ? opts->threads : 1;
     const char *rp = opts->report_path ? opts->report_path : cfg->report.path;
     int rc;
-    if ((rc = check_path(rp, sizeof out->model_dir - 20, err)))
+    if ((rc = check_path(rp, sizeof out->model_dir - 20, err)) ||
+        (rc = fl_study_check_plan(cfg, plan, err)))
         return rc;
     snprintf(out->report_path, sizeof out->report_path, "%s", rp);
     fl_model_dir(rp, out->model_dir, sizeof out->model_dir);
 
-    /* The contact plan, once for every precision. */
-    double t = cs_wall_s();
-    if ((rc = sim_plan_build(cfg, threads, &out->plan, err)))
+    /* Split and partitions. */
+    if ((rc = nn_data_split(ds, cfg->dataset.test_fraction, cfg->seed, &out->train, &out->n_train,
+                            &out->test, &out->n_test, err)))
         return rc;
-    out->plan_wall_s = cs_wall_s() - t;
-    double contact_s = 0;
-    sim_plan_summary(&out->plan, NULL, &contact_s);
-    stage(opts, "contacts: %zu windows, %.0f s of contact over %.1f h (%.2f s)",
-          out->plan.contacts.n, contact_s, cfg->duration_s / 3600.0, out->plan_wall_s);
-
-    /* The dataset, decoded once; split; partitions. */
-    t = cs_wall_s();
-    char root[1024];
-    if ((rc = nn_data_find_root(cfg->dataset.path, root, sizeof root, err)) ||
-        (rc = nn_data_load(root, threads, &out->ds, err)) ||
-        (rc = nn_data_split(&out->ds, cfg->dataset.test_fraction, cfg->seed, &out->train,
-                            &out->n_train, &out->test, &out->n_test, err)))
-        return rc;
-    out->data_wall_s = cs_wall_s() - t;
-    stage(opts, "dataset: %zu images from %s (%zu train, %zu test) in %.1f s", out->ds.n, root,
-          out->n_train, out->n_test, out->data_wall_s);
-    if ((rc = fl_partition(&out->ds, out->train, out->n_train, (size_t)cfg->federated.clients,
+    if ((rc = fl_partition(ds, out->train, out->n_train, (size_t)cfg->federated.clients,
                            cfg->dataset.partition, cfg->dataset.alpha,
                            cfg->dataset.max_samples_per_client, cfg->seed, &out->parts, err)))
         return rc;
@@ -135,29 +158,34 @@ int fl_study_run(const scn_config *cfg, const fl_study_opts *opts, fl_study *out
         lo = n < lo ? n : lo;
         hi = n > hi ? n : hi;
     }
-    stage(opts, "partitions: %zu clients (%s), %zu..%zu images each, %zu in all",
-          out->parts.n_clients, scn_partition_name(cfg->dataset.partition), lo, hi,
-          out->parts.off[out->parts.n_clients]);
+    stage(opts,
+          "split: %zu train, %zu test; partitions: %zu clients (%s), %zu..%zu images each, %zu in "
+          "all",
+          out->n_train, out->n_test, out->parts.n_clients,
+          scn_partition_name(cfg->dataset.partition), lo, hi, out->parts.off[out->parts.n_clients]);
 
     if (opts->save_models && (rc = cs_mkdir_p(out->model_dir, err)))
         return rc;
     for (size_t i = 0; i < cfg->wire.n_precision; i++) {
         fl_env env = {.cfg = cfg,
-                      .plan = &out->plan,
-                      .ds = &out->ds,
+                      .plan = plan,
+                      .ds = ds,
                       .test = out->test,
                       .n_test = out->n_test,
                       .parts = &out->parts,
                       .trace = opts->trace,
                       .progress = opts->progress,
                       .progress_user = opts->progress_user,
+                      .observe = opts->observe,
+                      .observe_user = opts->observe_user,
                       .run_index = i,
                       .n_runs = cfg->wire.n_precision};
-        if ((rc = fl_run(&env, cfg->wire.precision[i], &out->runs[i], err)))
+        nn_precision prec = fl_wire_precision(cfg->wire.precision[i]);
+        if ((rc = fl_run_batch(&env, prec, &out->runs[i], err)))
             return rc;
         out->n_runs = i + 1;
         snprintf(out->model_paths[i], sizeof out->model_paths[i], "%s/%s.safetensors",
-                 out->model_dir, scn_precision_name(cfg->wire.precision[i]));
+                 out->model_dir, nn_precision_name(prec));
         if (opts->save_models &&
             (rc = nn_state_save(out->model_paths[i], NN_PREC_FP32, out->runs[i].state,
                                 out->runs[i].tracked, err)))
@@ -168,7 +196,7 @@ int fl_study_run(const scn_config *cfg, const fl_study_opts *opts, fl_study *out
     if (cfg->report.ptq) {
         size_t src = 0;
         for (size_t i = 0; i < out->n_runs; i++)
-            if (out->runs[i].precision == SCN_PREC_FP32) {
+            if (out->runs[i].precision == NN_PREC_FP32) {
                 src = i;
                 break;
             }

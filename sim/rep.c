@@ -193,7 +193,7 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
 static const fl_result *fp32_run(const fl_study *s)
 {
     for (size_t i = 0; i < s->n_runs; i++)
-        if (s->runs[i].precision == SCN_PREC_FP32)
+        if (s->runs[i].precision == NN_PREC_FP32)
             return &s->runs[i];
     return NULL;
 }
@@ -203,7 +203,7 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
     const fl_result *r = &s->runs[ri];
     const fl_result *ref = fp32_run(s);
     size_t n_st = s->cfg->n_stations;
-    str(b, o, "precision", scn_precision_name(r->precision));
+    str(b, o, "precision", nn_precision_name(r->precision));
     u64(b, o, "payload_bytes", r->payload_bytes);
     num(b, o, "compression_ratio", (double)r->payload_bytes_fp32 / (double)r->payload_bytes);
     cJSON *rounds = arr(b, o, "rounds");
@@ -245,10 +245,8 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
         const fl_station_use *u = &r->station_totals[k];
         const scn_station *cs = &s->cfg->stations[k];
         station_use_json(b, so, cs->name, u);
-        double bytes = (double)(u->bytes_to_sat + u->bytes_to_ground);
-        double cost = bytes * cs->cost_per_mb / 1e6;
-        cost += (double)u->contact_minutes * cs->cost_per_minute;
-        num(b, so, "cost_usd", cost);
+        num(b, so, "cost_usd",
+            fl_bill_add(0, cs, u->bytes_to_sat + u->bytes_to_ground, u->contact_minutes));
     }
     cJSON *e = obj(b, o, "engine");
     u64(b, e, "events_scheduled", r->engine.scheduled);
@@ -265,7 +263,7 @@ static void ptq_json(jb *b, cJSON *root, const fl_study *s)
         return;
     }
     cJSON *p = obj(b, root, "ptq");
-    str(b, p, "source_run", scn_precision_name(s->runs[s->ptq_source_run].precision));
+    str(b, p, "source_run", nn_precision_name(s->runs[s->ptq_source_run].precision));
     for (int i = 0; i < NN_PRECISIONS; i++) {
         const fl_ptq_entry *e = &s->ptq[i];
         cJSON *o = obj(b, p, nn_precision_name(e->precision));
@@ -301,8 +299,8 @@ cJSON *rep_build(const fl_study *s, cs_err *err)
     num(&b, m, "train_flops_per_image", nn_model_train_flops_per_image());
 
     cJSON *d = obj(&b, root, "dataset");
-    str(&b, d, "root", s->ds.root);
-    u64(&b, d, "images", s->ds.n);
+    str(&b, d, "root", s->ds->root);
+    u64(&b, d, "images", s->ds->n);
     u64(&b, d, "train", s->n_train);
     u64(&b, d, "test", s->n_test);
     str(&b, d, "partition", scn_partition_name(cfg->dataset.partition));
@@ -310,31 +308,31 @@ cJSON *rep_build(const fl_study *s, cs_err *err)
     cJSON *cs = arr(&b, d, "client_samples");
     for (size_t c = 0; c < s->parts.n_clients; c++)
         push(&b, cs, number((double)(s->parts.off[c + 1] - s->parts.off[c])));
-    num(&b, d, "wall_time_s", s->data_wall_s);
+    num(&b, d, "wall_time_s", s->ds->load_wall_s);
 
     cJSON *c = obj(&b, root, "contacts");
-    sim_station_summary *per = calloc(s->plan.n_stations ? s->plan.n_stations : 1, sizeof *per);
+    sim_station_summary *per = calloc(s->plan->n_stations ? s->plan->n_stations : 1, sizeof *per);
     double total_s = 0;
     if (!per)
         b.ok = false;
     else
-        sim_plan_summary(&s->plan, per, &total_s);
-    u64(&b, c, "windows", s->plan.contacts.n);
+        sim_plan_summary(s->plan, per, &total_s);
+    u64(&b, c, "windows", s->plan->contacts.n);
     num(&b, c, "total_s", total_s);
     size_t client_windows = 0;
-    for (size_t i = 0; i < s->plan.contacts.n; i++)
-        if (s->plan.contacts.w[i].sat < (uint32_t)cfg->federated.clients)
+    for (size_t i = 0; i < s->plan->contacts.n; i++)
+        if (s->plan->contacts.w[i].sat < (uint32_t)cfg->federated.clients)
             client_windows++;
     u64(&b, c, "client_windows", client_windows);
     cJSON *ps = arr(&b, c, "per_station");
-    for (size_t k = 0; per && k < s->plan.n_stations; k++) {
+    for (size_t k = 0; per && k < s->plan->n_stations; k++) {
         cJSON *o = push_obj(&b, ps);
         str(&b, o, "station", cfg->stations[k].name);
         u64(&b, o, "windows", per[k].windows);
         num(&b, o, "total_s", per[k].total_s);
     }
     free(per);
-    num(&b, c, "compute_wall_s", s->plan_wall_s);
+    num(&b, c, "compute_wall_s", s->plan->compute_wall_s);
 
     cJSON *runs = arr(&b, root, "runs");
     for (size_t i = 0; i < s->n_runs; i++)

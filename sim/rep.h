@@ -9,7 +9,7 @@
 #define REP_H
 
 #include "cs.h"
-#include "fl.h"
+#include "fl_study.h"
 
 #include <stdbool.h>
 #include <stddef.h>

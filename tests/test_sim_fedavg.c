@@ -1,6 +1,8 @@
 /* test_sim_fedavg.c - FedAvg weighting (hand-computed values), BN counters, the cost formula,
  * and the client partitions (IID sizes, caps, Dirichlet skew, disjointness, determinism). */
 #include "fl.h"
+#include "fl_avg.h"
+#include "nn_train.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -256,34 +258,36 @@ static void test_partitions(void)
 /* Learning rate per round: constant, or cosine from lr (round 0) towards 0. */
 static void test_round_lr(void)
 {
-    scn_optimizer_cfg o;
-    memset(&o, 0, sizeof o);
-    o.lr = 0.001;
-    o.schedule = SCN_SCHED_CONSTANT;
-    T_NEAR(fl_round_lr(&o, 7, 10), 0.001, 0);
-    o.schedule = SCN_SCHED_COSINE;
-    T_NEAR(fl_round_lr(&o, 0, 10), 0.001, 1e-18);
-    T_NEAR(fl_round_lr(&o, 5, 10), 0.0005, 1e-15);              /* (1 + cos(pi/2)) / 2 */
-    T_NEAR(fl_round_lr(&o, 9, 10), 2.4471741852423e-05, 1e-16); /* (1 + cos(0.9 pi)) / 2 */
-    T_NEAR(fl_round_lr(&o, 0, 1), 0.001, 0);
+    struct {
+        nn_schedule schedule;
+        double lr, decay_fraction;
+    } o = {NN_SCHED_CONSTANT, 0.001, 0.3};
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 7, 10), 0.001, 0);
+    o.schedule = NN_SCHED_COSINE;
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 0, 10), 0.001, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 5, 10), 0.0005,
+           1e-15); /* (1 + cos(pi/2)) / 2 */
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 9, 10), 2.4471741852423e-05,
+           1e-16); /* (1 + cos(0.9 pi)) / 2 */
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 0, 1), 0.001, 0);
     /* wsd, 10 rounds, decay_fraction 0.3: 7 rounds at lr, then 3/4, 2/4, 1/4 of it */
-    o.schedule = SCN_SCHED_WSD;
+    o.schedule = NN_SCHED_WSD;
     o.decay_fraction = 0.3;
-    T_NEAR(fl_round_lr(&o, 0, 10), 0.001, 0);
-    T_NEAR(fl_round_lr(&o, 6, 10), 0.001, 0);
-    T_NEAR(fl_round_lr(&o, 7, 10), 0.00075, 1e-18);
-    T_NEAR(fl_round_lr(&o, 8, 10), 0.0005, 1e-18);
-    T_NEAR(fl_round_lr(&o, 9, 10), 0.00025, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 0, 10), 0.001, 0);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 6, 10), 0.001, 0);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 7, 10), 0.00075, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 8, 10), 0.0005, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 9, 10), 0.00025, 1e-18);
     /* 0.25 of 10 rounds is 3 decay rounds (ceil); any fraction keeps at least one */
     o.decay_fraction = 0.25;
-    T_NEAR(fl_round_lr(&o, 6, 10), 0.001, 0);
-    T_NEAR(fl_round_lr(&o, 7, 10), 0.00075, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 6, 10), 0.001, 0);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 7, 10), 0.00075, 1e-18);
     o.decay_fraction = 0.01;
-    T_NEAR(fl_round_lr(&o, 8, 10), 0.001, 0);
-    T_NEAR(fl_round_lr(&o, 9, 10), 0.0005, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 8, 10), 0.001, 0);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 9, 10), 0.0005, 1e-18);
     o.decay_fraction = 1; /* all rounds decay: 10/11 .. 1/11 */
-    T_NEAR(fl_round_lr(&o, 0, 10), 0.001 * 10 / 11, 1e-18);
-    T_NEAR(fl_round_lr(&o, 9, 10), 0.001 / 11, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 0, 10), 0.001 * 10 / 11, 1e-18);
+    T_NEAR(nn_schedule_lr(o.schedule, o.lr, o.decay_fraction, 9, 10), 0.001 / 11, 1e-18);
 }
 
 int main(void)

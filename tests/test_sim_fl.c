@@ -1,5 +1,6 @@
-/* test_sim_fl.c - whole FL runs (fl_run) on a hand-made contact plan and a tiny synthetic dataset,
- * with every round time, byte count, minute and cost worked out by hand.
+/* test_sim_fl.c - whole FL runs (fl_run_batch, and the same run in time slices) on a hand-made
+ * contact plan and a tiny synthetic dataset, with every round time, byte count, minute and cost
+ * worked out by hand.
  *
  * Setup: one station, 1 antenna, 8 Mbit/s both ways (1e6 bytes/s), setup 10 s, $1/MB and
  * $0.50 per started minute; two clients whose windows are both [100, 200]; 4 images per client;
@@ -108,7 +109,7 @@ static int run(fixture *f, fl_result *r)
                   .n_runs = 1};
     cs_err err;
     cs_err_clear(&err);
-    int rc = fl_run(&env, SCN_PREC_FP32, r, &err);
+    int rc = fl_run_batch(&env, NN_PREC_FP32, r, &err);
     if (rc)
         cs_err_print(&err, stderr);
     return rc;
@@ -260,7 +261,9 @@ static void replay(fixture *f, bool keep, double slr, double smom, float *g, int
             memcpy(nn_model_tracked(m), gtr, NN_TRACKED * sizeof *gtr);
             if (!keep)
                 nn_opt_reset(opt[c]);
-            nn_opt_set_lr(opt[c], (float)fl_round_lr(&fc->optimizer, r, fc->rounds));
+            nn_opt_set_lr(
+                opt[c], (float)nn_schedule_lr((nn_schedule)fc->optimizer.schedule, fc->optimizer.lr,
+                                              fc->optimizer.decay_fraction, r, fc->rounds));
             cs_rng sh;
             cs_rng_derive(&sh, f->cfg->seed, CS_RNG_SHUFFLE, ((uint64_t)(r + 1) << 32) | c);
             const uint32_t *idx = f->parts.idx + f->parts.off[c];
@@ -312,6 +315,172 @@ static void test_kept_state_server_momentum(void)
     teardown(&f);
 }
 
+/* ---- the run in time slices ------------------------------------------------------------------ */
+
+typedef struct watch {
+    int calls;
+    double last_t;
+    int last_done;
+    bool ordered, consistent, saw_session, saw_training, finished;
+} watch;
+
+static void on_snapshot(void *user, const fl_snapshot *s)
+{
+    watch *w = user;
+    if (w->calls > 0 && (s->t_s < w->last_t || s->rounds_done < w->last_done))
+        w->ordered = false;
+    w->calls++;
+    w->last_t = s->t_s;
+    w->last_done = s->rounds_done;
+    w->finished = s->finished;
+    if (s->n_clients != 2 || s->n_sessions > 1 || s->rounds_total != s->rounds_total ||
+        s->rounds_done > s->rounds_total)
+        w->consistent = false;
+    for (size_t i = 0; i < s->n_sessions; i++) {
+        const fl_segment *g = &s->sessions[i];
+        const fl_client_view *v = &s->clients[g->sat];
+        w->saw_session = true;
+        /* a session moves the client's transfer: receiving on the uplink, sending on the
+         * downlink, and never more bytes than are left */
+        if (v->state != (g->dir == FL_UP ? FL_CLIENT_RECEIVING : FL_CLIENT_SENDING) ||
+            g->bytes > g->left || g->t_end_s != s->t_s || v->bytes_left != g->left - g->bytes)
+            w->consistent = false;
+    }
+    for (size_t c = 0; c < s->n_clients; c++)
+        if (s->clients[c].state == FL_CLIENT_TRAINING)
+            w->saw_training = true;
+}
+
+static bool same_rounds(const fl_round *a, const fl_round *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].round != b[i].round || a[i].t_start_s != b[i].t_start_s ||
+            a[i].t_end_s != b[i].t_end_s || a[i].selected != b[i].selected ||
+            a[i].reported != b[i].reported || a[i].late != b[i].late ||
+            a[i].uplinks_cancelled != b[i].uplinks_cancelled || a[i].deferred != b[i].deferred ||
+            a[i].deadline_hit != b[i].deadline_hit || a[i].accuracy != b[i].accuracy ||
+            a[i].loss != b[i].loss || a[i].samples != b[i].samples ||
+            a[i].bytes_to_sat != b[i].bytes_to_sat ||
+            a[i].bytes_to_ground != b[i].bytes_to_ground ||
+            a[i].contact_minutes != b[i].contact_minutes || a[i].cost_usd != b[i].cost_usd)
+            return false;
+    return true;
+}
+
+static bool same_trace(const fl_result *a, const fl_result *b)
+{
+    if (a->n_trace != b->n_trace)
+        return false;
+    for (size_t i = 0; i < a->n_trace; i++) {
+        const fl_trace_event *x = &a->trace[i], *y = &b->trace[i];
+        if (x->t_s != y->t_s || x->kind != y->kind || x->dir != y->dir || x->round != y->round ||
+            x->sat != y->sat || x->station != y->station || x->bytes != y->bytes ||
+            x->value != y->value)
+            return false;
+    }
+    return true;
+}
+
+/* The same run advanced in slices of `step` seconds (irregular ones when step < 0) gives the
+ * same result as the batch path, and the observer sees ordered, consistent snapshots. */
+static void check_slices(const char *deadline_line, const char *set, double step)
+{
+    fixture f;
+    T_EQ(setup(&f, deadline_line, "weights"), 0);
+    if (set) {
+        const char *sets[1] = {set};
+        scn_config *c = NULL;
+        char yaml[2048];
+        snprintf(yaml, sizeof yaml, yaml_fmt, deadline_line, "{name: sgd, lr: 0.01}", "weights");
+        cs_err e;
+        cs_err_clear(&e);
+        T_EQ(scn_load_text("fl-test.yaml", yaml, strlen(yaml), sets, 1, &c, &e), 0);
+        scn_free(f.cfg);
+        f.cfg = c;
+    }
+    fl_result batch, sliced;
+    T_EQ(run(&f, &batch), 0);
+
+    watch w = {.ordered = true, .consistent = true};
+    fl_env env = {.cfg = f.cfg,
+                  .plan = &f.plan,
+                  .ds = &f.ds,
+                  .test = f.test,
+                  .n_test = 8,
+                  .parts = &f.parts,
+                  .trace = true,
+                  .observe = on_snapshot,
+                  .observe_user = &w,
+                  .n_runs = 1};
+    cs_err err;
+    cs_err_clear(&err);
+    fl_run *r = fl_run_begin(&env, NN_PREC_FP32, &err);
+    T_TRUE(r != NULL);
+    if (!r) {
+        cs_err_print(&err, stderr);
+        fl_result_free(&batch);
+        teardown(&f);
+        return;
+    }
+    double t = 0;
+    int slices = 0;
+    cs_rng rng;
+    cs_rng_derive(&rng, 11, CS_RNG_SHUFFLE, 0);
+    while (!fl_run_finished(r) && slices < 100000) {
+        t += step > 0 ? step : 0.001 + 40.0 * (double)cs_rng_below(&rng, 1000) / 1000.0;
+        T_EQ(fl_run_advance(r, t, &err), 0);
+        T_TRUE(fl_run_now(r) <= t || fl_run_finished(r));
+        slices++;
+    }
+    T_TRUE(fl_run_finished(r));
+    T_TRUE(slices > 5);
+    double end_t = fl_run_now(r);
+    T_EQ(fl_run_advance(r, end_t + 500, &err), 0); /* a finished run stays where it stopped */
+    T_NEAR(fl_run_now(r), end_t, 0);
+    T_EQ(fl_run_end(r, &sliced, &err), 0);
+
+    T_EQ(sliced.n_rounds, batch.n_rounds);
+    T_TRUE(sliced.n_rounds == batch.n_rounds &&
+           same_rounds(sliced.rounds, batch.rounds, batch.n_rounds));
+    T_EQ(sliced.has_unfinished, batch.has_unfinished);
+    if (batch.has_unfinished)
+        T_TRUE(same_rounds(&sliced.unfinished, &batch.unfinished, 1));
+    T_EQ(sliced.horizon_hit, batch.horizon_hit);
+    T_NEAR(sliced.end_time_s, batch.end_time_s, 0);
+    T_NEAR(sliced.sim_time_s, batch.sim_time_s, 0);
+    T_NEAR(sliced.cost_usd, batch.cost_usd, 0);
+    T_NEAR(sliced.accuracy, batch.accuracy, 0);
+    T_TRUE(same_trace(&sliced, &batch));
+    T_TRUE(!sliced.trace_truncated && sliced.trace_dropped == 0);
+    T_TRUE(memcmp(sliced.state, batch.state, NN_STATE_FLOATS * sizeof(float)) == 0);
+    T_TRUE(memcmp(sliced.tracked, batch.tracked, sizeof batch.tracked) == 0);
+    T_TRUE(memcmp(sliced.station_totals, batch.station_totals, sizeof *batch.station_totals) == 0);
+    T_EQ(sliced.engine.dispatched, batch.engine.dispatched);
+
+    T_TRUE(w.ordered);
+    T_TRUE(w.consistent);
+    T_TRUE(w.saw_session);
+    if (step > 0 && step <= 0.5) /* training lasts 1 s: a slice ends inside it */
+        T_TRUE(w.saw_training);
+    T_TRUE(w.finished);
+    /* one snapshot per slice, one per closed round, one for the advance past the end */
+    T_EQ(w.calls, slices + (int)batch.n_rounds + 1);
+    fl_result_free(&batch);
+    fl_result_free(&sliced);
+    teardown(&f);
+}
+
+static void test_slices(void)
+{
+    check_slices("", NULL, 7);
+    check_slices("", NULL, 0.5);
+    check_slices("", NULL, -1);
+    check_slices("  round_deadline: 120\n", NULL, 3);
+    /* more rounds than the windows allow: the duration ends the run with a round open */
+    check_slices("", "federated.rounds=5", 13);
+    check_slices("  round_deadline: 120\n", "federated.rounds=5", -1);
+}
+
 int main(void)
 {
     nn_set_threads(1);
@@ -319,5 +488,6 @@ int main(void)
     test_all_report("weights");
     test_all_report("delta");
     test_deadline_late();
+    test_slices();
     return t_done();
 }

@@ -2,7 +2,7 @@
  * setup time, a transfer cut by the end of a contact and resumed (or restarted) at the next one,
  * antenna contention (FIFO), contact continuation without setup, cancellation, two stations in
  * view at once, started minutes. Rates: 8 Mbit/s = 1e6 bytes/s, so bytes and seconds agree. */
-#include "fl.h"
+#include "fl_link.h"
 #include "t.h"
 
 #include <stdlib.h>

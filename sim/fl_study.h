@@ -1,0 +1,79 @@
+/* fl_study.h - a whole scenario (module prefix fl_): over a borrowed contact plan and a borrowed
+ * decoded dataset, the split and partitions, one FL run per wire precision, PTQ of the final
+ * model and the model files. Several studies (sweep points) can share one plan and one dataset:
+ * the study never changes them.
+ *
+ * Library code: nothing here prints. Progress goes to an optional hook.
+ */
+#ifndef FL_STUDY_H
+#define FL_STUDY_H
+
+#include "cs.h"
+#include "fl.h"
+#include "fl_part.h"
+#include "nn_codec.h"
+#include "nn_data.h"
+#include "scn.h"
+#include "sim_plan.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct fl_ptq_entry {
+    nn_precision precision;
+    double accuracy, loss;
+    size_t file_bytes;
+    double compression_ratio; /* fp32 file_bytes / file_bytes */
+    double accuracy_drop_pct; /* (fp32 accuracy - accuracy) * 100 */
+    char path[1100];          /* "" when not saved */
+} fl_ptq_entry;
+
+typedef struct fl_study_opts {
+    int threads;             /* compute threads the caller set for training (reported); <= 0: 1 */
+    const char *report_path; /* NULL: cfg->report.path */
+    bool trace;              /* record the event trace (default in the CLI: true) */
+    bool save_models;        /* write the model files */
+    fl_progress_fn progress; /* may be NULL */
+    void *progress_user;
+    fl_observer_fn observe; /* may be NULL: snapshots of every run (fl.h) */
+    void *observe_user;
+} fl_study_opts;
+
+typedef struct fl_study {
+    const scn_config *cfg;  /* borrowed */
+    const sim_plan *plan;   /* borrowed: the contact plan of cfg (fl_study_check_plan) */
+    const nn_dataset *ds;   /* borrowed: the decoded dataset */
+    uint32_t *train, *test; /* owned */
+    size_t n_train, n_test;
+    fl_partitions parts; /* owned */
+    fl_result runs[NN_PRECISIONS];
+    size_t n_runs;
+    int threads;
+    char report_path[1024];
+    char model_dir[1024];                  /* the report path without ".json" */
+    char model_paths[NN_PRECISIONS][1100]; /* one FP32 model per run ("" when not saved) */
+    bool has_ptq;
+    size_t ptq_source_run; /* the run whose final model was quantised (the fp32 one if any) */
+    fl_ptq_entry ptq[NN_PRECISIONS];
+    double wall_s; /* the study's own wall time (plan and dataset not included) */
+} fl_study;
+
+/* CS_EINVAL (naming the scenario file) unless plan was built for cfg's orbital setup: the same
+ * epoch and duration, as many satellites, and stations at the same places and elevation masks
+ * in the same order. Link rates, antennas and prices are not part of a plan. */
+int fl_study_check_plan(const scn_config *cfg, const sim_plan *plan, cs_err *err);
+
+/* Runs the scenario over plan and ds (both borrowed, unchanged): split, partitions, every
+ * precision, PTQ (cfg->report.ptq), model files (opts->save_models). On failure returns the
+ * error; the study is freed by fl_study_free either way. */
+int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
+                 const fl_study_opts *opts, fl_study *out, cs_err *err);
+void fl_study_free(fl_study *s); /* NULL-safe */
+
+/* The model folder of a report path: "reports/x.json" -> "reports/x" (else path + ".models"). */
+void fl_model_dir(const char *report_path, char *out, size_t cap);
+
+/* The wire precision of a scenario precision. */
+nn_precision fl_wire_precision(scn_precision p);
+
+#endif
