@@ -13,7 +13,6 @@
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static const char *const prop_names[] = {"sgp4", "j2", "kepler"};
 static const char *const prec_names[] = {"fp32", "fp16", "int8"};
 static const char *const payload_names[] = {"weights", "delta"};
 static const char *const partition_names[] = {"iid", "dirichlet"};
@@ -33,7 +32,6 @@ static const char *const dataset_names[] = {"eurosat"};
         CS_ASSERT((size_t)x < COUNT(table));                                                       \
         return table[x];                                                                           \
     }
-SCN_NAME_FN(scn_propagator_name, scn_propagator, prop_names)
 SCN_NAME_FN(scn_precision_name, scn_precision, prec_names)
 SCN_NAME_FN(scn_payload_name, scn_payload, payload_names)
 SCN_NAME_FN(scn_partition_name, scn_partition, partition_names)
@@ -894,11 +892,15 @@ static int conv_constellation(const cv *v, const sec *root)
     }
     if (!w && !t)
         return fail(v, cs.loc, "constellation", "missing walker or tle (give exactly one)");
+    /* The propagators' names are orbits' own (orb_prop_name), listed in enum order. */
+    const char *prop_names[ORB_PROP_KEPLER + 1]; /* ORB_PROP_KEPLER is the last orb_prop_kind */
+    for (size_t i = 0; i < COUNT(prop_names); i++)
+        prop_names[i] = orb_prop_name((orb_prop_kind)i);
     int e = 0;
-    if ((rc = get_enum(v, &cs, "propagator", SCN_PROP_SGP4, prop_names, COUNT(prop_names), &e,
+    if ((rc = get_enum(v, &cs, "propagator", ORB_PROP_SGP4, prop_names, COUNT(prop_names), &e,
                        &k->at.propagator)))
         return rc;
-    k->propagator = (scn_propagator)e;
+    k->propagator = (orb_prop_kind)e;
     if (w) {
         const scn__node *sk = NULL;
         if (scn__map_get(cs.m, "select", &sk))

@@ -5,26 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-orb_prop_kind sim_prop_kind(scn_propagator p)
-{
-    switch (p) {
-    case SCN_PROP_SGP4:
-        return ORB_PROP_SGP4;
-    case SCN_PROP_J2:
-        return ORB_PROP_J2;
-    case SCN_PROP_KEPLER:
-        return ORB_PROP_KEPLER;
-    }
-    CS_ASSERT(!"unknown propagator");
-    return ORB_PROP_SGP4;
-}
-
 int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err)
 {
     *sats = NULL;
     *n = 0;
     const scn_constellation *k = &cfg->constellation;
-    orb_prop_kind prop = sim_prop_kind(k->propagator);
+    orb_prop_kind prop = k->propagator;
     int rc;
     if (k->has_walker) {
         orb_walker w = {k->walker.altitude_km, k->walker.inclination_deg, k->walker.satellites,

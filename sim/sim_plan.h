@@ -30,9 +30,6 @@ typedef struct sim_station_summary {
     double total_s; /* summed window durations */
 } sim_station_summary;
 
-/* The orbits propagator for a scenario propagator. */
-orb_prop_kind sim_prop_kind(scn_propagator p);
-
 /* Satellites of cfg (caller frees *sats). */
 int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err);
 

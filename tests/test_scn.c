@@ -175,7 +175,7 @@ static void test_minimal(void)
     T_NEAR(c->duration_s, 5400.0, 0);
     T_TRUE(c->constellation.has_walker);
     T_TRUE(c->constellation.tle == NULL);
-    T_EQ(c->constellation.propagator, SCN_PROP_SGP4);
+    T_EQ(c->constellation.propagator, ORB_PROP_SGP4);
     T_NEAR(c->constellation.walker.altitude_km, 550, 0);
     T_NEAR(c->constellation.walker.inclination_deg, 53, 0);
     T_EQ(c->constellation.walker.satellites, 6);
@@ -259,7 +259,7 @@ static void test_full(void)
     T_EQ(w->planes, 4);
     T_EQ(w->phasing, 3);
     T_NEAR(w->raan0_deg, -15, 0);
-    T_EQ(c->constellation.propagator, SCN_PROP_J2);
+    T_EQ(c->constellation.propagator, ORB_PROP_J2);
     T_EQ(c->n_stations, 2);
     const scn_station *s = &c->stations[0];
     T_NEAR(s->alt_m, 450, 0);
