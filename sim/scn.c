@@ -791,9 +791,10 @@ static int conv_top(const cv *v, const sec *root)
     return to_duration(v, n, path, false, &c->duration_s);
 }
 
-/* Loads the TLE file to count its sets and check select names; the satellites themselves are
- * built by sim_plan. */
-static int tle_count(const cv *v, const itemlist *sel)
+/* Reads the TLE file, the only time it is read: the sets kept here (those named by select, in
+ * its order; else all, in file order) travel in the config, and sim_plan builds the satellites
+ * from them. */
+static int tle_keep(const cv *v, const itemlist *sel)
 {
     scn_constellation *k = &v->c->constellation;
     FILE *f = fopen(k->tle, "rb");
@@ -810,8 +811,13 @@ static int tle_count(const cv *v, const itemlist *sel)
         free(tles);
         return fail(v, k->at.tle, "constellation.tle", "no TLE sets in \"%s\"", k->tle);
     }
-    k->n_satellites = n;
     if (sel && sel->n) {
+        orb_tle *kept = NULL;
+        size_t bytes;
+        if (cs_size_mul(sel->n, sizeof(orb_tle), &bytes) != 0 || !(kept = malloc(bytes))) {
+            free(tles);
+            return oom(v);
+        }
         for (size_t i = 0; i < sel->n; i++) {
             char ipath[64];
             snprintf(ipath, sizeof ipath, "constellation.select.%zu", i);
@@ -840,19 +846,26 @@ static int tle_count(const cv *v, const itemlist *sel)
                 }
                 if (o >= sizeof avail - 40)
                     snprintf(avail + o, sizeof avail - o, ", ...");
+                free(kept);
                 free(tles);
                 return fail(v, sel->v[i].at, ipath, "no satellite \"%s\" in %s (available: %s)",
                             sel->v[i].text, k->tle, avail);
             }
             for (size_t t = 0; t < i; t++)
                 if (strcmp(sel->v[t].text, sel->v[i].text) == 0) {
+                    free(kept);
                     free(tles);
                     return fail(v, sel->v[i].at, ipath, "\"%s\" is selected twice", sel->v[i].text);
                 }
+            kept[i] = tles[j];
         }
-        k->n_satellites = sel->n;
+        free(tles);
+        tles = kept;
+        n = sel->n;
     }
-    free(tles);
+    k->tles = tles;
+    k->n_tles = n;
+    k->n_satellites = n;
     return 0;
 }
 
@@ -978,7 +991,7 @@ static int conv_constellation(const cv *v, const sec *root)
         }
     }
     if (rc == 0)
-        rc = tle_count(v, &sel);
+        rc = tle_keep(v, &sel);
     free(sel.v);
     return rc;
 }
@@ -1365,6 +1378,7 @@ void scn_free(scn_config *c)
         free(c->constellation.select[i]);
     free(c->constellation.select);
     free(c->constellation.select_at);
+    free(c->constellation.tles);
     free(c->stations);
     free(c->dataset.path);
     free(c->report.path);

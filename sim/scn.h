@@ -82,8 +82,12 @@ typedef struct scn_constellation {
     char **select;        /* owned: n_select owned names (TLE title lines), in the given order */
     scn_loc *select_at;   /* owned: n_select locations */
     size_t n_select;      /* 0: every set in the TLE file */
+    orb_tle *tles;        /* owned: n_tles sets read from the file by the loader (the only time it
+                             is read): the selected ones in select order, else all in file order.
+                             NULL for walker */
+    size_t n_tles;
     orb_prop_kind propagator; /* default ORB_PROP_SGP4 */
-    size_t n_satellites;      /* T for walker; the TLE sets kept after select */
+    size_t n_satellites;      /* T for walker; n_tles for tle */
     struct {
         scn_loc self, walker, tle, select, propagator;
     } at;

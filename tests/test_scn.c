@@ -4,7 +4,8 @@
  *                       give exactly "FILE:LINE:COL: error: MESSAGE", and `constsim contacts FILE`
  *                       must print that line on stderr and exit 2 (one ctest per file).
  *   test_scn unit       good files: every value and default, durations, fractions, --set and its
- *                       errors, TLE constellations, JSON, YAML edge cases.
+ *                       errors, TLE constellations (and the TLE file read once), JSON, YAML
+ *                       edge cases.
  *   test_scn contacts   contact windows of a polar orbit over a polar station against a hand
  *                       derivation, and the CSV/JSON output of `constsim contacts`.
  * Runs from the project root (ctest sets the working directory and CONSTSIM_EXE).
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -175,6 +177,8 @@ static void test_minimal(void)
     T_NEAR(c->duration_s, 5400.0, 0);
     T_TRUE(c->constellation.has_walker);
     T_TRUE(c->constellation.tle == NULL);
+    T_TRUE(c->constellation.tles == NULL);
+    T_EQ(c->constellation.n_tles, 0);
     T_EQ(c->constellation.propagator, ORB_PROP_SGP4);
     T_NEAR(c->constellation.walker.altitude_km, 550, 0);
     T_NEAR(c->constellation.walker.inclination_deg, 53, 0);
@@ -540,6 +544,17 @@ static void test_tle(void)
     T_EQ(c->constellation.select_at[1].col, 19);
     T_EQ(c->constellation.n_satellites, 2);
     T_EQ(c->federated.clients, 2);
+    /* The sets themselves travel in the config, in select order; line is that of line 1 of the
+     * set in sats.tle (two comment lines, then three lines per 3-line set). */
+    T_EQ(c->constellation.n_tles, 2);
+    if (c->constellation.n_tles == 2) {
+        T_STREQ(c->constellation.tles[0].name, "SAT-B");
+        T_EQ(c->constellation.tles[0].el.satnum, 28057);
+        T_EQ(c->constellation.tles[0].line, 2 + 3 + 2);
+        T_STREQ(c->constellation.tles[1].name, "");
+        T_EQ(c->constellation.tles[1].el.satnum, 5);
+        T_EQ(c->constellation.tles[1].line, 2 + 3 + 3 + 1);
+    }
     cs_err e;
     orb_sat *sats = NULL;
     size_t n = 0;
@@ -560,6 +575,15 @@ static void test_tle(void)
     if (c) {
         T_EQ(c->constellation.n_satellites, 3);
         T_EQ(c->constellation.n_select, 0);
+        /* Without select: every set, in file order. */
+        T_EQ(c->constellation.n_tles, 3);
+        if (c->constellation.n_tles == 3) {
+            T_STREQ(c->constellation.tles[0].name, "SAT-A");
+            T_EQ(c->constellation.tles[0].el.satnum, 6251);
+            T_STREQ(c->constellation.tles[1].name, "SAT-B");
+            T_STREQ(c->constellation.tles[2].name, "");
+            T_EQ(c->constellation.tles[2].el.satnum, 5);
+        }
         scn_free(c);
     }
     const char *sets[] = {"constellation.select=SAT-A,SAT-B,5,SAT-A"};
@@ -577,6 +601,92 @@ static void test_tle(void)
     T_TRUE(scn_key_is_list("constellation.select"));
     T_TRUE(scn_key_is_list("wire.precision"));
     T_TRUE(!scn_key_is_list("federated.rounds"));
+}
+
+/* Two builds of the same satellites: same names, elements and propagated states (exactly: the
+ * same inputs through the same code). */
+static void same_sats(const orb_sat *a, size_t na, const orb_sat *b, size_t nb)
+{
+    T_EQ(na, nb);
+    for (size_t i = 0; i < na && i < nb; i++) {
+        T_STREQ(a[i].name, b[i].name);
+        T_EQ(a[i].el.satnum, b[i].el.satnum);
+        T_EQ(a[i].prop, b[i].prop);
+        static const double t_s[] = {0, 3600, 43200};
+        for (size_t k = 0; k < sizeof t_s / sizeof t_s[0]; k++) {
+            double ra[3], va[3], rb[3], vb[3];
+            T_EQ(orb_sat_state_at(&a[i], a[i].el.jd_epoch, t_s[k], ra, va), 0);
+            T_EQ(orb_sat_state_at(&b[i], b[i].el.jd_epoch, t_s[k], rb, vb), 0);
+            for (int j = 0; j < 3; j++) {
+                T_NEAR(ra[j], rb[j], 0);
+                T_NEAR(va[j], vb[j], 0);
+            }
+        }
+    }
+}
+
+/* The TLE file is read once, by the loader: removing or rewriting it afterwards changes nothing
+ * that sim_sats_build makes from the loaded config (a fresh load does see the change). */
+static void test_tle_read_once(void)
+{
+    char dir[] = "/tmp/test_scn_tle.XXXXXX";
+    if (!mkdtemp(dir)) {
+        T_TRUE(!"mkdtemp failed");
+        return;
+    }
+    char tle[256], label[256];
+    snprintf(tle, sizeof tle, "%s/sats.tle", dir);
+    snprintf(label, sizeof label, "%s/mem.yaml", dir);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cs_err e;
+    T_EQ(cs_read_file("tests/data/good/sats.tle", &data, &len, &e), 0);
+    T_EQ(cs_write_file_atomic(tle, data, len, &e), 0);
+    free(data);
+    static const char text[] = "name: once\n"
+                               "epoch: 2006-06-27T00:00:00Z\n"
+                               "duration: 12h\n"
+                               "constellation: {tle: sats.tle, select: [\"5\", SAT-A]}\n"
+                               "ground_stations:\n"
+                               "  - {name: A, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                               "downlink_mbps: 4}\n"
+                               "federated: {rounds: 1}\n";
+    scn_config *c = NULL;
+    T_EQ(scn_load_text(label, text, strlen(text), NULL, 0, &c, &e), 0);
+    orb_sat *before = NULL, *after = NULL;
+    size_t nb = 0, na = 0;
+    if (c) {
+        T_STREQ(c->constellation.tle, tle);
+        T_EQ(sim_sats_build(c, &before, &nb, &e), 0);
+        T_EQ(nb, 2);
+        if (nb == 2) {
+            T_STREQ(before[0].name, "5");
+            T_STREQ(before[1].name, "SAT-A");
+        }
+        /* Deleted. */
+        T_EQ(remove(tle), 0);
+        T_EQ(sim_sats_build(c, &after, &na, &e), 0);
+        same_sats(before, nb, after, na);
+        free(after);
+        after = NULL;
+        /* Rewritten with SAT-B alone (its lines as in tests/data/good/sats.tle). */
+        static const char only_b[] =
+            "SAT-B\n"
+            "1 28057U 03049A   06177.78615833  .00000060  00000-0  35940-4 0  1836\n"
+            "2 28057  98.4283 247.6961 0000884  88.1964 271.9322 14.35478080140550\n";
+        T_EQ(cs_write_file_atomic(tle, only_b, strlen(only_b), &e), 0);
+        T_EQ(sim_sats_build(c, &after, &na, &e), 0);
+        same_sats(before, nb, after, na);
+        free(after);
+        scn_free(c);
+        scn_config *c2 = NULL;
+        T_EQ(scn_load_text(label, text, strlen(text), NULL, 0, &c2, &e), CS_EINVAL);
+        T_CONTAINS(err_text(&e), "no satellite \"5\" in");
+        scn_free(c2);
+    }
+    free(before);
+    remove(tle);
+    T_EQ(rmdir(dir), 0);
 }
 
 static const char MINI[] = "name: m\n"
@@ -1000,6 +1110,7 @@ int main(int argc, char **argv)
         test_sets();
         test_set_errors();
         test_tle();
+        test_tle_read_once();
         test_yaml_edges();
         test_json();
         return t_done();
