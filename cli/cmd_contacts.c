@@ -122,8 +122,8 @@ static cJSON *plan_json(const scn_config *cfg, const sim_plan *pl, const sim_sta
     ok &= cJSON_AddStringToObject(o, "file", cfg->file) != NULL;
     ok &= cJSON_AddStringToObject(o, "epoch", iso) != NULL;
     ok &= cJSON_AddNumberToObject(o, "duration_s", cfg->duration_s) != NULL;
-    ok &= cJSON_AddStringToObject(o, "propagator",
-                                  scn_propagator_name(cfg->constellation.propagator)) != NULL;
+    ok &= cJSON_AddStringToObject(o, "propagator", orb_prop_name(cfg->constellation.propagator)) !=
+          NULL;
     ok &= cJSON_AddNumberToObject(o, "satellites", (double)pl->n_sats) != NULL;
     ok &= cJSON_AddNumberToObject(o, "windows_total", (double)pl->contacts.n) != NULL;
     ok &= cJSON_AddNumberToObject(o, "total_s", ms(total_s)) != NULL;

@@ -19,6 +19,7 @@
 #define SCN_H
 
 #include "cs.h"
+#include "orbits.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,7 +35,6 @@ typedef struct scn_loc {
     bool is_default; /* not written: line/col/set are those of the enclosing mapping */
 } scn_loc;
 
-typedef enum scn_propagator { SCN_PROP_SGP4, SCN_PROP_J2, SCN_PROP_KEPLER } scn_propagator;
 typedef enum scn_precision { SCN_PREC_FP32, SCN_PREC_FP16, SCN_PREC_INT8 } scn_precision;
 #define SCN_PREC_COUNT 3
 typedef enum scn_payload { SCN_PAYLOAD_WEIGHTS, SCN_PAYLOAD_DELTA } scn_payload;
@@ -46,8 +46,8 @@ typedef enum scn_schedule { SCN_SCHED_CONSTANT, SCN_SCHED_COSINE, SCN_SCHED_WSD 
 typedef enum scn_opt_state { SCN_OPT_STATE_RESET, SCN_OPT_STATE_KEEP } scn_opt_state;
 typedef enum scn_augment { SCN_AUG_NONE, SCN_AUG_FLIP } scn_augment;
 
-/* Lower-case names as written in scenario files ("sgp4", "fp16", "delta", ...). */
-const char *scn_propagator_name(scn_propagator p);
+/* Lower-case names as written in scenario files ("fp16", "delta", ...). Propagators are orbits'
+ * orb_prop_kind, named by orb_prop_name ("sgp4", "j2", "kepler"). */
 const char *scn_precision_name(scn_precision p);
 const char *scn_payload_name(scn_payload p);
 const char *scn_partition_name(scn_partition p);
@@ -82,8 +82,12 @@ typedef struct scn_constellation {
     char **select;        /* owned: n_select owned names (TLE title lines), in the given order */
     scn_loc *select_at;   /* owned: n_select locations */
     size_t n_select;      /* 0: every set in the TLE file */
-    scn_propagator propagator;
-    size_t n_satellites; /* T for walker; the TLE sets kept after select */
+    orb_tle *tles;        /* owned: n_tles sets read from the file by the loader (the only time it
+                             is read): the selected ones in select order, else all in file order.
+                             NULL for walker */
+    size_t n_tles;
+    orb_prop_kind propagator; /* default ORB_PROP_SGP4 */
+    size_t n_satellites;      /* T for walker; n_tles for tle */
     struct {
         scn_loc self, walker, tle, select, propagator;
     } at;

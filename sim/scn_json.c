@@ -57,7 +57,7 @@ static void constellation_json(cJSON *o, const scn_constellation *k, bool *ok)
             }
         }
     }
-    add_str(o, "propagator", scn_propagator_name(k->propagator), ok);
+    add_str(o, "propagator", orb_prop_name(k->propagator), ok);
     add_num(o, "satellites", (double)k->n_satellites, ok);
 }
 

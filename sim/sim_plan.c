@@ -5,57 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-orb_prop_kind sim_prop_kind(scn_propagator p)
-{
-    switch (p) {
-    case SCN_PROP_SGP4:
-        return ORB_PROP_SGP4;
-    case SCN_PROP_J2:
-        return ORB_PROP_J2;
-    case SCN_PROP_KEPLER:
-        return ORB_PROP_KEPLER;
-    }
-    CS_ASSERT(!"unknown propagator");
-    return ORB_PROP_SGP4;
-}
-
 int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err)
 {
     *sats = NULL;
     *n = 0;
     const scn_constellation *k = &cfg->constellation;
-    orb_prop_kind prop = sim_prop_kind(k->propagator);
+    orb_prop_kind prop = k->propagator;
     int rc;
     if (k->has_walker) {
         orb_walker w = {k->walker.altitude_km, k->walker.inclination_deg, k->walker.satellites,
                         k->walker.planes,      k->walker.phasing,         k->walker.raan0_deg};
         rc = orb_walker_build(&w, cfg->epoch_jd, prop, sats, n, err);
     } else {
-        orb_tle *tles = NULL;
-        size_t n_tles = 0;
-        rc = orb_tle_load(k->tle, &tles, &n_tles, err);
-        if (rc == 0)
-            rc = orb_sats_from_tle(tles, n_tles, (const char *const *)k->select, k->n_select, prop,
-                                   sats, n, err);
-        free(tles);
+        /* The loader kept the selected sets, in order: build them all, without reading the file. */
+        rc = orb_sats_from_tle(k->tles, k->n_tles, NULL, 0, prop, sats, n, err);
     }
     if (rc != 0) {
         free(*sats);
         *sats = NULL;
         *n = 0;
         return rc;
-    }
-    /* The loader counted the satellites from the same inputs; a TLE file edited since then
-     * would make clients and indices disagree with the config. */
-    if (*n != k->n_satellites) {
-        size_t got = *n;
-        free(*sats);
-        *sats = NULL;
-        *n = 0;
-        return cs_err_set(err, CS_EINVAL, k->tle ? k->tle : cfg->file, 0, 0,
-                          "the constellation changed since the scenario was loaded (%zu "
-                          "satellites, expected %zu)",
-                          got, k->n_satellites);
     }
     return 0;
 }

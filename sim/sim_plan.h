@@ -1,7 +1,8 @@
 /* sim_plan.h - from a scenario config to the satellites, stations and contact plan.
  *
  * The simulator and `constsim contacts` share this: satellites from the Walker shell or the TLE
- * file (with select), stations in config order, windows over [0, duration_s] from the epoch.
+ * sets the loader kept in the config (no file is read here), stations in config order, windows
+ * over [0, duration_s] from the epoch.
  * Indices in the plan's windows (sat, station) index sats[] and stations[] here, and
  * stations[] has the order of cfg->stations.
  */
@@ -29,9 +30,6 @@ typedef struct sim_station_summary {
     size_t windows;
     double total_s; /* summed window durations */
 } sim_station_summary;
-
-/* The orbits propagator for a scenario propagator. */
-orb_prop_kind sim_prop_kind(scn_propagator p);
 
 /* Satellites of cfg (caller frees *sats). */
 int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err);
