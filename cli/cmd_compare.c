@@ -14,7 +14,8 @@ static void usage(FILE *f)
                "Prints one row per run of every report (constsim run output): scenario,\n"
                "precision, final accuracy, drop in points vs the report's fp32 run, payload size,\n"
                "compression vs fp32, bytes moved, cost (USD), rounds completed and the simulated\n"
-               "time of the last aggregation.\n\n"
+               "time of the last aggregation. A note follows when the reports ran with\n"
+               "different thread counts or BLAS kernels.\n\n"
                "exit status: 0 success, 2 bad usage or a file that is not a report.\n");
 }
 
@@ -51,6 +52,9 @@ int cmd_compare(int argc, char **argv)
         } else {
             fputs(table, stdout);
             free(table);
+            char note[512];
+            if (rep_machine_note((const cJSON *const *)reports, n, note, sizeof note))
+                printf("%s\n", note);
         }
     }
     for (size_t i = 0; i < n; i++)

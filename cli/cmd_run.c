@@ -224,7 +224,10 @@ int cmd_run(int argc, char **argv)
                 ds.load_wall_s);
     if (fl_study_run(cfg, &plan, &ds, &so, &study, &err))
         goto fail;
-    if (!(report = rep_build(&study, &err)) || rep_write(report, study.report_path, &err))
+    rep_machine machine;
+    rep_machine_probe(&machine, (int)threads);
+    if (!(report = rep_build_on(&study, &machine, &err)) ||
+        rep_write(report, study.report_path, &err))
         goto fail;
     const cJSON *one[1] = {report};
     table = rep_table(one, 1, false, true);

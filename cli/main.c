@@ -1,6 +1,7 @@
 /* main.c - ./constsim: dispatches to one subcommand. */
 #include "cli.h"
 #include "cs.h"
+#include "cs_host.h"
 
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
@@ -31,7 +32,8 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'constsim COMMAND --help' describes each command. constsim %s\n", CONSTSIM_VERSION);
+    fprintf(f, "\n'constsim COMMAND --help' describes each command. constsim %s\n",
+            CONSTSIM_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -43,7 +45,11 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("constsim %s\n", CONSTSIM_VERSION);
+        const char *build = cs_build_version();
+        if (strcmp(build, CONSTSIM_VERSION) == 0)
+            printf("constsim %s\n", CONSTSIM_VERSION);
+        else
+            printf("constsim %s (%s)\n", CONSTSIM_VERSION, build);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

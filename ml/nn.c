@@ -232,6 +232,15 @@ const char *nn_blas_core(void)
     return openblas_get_corename();
 }
 
+nn_blas_info nn_blas_describe(void)
+{
+    blas_setup();
+    return (nn_blas_info){.library = "OpenBLAS",
+                          .config = openblas_get_config(),
+                          .core = openblas_get_corename(),
+                          .threads = openblas_get_num_threads()};
+}
+
 /* ---------------------------------------------------------------- the model */
 
 struct nn_model {

@@ -113,6 +113,16 @@ int nn_threads(void);
  * kernels the CPU's features allow (SkylakeX with AVX-512, Haswell with AVX2 + FMA). */
 const char *nn_blas_core(void);
 
+/* The BLAS in use, as a report states it: library "OpenBLAS", config openblas_get_config()
+ * (version, build options, kernel set), core nn_blas_core(), threads openblas_get_num_threads()
+ * (1 when the training loops run on OpenMP threads, else nn_threads()). The strings are the
+ * library's static storage. */
+typedef struct nn_blas_info {
+    const char *library, *config, *core;
+    int threads;
+} nn_blas_info;
+nn_blas_info nn_blas_describe(void);
+
 /* Optimisers over the NN_PARAMS trainable floats, with PyTorch's semantics. */
 typedef enum nn_opt_kind { NN_OPT_ADAM, NN_OPT_SGD } nn_opt_kind;
 typedef struct nn_opt_cfg {

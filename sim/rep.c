@@ -1,6 +1,8 @@
 /* rep.c - the report JSON (docs/report.md), atomic writing, loading, the comparison table. */
 #include "rep.h"
 
+#include "cs_host.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -173,6 +175,12 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
                                          "station", "bytes", "value"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         push(b, f, cJSON_CreateString(fields[i]));
+    u64(b, t, "events_recorded", r->n_trace);
+#ifdef FL_RESULT_HAS_TRACE_FLAG
+    /* The run could not store every event (out of memory): say so rather than cut silently. */
+    boolean(b, t, "truncated", r->trace_truncated);
+    u64(b, t, "events_dropped", r->trace_dropped);
+#endif
     cJSON *ev = arr(b, t, "events");
     for (size_t i = 0; i < r->n_trace && b->ok; i++) {
         const fl_trace_event *e = &r->trace[i];
@@ -279,13 +287,52 @@ static void ptq_json(jb *b, cJSON *root, const fl_study *s)
     }
 }
 
+void rep_machine_probe(rep_machine *m, int threads)
+{
+    memset(m, 0, sizeof *m);
+    m->constsim_version = cs_build_version();
+    m->threads = threads;
+    m->blas = nn_blas_describe();
+    cs_host_cpu_model(m->cpu, sizeof m->cpu);
+    m->cores = cs_host_cpus();
+}
+
+static const char *or_unknown(const char *s)
+{
+    return s && s[0] ? s : "unknown";
+}
+
+static void machine_json(jb *b, cJSON *o, const rep_machine *m)
+{
+    str(b, o, "constsim_version", or_unknown(m->constsim_version));
+    num(b, o, "threads", m->threads);
+    num(b, o, "cores", m->cores);
+    str(b, o, "cpu", or_unknown(m->cpu));
+    cJSON *bl = obj(b, o, "blas");
+    str(b, bl, "library", or_unknown(m->blas.library));
+    str(b, bl, "config", or_unknown(m->blas.config));
+    str(b, bl, "core", or_unknown(m->blas.core));
+    num(b, bl, "threads", m->blas.threads);
+}
+
 cJSON *rep_build(const fl_study *s, cs_err *err)
+{
+    return rep_build_on(s, NULL, err);
+}
+
+cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
 {
     jb b = {true};
     const scn_config *cfg = s->cfg;
+    rep_machine probed;
+    if (!machine) {
+        rep_machine_probe(&probed, nn_threads());
+        machine = &probed;
+    }
     cJSON *root = chk(&b, cJSON_CreateObject());
     str(&b, root, "format", REP_FORMAT);
     str(&b, root, "constsim_version", CONSTSIM_VERSION);
+    machine_json(&b, obj(&b, root, "machine"), machine);
     cJSON *sc = scn_to_json(cfg);
     if (!sc || !root || !cJSON_AddItemToObject(root, "scenario", sc)) {
         cJSON_Delete(sc);
@@ -515,4 +562,49 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
         return NULL;
     }
     return s.p;
+}
+
+/* "T threads, CORE" of a report's machine; false without one. */
+static bool machine_key(const cJSON *r, char *out, size_t cap)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "machine");
+    if (!cJSON_IsObject(m))
+        return false;
+    double threads = jnum(m, "threads");
+    const char *core = jstr(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core");
+    if (isnan(threads))
+        snprintf(out, cap, "? threads, %s", core);
+    else
+        snprintf(out, cap, "%.0f thread%s, %s", threads, threads == 1 ? "" : "s", core);
+    return true;
+}
+
+bool rep_machine_note(const cJSON *const *reports, size_t n, char *out, size_t cap)
+{
+    char seen[8][96];
+    size_t n_seen = 0, more = 0;
+    for (size_t i = 0; i < n; i++) {
+        char key[96];
+        if (!machine_key(reports[i], key, sizeof key))
+            continue;
+        bool known = false;
+        for (size_t k = 0; k < n_seen && !known; k++)
+            known = strcmp(seen[k], key) == 0;
+        if (known)
+            continue;
+        if (n_seen < sizeof seen / sizeof seen[0])
+            snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
+        else
+            more++;
+    }
+    if (n_seen < 2)
+        return false;
+    size_t len = (size_t)snprintf(out, cap,
+                                  "note: the reports ran with different threads or BLAS "
+                                  "kernels (");
+    for (size_t k = 0; k < n_seen && len < cap; k++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", k ? "; " : "", seen[k]);
+    if (len < cap)
+        snprintf(out + len, cap - len, "%s): their figures can differ", more ? "; ..." : "");
+    return true;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""check_report.py REPORT.json... - checks a constsim report (docs/report.md) independently of the
-C code: the required fields of ../shared/spec/REPORT.md, and every byte count and cost recomputed
-from the payload size, the per-station transfer counts, partial bytes, contact minutes and the
-station prices of the report's own scenario. Sums are recomputed in the order the simulator uses,
-so floating-point results must match exactly. Exit status 0 when every report passes, 1 otherwise.
+"""check_report.py [--threads N] REPORT.json... - checks a constsim report (docs/report.md)
+independently of the C code: the required fields of ../shared/spec/REPORT.md, the machine the
+report was made on (machine.threads must be N when given), the trace's event count, and every
+byte count and cost recomputed from the payload size, the per-station transfer counts, partial
+bytes, contact minutes and the station prices of the report's own scenario. Sums are recomputed
+in the order the simulator uses, so floating-point results must match exactly. Exit status 0
+when every report passes, 1 otherwise.
 """
 import json
 import sys
@@ -16,6 +18,8 @@ REQUIRED_FINAL = ["accuracy", "loss", "accuracy_drop_pct", "bytes_to_sat", "byte
                   "bytes_total", "cost_usd", "rounds_completed", "sim_time_s", "wall_time_s",
                   "model_path"]
 REQUIRED_PTQ = ["accuracy", "loss", "file_bytes", "compression_ratio", "accuracy_drop_pct", "path"]
+REQUIRED_MACHINE = ["constsim_version", "threads", "cores", "cpu", "blas"]
+REQUIRED_BLAS = ["library", "config", "core", "threads"]
 
 
 class Checker:
@@ -34,6 +38,49 @@ class Checker:
         for k in keys:
             if k not in obj:
                 self.fail(where, f"missing field {k!r}")
+
+    def text(self, where, x):
+        if not isinstance(x, str) or not x.strip():
+            self.fail(where, f"expected a non-empty string, got {x!r}")
+
+    def count(self, where, x, least):
+        if not isinstance(x, int) or isinstance(x, bool) or x < least:
+            self.fail(where, f"expected an integer >= {least}, got {x!r}")
+
+
+def check_machine(chk, m, threads):
+    """The machine object: where the report was made (docs/report.md)."""
+    if not isinstance(m, dict):
+        chk.fail("machine", f"expected an object, got {m!r}")
+        return
+    chk.has(m, REQUIRED_MACHINE, "machine")
+    chk.text("machine.constsim_version", m.get("constsim_version"))
+    chk.count("machine.threads", m.get("threads"), 1)
+    if threads is not None:
+        chk.eq("machine.threads", m.get("threads"), threads)
+    chk.count("machine.cores", m.get("cores"), 1)
+    chk.text("machine.cpu", m.get("cpu"))
+    blas = m.get("blas")
+    if not isinstance(blas, dict):
+        chk.fail("machine.blas", f"expected an object, got {blas!r}")
+        return
+    chk.has(blas, REQUIRED_BLAS, "machine.blas")
+    for k in ("library", "config", "core"):
+        chk.text("machine.blas." + k, blas.get(k))
+    chk.count("machine.blas.threads", blas.get("threads"), 1)
+
+
+def check_trace(chk, w, trace):
+    """The trace's own counts; returns True when it holds every event of the run."""
+    chk.eq(w + ".trace.events_recorded", trace.get("events_recorded"), len(trace["events"]))
+    if "truncated" not in trace and "events_dropped" not in trace:
+        return True
+    truncated, dropped = trace.get("truncated"), trace.get("events_dropped")
+    if not isinstance(truncated, bool):
+        chk.fail(w + ".trace.truncated", f"expected true or false, got {truncated!r}")
+    chk.count(w + ".trace.events_dropped", dropped, 0)
+    chk.eq(w + ".trace.truncated", truncated, dropped != 0)
+    return truncated is False
 
 
 def round_cost(chk, where, rd, stations, payload, totals):
@@ -65,11 +112,12 @@ def round_cost(chk, where, rd, stations, payload, totals):
     return cost
 
 
-def check(path):
+def check(path, threads=None):
     chk = Checker(path)
     with open(path) as f:
         r = json.load(f)
     chk.has(r, REQUIRED_TOP, "report")
+    check_machine(chk, r.get("machine"), threads)
     chk.eq("format", r.get("format"), "constsim-report/1")
     stations = r["scenario"]["ground_stations"]
     chk.has(r["contacts"], ["windows", "total_s", "per_station"], "contacts")
@@ -118,7 +166,8 @@ def check(path):
             chk.eq(sw + ".bytes_to_ground", s["bytes_to_ground"], totals[k][1])
             chk.eq(sw + ".contact_minutes", s["contact_minutes"], totals[k][2])
         trace = run.get("trace")
-        if trace:
+        # counts of a truncated trace cannot agree with the rounds
+        if trace and check_trace(chk, w, trace):
             names = [e[1] for e in trace["events"]
                      if 1 <= e[2] <= len(run["rounds"])]
             chk.eq(w + " trace updates", names.count("update"),
@@ -137,12 +186,20 @@ def check(path):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    threads = None
+    if len(args) >= 2 and args[0] == "--threads":
+        if not args[1].isdigit():
+            print(__doc__.strip(), file=sys.stderr)
+            return 2
+        threads = int(args[1])
+        args = args[2:]
+    if not args:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     bad = 0
-    for path in sys.argv[1:]:
-        errors = check(path)
+    for path in args:
+        errors = check(path, threads)
         for e in errors:
             print(e, file=sys.stderr)
         bad += bool(errors)

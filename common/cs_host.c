@@ -1,0 +1,53 @@
+/* cs_host.c - the machine's CPU model and processor count (cs_build_version is generated). */
+#include "cs_host.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The value of "key<spaces>: value" when line holds that key, else NULL. */
+static char *cpuinfo_value(char *line, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return NULL;
+    char *p = line + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != ':')
+        return NULL;
+    return p + 1;
+}
+
+char *cs_host_cpu_model(char *out, size_t cap)
+{
+    static const char *const keys[] = {"model name", "Processor"};
+    char found[2][256] = {"", ""};
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f) && !found[0][0])
+            for (size_t k = 0; k < 2; k++) {
+                char *v = cpuinfo_value(line, keys[k]);
+                if (!v || found[k][0])
+                    continue;
+                while (isspace((unsigned char)*v))
+                    v++;
+                size_t len = strlen(v);
+                while (len > 0 && isspace((unsigned char)v[len - 1]))
+                    len--;
+                snprintf(found[k], sizeof found[k], "%.*s", (int)len, v);
+            }
+        fclose(f);
+    }
+    const char *model = found[0][0] ? found[0] : found[1][0] ? found[1] : "unknown";
+    snprintf(out, cap, "%s", model);
+    return out;
+}
+
+int cs_host_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

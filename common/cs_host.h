@@ -1,0 +1,20 @@
+/* cs_host.h - what a report needs to say where it came from: the build and the machine.
+ * Nothing here changes results; the values only describe the process. */
+#ifndef CS_HOST_H
+#define CS_HOST_H
+
+#include <stddef.h>
+
+/* The build: `git describe --always --dirty --tags` of the source tree when it was built (e.g.
+ * "v0.1.0-3-g1a2b3c4" or "1a2b3c4-dirty" without tags), else the project version
+ * (CONSTSIM_VERSION). Static storage. Defined in a file the build generates. */
+const char *cs_build_version(void);
+
+/* The CPU model: the first "model name" (else "Processor") of /proc/cpuinfo, spaces trimmed,
+ * into out (cap >= 1, truncated to fit); "unknown" when it cannot be read. Returns out. */
+char *cs_host_cpu_model(char *out, size_t cap);
+
+/* Online processors (sysconf), >= 1. */
+int cs_host_cpus(void);
+
+#endif
