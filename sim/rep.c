@@ -176,11 +176,9 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         push(b, f, cJSON_CreateString(fields[i]));
     u64(b, t, "events_recorded", r->n_trace);
-#ifdef FL_RESULT_HAS_TRACE_FLAG
     /* The run could not store every event (out of memory): say so rather than cut silently. */
     boolean(b, t, "truncated", r->trace_truncated);
     u64(b, t, "events_dropped", r->trace_dropped);
-#endif
     cJSON *ev = arr(b, t, "events");
     for (size_t i = 0; i < r->n_trace && b->ok; i++) {
         const fl_trace_event *e = &r->trace[i];
