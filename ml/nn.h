@@ -125,6 +125,8 @@ nn_blas_info nn_blas_describe(void);
 
 /* Optimisers over the NN_PARAMS trainable floats, with PyTorch's semantics. */
 typedef enum nn_opt_kind { NN_OPT_ADAM, NN_OPT_SGD } nn_opt_kind;
+#define NN_OPT_KINDS 2
+const char *nn_opt_kind_name(nn_opt_kind k); /* "adam", "sgd" */
 typedef struct nn_opt_cfg {
     nn_opt_kind kind;
     float lr;           /* both */

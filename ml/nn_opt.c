@@ -24,6 +24,13 @@ struct nn_opt {
     float *v;  /* owned: adam second moment (n), NULL for sgd */
 };
 
+const char *nn_opt_kind_name(nn_opt_kind k)
+{
+    static const char *const names[NN_OPT_KINDS] = {"adam", "sgd"};
+    CS_ASSERT((unsigned)k < NN_OPT_KINDS);
+    return names[k];
+}
+
 nn_opt_cfg nn_opt_default(nn_opt_kind kind, float lr)
 {
     nn_opt_cfg c = {kind, lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f};

@@ -122,6 +122,13 @@ int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n
     return 0;
 }
 
+const char *nn_schedule_name(nn_schedule s)
+{
+    static const char *const names[NN_SCHEDULES] = {"constant", "cosine", "wsd"};
+    CS_ASSERT((unsigned)s < NN_SCHEDULES);
+    return names[s];
+}
+
 double nn_schedule_lr(nn_schedule s, double lr, double decay_fraction, int step, int steps)
 {
     if (s == NN_SCHED_COSINE && steps > 0)

@@ -67,6 +67,8 @@ typedef enum nn_schedule {
                               d = cs_fraction_count(decay_fraction, steps) steps decay linearly,
                               step steps - d + j taking lr * (d - j) / (d + 1) */
 } nn_schedule;
+#define NN_SCHEDULES 3
+const char *nn_schedule_name(nn_schedule s); /* "constant", "cosine", "wsd" */
 
 /* The learning rate of step `step` (0-based) of `steps`; lr itself when steps <= 0.
  * decay_fraction (0 < f <= 1) is read by NN_SCHED_WSD only. */

@@ -231,12 +231,6 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
-/* The wire precision's schedules are the ML ones. */
-_Static_assert((int)SCN_SCHED_CONSTANT == (int)NN_SCHED_CONSTANT &&
-                   (int)SCN_SCHED_COSINE == (int)NN_SCHED_COSINE &&
-                   (int)SCN_SCHED_WSD == (int)NN_SCHED_WSD,
-               "scenario and ML schedules agree");
-
 /* Local training of client c on the global it received; stores the encoded update. */
 static int train_client(fl_run *r, uint32_t c, cs_err *err)
 {
@@ -252,8 +246,8 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
     if (!r->copt)
         nn_opt_reset(opt);
     const scn_optimizer_cfg *o = &f->optimizer;
-    nn_opt_set_lr(opt, (float)nn_schedule_lr((nn_schedule)o->schedule, o->lr, o->decay_fraction,
-                                             r->cur, f->rounds));
+    nn_opt_set_lr(opt,
+                  (float)nn_schedule_lr(o->schedule, o->lr, o->decay_fraction, r->cur, f->rounds));
     const uint64_t stream = ((uint64_t)(r->cur + 1) << 32) | c;
     cs_rng shuffle, aug;
     cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
@@ -549,8 +543,8 @@ void fl_run_destroy(fl_run *r)
 
 static nn_opt_cfg opt_cfg(const scn_optimizer_cfg *o)
 {
-    nn_opt_cfg c = nn_opt_default(o->name == SCN_OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM, (float)o->lr);
-    if (o->name == SCN_OPT_SGD)
+    nn_opt_cfg c = nn_opt_default(o->name, (float)o->lr);
+    if (o->name == NN_OPT_SGD)
         c.momentum = (float)o->momentum;
     c.weight_decay = (float)o->weight_decay;
     return c;

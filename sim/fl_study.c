@@ -89,20 +89,6 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
     return 0;
 }
 
-nn_precision fl_wire_precision(scn_precision p)
-{
-    switch (p) {
-    case SCN_PREC_FP32:
-        return NN_PREC_FP32;
-    case SCN_PREC_FP16:
-        return NN_PREC_FP16;
-    case SCN_PREC_INT8:
-        return NN_PREC_INT8;
-    }
-    CS_ASSERT(!"unknown precision");
-    return NN_PREC_FP32;
-}
-
 int fl_study_check_plan(const scn_config *cfg, const sim_plan *plan, cs_err *err)
 {
     const char *why = NULL;
@@ -180,7 +166,7 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
                       .observe_user = opts->observe_user,
                       .run_index = i,
                       .n_runs = cfg->wire.n_precision};
-        nn_precision prec = fl_wire_precision(cfg->wire.precision[i]);
+        nn_precision prec = cfg->wire.precision[i];
         if ((rc = fl_run_batch(&env, prec, &out->runs[i], err)))
             return rc;
         out->n_runs = i + 1;

@@ -73,7 +73,4 @@ void fl_study_free(fl_study *s); /* NULL-safe */
 /* The model folder of a report path: "reports/x.json" -> "reports/x" (else path + ".models"). */
 void fl_model_dir(const char *report_path, char *out, size_t cap);
 
-/* The wire precision of a scenario precision. */
-nn_precision fl_wire_precision(scn_precision p);
-
 #endif

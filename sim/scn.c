@@ -13,11 +13,8 @@
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static const char *const prec_names[] = {"fp32", "fp16", "int8"};
 static const char *const payload_names[] = {"weights", "delta"};
 static const char *const partition_names[] = {"iid", "dirichlet"};
-static const char *const optimizer_names[] = {"adam", "sgd"};
-static const char *const schedule_names[] = {"constant", "cosine", "wsd"};
 static const char *const opt_state_names[] = {"reset", "keep"};
 static const char *const augment_names[] = {"none", "flip"};
 static const char *const strategy_names[] = {"fedavg"};
@@ -32,13 +29,10 @@ static const char *const dataset_names[] = {"eurosat"};
         CS_ASSERT((size_t)x < COUNT(table));                                                       \
         return table[x];                                                                           \
     }
-SCN_NAME_FN(scn_precision_name, scn_precision, prec_names)
 SCN_NAME_FN(scn_payload_name, scn_payload, payload_names)
 SCN_NAME_FN(scn_partition_name, scn_partition, partition_names)
-SCN_NAME_FN(scn_schedule_name, scn_schedule, schedule_names)
 SCN_NAME_FN(scn_opt_state_name, scn_opt_state, opt_state_names)
 SCN_NAME_FN(scn_augment_name, scn_augment, augment_names)
-SCN_NAME_FN(scn_optimizer_name, scn_optimizer, optimizer_names)
 SCN_NAME_FN(scn_strategy_name, scn_strategy, strategy_names)
 
 bool scn_key_is_list(const char *key)
@@ -427,12 +421,17 @@ static int conv_links(const scn__cv *v, const scn__sec *root)
 
 static int conv_optimizer(const scn__cv *v, const scn__sec *fs)
 {
+    const char *optimizer_names[NN_OPT_KINDS], *schedule_names[NN_SCHEDULES];
+    for (int i = 0; i < NN_OPT_KINDS; i++)
+        optimizer_names[i] = nn_opt_kind_name((nn_opt_kind)i);
+    for (int i = 0; i < NN_SCHEDULES; i++)
+        schedule_names[i] = nn_schedule_name((nn_schedule)i);
     scn_optimizer_cfg *o = &v->c->federated.optimizer;
-    o->name = SCN_OPT_ADAM;
+    o->name = NN_OPT_ADAM;
     o->lr = 0.001;
     o->momentum = 0;
     o->weight_decay = 0;
-    o->schedule = SCN_SCHED_CONSTANT;
+    o->schedule = NN_SCHED_CONSTANT;
     o->state = SCN_OPT_STATE_RESET;
     o->decay_fraction = 0.3;
     char path[256];
@@ -450,14 +449,14 @@ static int conv_optimizer(const scn__cv *v, const scn__sec *fs)
     if (n->kind == SCN__SCALAR) { /* shorthand: "optimizer: sgd" */
         o->at.name = o->at.self;
         rc = scn__to_enum(v, n, path, optimizer_names, COUNT(optimizer_names), &e);
-        o->name = (scn_optimizer)e;
+        o->name = (nn_opt_kind)e;
         return rc;
     }
     scn__sec os;
     if ((rc = scn__open_section(v, fs, "optimizer", false, optimizer_keys, COUNT(optimizer_keys),
                                 &os, &o->at.self)))
         return rc;
-    if ((rc = scn__get_enum(v, &os, "name", SCN_OPT_ADAM, optimizer_names, COUNT(optimizer_names),
+    if ((rc = scn__get_enum(v, &os, "name", NN_OPT_ADAM, optimizer_names, COUNT(optimizer_names),
                             &e, &o->at.name)) ||
         (rc = scn__get_num(v, &os, "lr", false, 0.001, (scn__range){0, 0, SCN__LO | SCN__LO_OPEN},
                            NULL, &o->lr, &o->at.lr)) ||
@@ -467,11 +466,11 @@ static int conv_optimizer(const scn__cv *v, const scn__sec *fs)
         (rc = scn__get_num(v, &os, "weight_decay", false, 0, (scn__range){0, 0, SCN__LO}, NULL,
                            &o->weight_decay, &o->at.weight_decay)))
         return rc;
-    o->name = (scn_optimizer)e;
-    if ((rc = scn__get_enum(v, &os, "schedule", SCN_SCHED_CONSTANT, schedule_names,
+    o->name = (nn_opt_kind)e;
+    if ((rc = scn__get_enum(v, &os, "schedule", NN_SCHED_CONSTANT, schedule_names,
                             COUNT(schedule_names), &e, &o->at.schedule)))
         return rc;
-    o->schedule = (scn_schedule)e;
+    o->schedule = (nn_schedule)e;
     if ((rc = scn__get_num(v, &os, "decay_fraction", false, 0.3,
                            (scn__range){0, 1, SCN__LO | SCN__LO_OPEN | SCN__HI}, NULL,
                            &o->decay_fraction, &o->at.decay_fraction)))
@@ -480,10 +479,10 @@ static int conv_optimizer(const scn__cv *v, const scn__sec *fs)
                             COUNT(opt_state_names), &e, &o->at.state)))
         return rc;
     o->state = (scn_opt_state)e;
-    if (o->name != SCN_OPT_SGD && !o->at.momentum.is_default)
+    if (o->name != NN_OPT_SGD && !o->at.momentum.is_default)
         return scn__fail(v, o->at.momentum, "federated.optimizer.momentum",
                          "momentum applies to sgd only (the optimizer is %s)",
-                         scn_optimizer_name(o->name));
+                         nn_opt_kind_name(o->name));
     return 0;
 }
 
@@ -526,7 +525,7 @@ static int conv_federated(const scn__cv *v, const scn__sec *root)
             double x = strtod(n->text, NULL);
             if (x > 0 && x <= 1) {
                 f->clients_per_round_fraction = x;
-                f->clients_per_round = scn_fraction_count(x, f->clients);
+                f->clients_per_round = cs_fraction_count(x, f->clients);
                 ok = true;
             }
         }
@@ -575,7 +574,7 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
         scn__open_section(v, root, "wire", false, wire_keys, COUNT(wire_keys), &ws, &w->at.self);
     if (rc)
         return rc;
-    w->precision[0] = SCN_PREC_FP32;
+    w->precision[0] = NN_PREC_FP32;
     w->n_precision = 1;
     const scn__node *n =
         scn__field(v, &ws, "precision", false, path, sizeof path, &w->at.precision, &rc);
@@ -592,31 +591,34 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
                 v, w->at.precision, path, "expected a non-empty list of fp32, fp16, int8, got %s",
                 n->kind == SCN__SEQ ? "an empty list" : scn__describe(n, got, sizeof got));
         }
-        if (l.n > SCN_PREC_COUNT) {
+        if (l.n > NN_PRECISIONS) {
             free(l.v);
             return scn__fail(v, w->at.precision, path,
                              "expected at most %d precisions (fp32, fp16, int8), got %zu",
-                             SCN_PREC_COUNT, l.n);
+                             NN_PRECISIONS, l.n);
         }
         for (size_t i = 0; i < l.n; i++) {
             char ipath[64], list[64];
             snprintf(ipath, sizeof ipath, "wire.precision.%zu", i);
-            scn__list_names(list, sizeof list, prec_names, COUNT(prec_names));
+            const char *prec_names[NN_PRECISIONS];
+            for (int j = 0; j < NN_PRECISIONS; j++)
+                prec_names[j] = nn_precision_name((nn_precision)j);
+            scn__list_names(list, sizeof list, prec_names, NN_PRECISIONS);
             int p = -1;
-            for (size_t j = 0; j < COUNT(prec_names); j++)
+            for (int j = 0; j < NN_PRECISIONS; j++)
                 if (strcmp(l.v[i].text, prec_names[j]) == 0)
-                    p = (int)j;
+                    p = j;
             if (p < 0) {
                 rc = scn__fail(v, l.v[i].at, ipath, "expected one of %s, got \"%s\"", list,
                                l.v[i].text);
                 break;
             }
             for (size_t j = 0; j < i; j++)
-                if (w->precision[j] == (scn_precision)p)
+                if (w->precision[j] == (nn_precision)p)
                     rc = scn__fail(v, l.v[i].at, ipath, "%s is listed twice", l.v[i].text);
             if (rc)
                 break;
-            w->precision[i] = (scn_precision)p;
+            w->precision[i] = (nn_precision)p;
             w->at.precision_items[i] = l.v[i].at;
         }
         if (rc == 0)

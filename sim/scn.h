@@ -19,6 +19,9 @@
 #define SCN_H
 
 #include "cs.h"
+#include "nn.h"
+#include "nn_codec.h"
+#include "nn_train.h"
 #include "orbits.h"
 
 #include <stdbool.h>
@@ -35,31 +38,23 @@ typedef struct scn_loc {
     bool is_default; /* not written: line/col/set are those of the enclosing mapping */
 } scn_loc;
 
-typedef enum scn_precision { SCN_PREC_FP32, SCN_PREC_FP16, SCN_PREC_INT8 } scn_precision;
-#define SCN_PREC_COUNT 3
 typedef enum scn_payload { SCN_PAYLOAD_WEIGHTS, SCN_PAYLOAD_DELTA } scn_payload;
 typedef enum scn_partition { SCN_PART_IID, SCN_PART_DIRICHLET } scn_partition;
-typedef enum scn_optimizer { SCN_OPT_ADAM, SCN_OPT_SGD } scn_optimizer;
 typedef enum scn_strategy { SCN_STRATEGY_FEDAVG } scn_strategy;
-typedef enum scn_schedule { SCN_SCHED_CONSTANT, SCN_SCHED_COSINE, SCN_SCHED_WSD } scn_schedule;
 /* Extension: what happens to a client's optimiser state between rounds. */
 typedef enum scn_opt_state { SCN_OPT_STATE_RESET, SCN_OPT_STATE_KEEP } scn_opt_state;
 typedef enum scn_augment { SCN_AUG_NONE, SCN_AUG_FLIP } scn_augment;
 
-/* Lower-case names as written in scenario files ("fp16", "delta", ...). Propagators are orbits'
- * orb_prop_kind, named by orb_prop_name ("sgp4", "j2", "kepler"). */
-const char *scn_precision_name(scn_precision p);
+/* Lower-case names as written in scenario files ("delta", "dirichlet", ...). The value sets that
+ * other layers own are theirs, with their names: propagators are orbits' orb_prop_kind
+ * (orb_prop_name: "sgp4", "j2", "kepler"), wire precisions ml's nn_precision (nn_precision_name:
+ * "fp32", "fp16", "int8"), optimisers nn_opt_kind (nn_opt_kind_name) and learning-rate schedules
+ * nn_schedule (nn_schedule_name). */
 const char *scn_payload_name(scn_payload p);
 const char *scn_partition_name(scn_partition p);
-const char *scn_schedule_name(scn_schedule s);
 const char *scn_opt_state_name(scn_opt_state s);
 const char *scn_augment_name(scn_augment a);
-const char *scn_optimizer_name(scn_optimizer o);
 const char *scn_strategy_name(scn_strategy s);
-
-/* ceil(f * n) for a fraction 0 < f <= 1, at least 1: the count a fraction of n items stands for.
- * A tolerance of 1e-9 keeps products such as 0.3 * 10 = 3.0000000000000004 at 3. */
-int scn_fraction_count(double f, int n);
 
 /* constellation.walker: Walker-delta i: T/P/F. */
 typedef struct scn_walker {
@@ -119,11 +114,11 @@ typedef struct scn_links {
 } scn_links;
 
 typedef struct scn_optimizer_cfg {
-    scn_optimizer name;    /* default adam */
+    nn_opt_kind name;      /* default adam */
     double lr;             /* > 0, default 0.001 */
     double momentum;       /* [0, 1), sgd only, default 0 */
     double weight_decay;   /* >= 0, default 0 */
-    scn_schedule schedule; /* extension: lr over the rounds, default constant */
+    nn_schedule schedule;  /* extension: lr over the rounds, default constant */
     double decay_fraction; /* extension: (0, 1], default 0.3: share of decay rounds for wsd */
     scn_opt_state state;   /* extension: reset each round (default) or kept on the satellite */
     struct {
@@ -151,12 +146,12 @@ typedef struct scn_federated {
 } scn_federated;
 
 typedef struct scn_wire {
-    scn_precision precision[SCN_PREC_COUNT]; /* distinct, in the given order */
-    size_t n_precision;                      /* 1..3, default [fp32] */
-    scn_payload payload;                     /* default weights */
+    nn_precision precision[NN_PRECISIONS]; /* distinct, in the given order */
+    size_t n_precision;                    /* 1..3, default [fp32] */
+    scn_payload payload;                   /* default weights */
     struct {
         scn_loc self, precision, payload;
-        scn_loc precision_items[SCN_PREC_COUNT];
+        scn_loc precision_items[NN_PRECISIONS];
     } at;
 } scn_wire;
 

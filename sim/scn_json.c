@@ -105,13 +105,13 @@ static void federated_json(cJSON *o, const scn_federated *f, bool *ok)
     add_num(o, "batch_size", f->batch_size, ok);
     cJSON *op = add_obj(o, "optimizer", ok);
     if (op) {
-        add_str(op, "name", scn_optimizer_name(f->optimizer.name), ok);
+        add_str(op, "name", nn_opt_kind_name(f->optimizer.name), ok);
         add_num(op, "lr", f->optimizer.lr, ok);
-        if (f->optimizer.name == SCN_OPT_SGD)
+        if (f->optimizer.name == NN_OPT_SGD)
             add_num(op, "momentum", f->optimizer.momentum, ok);
         add_num(op, "weight_decay", f->optimizer.weight_decay, ok);
-        add_str(op, "schedule", scn_schedule_name(f->optimizer.schedule), ok);
-        if (f->optimizer.schedule == SCN_SCHED_WSD)
+        add_str(op, "schedule", nn_schedule_name(f->optimizer.schedule), ok);
+        if (f->optimizer.schedule == NN_SCHED_WSD)
             add_num(op, "decay_fraction", f->optimizer.decay_fraction, ok);
         add_str(op, "state", scn_opt_state_name(f->optimizer.state), ok);
     }
@@ -161,7 +161,7 @@ cJSON *scn_to_json(const scn_config *c)
         if (!a)
             ok = false;
         for (size_t i = 0; a && i < c->wire.n_precision; i++) {
-            cJSON *s = cJSON_CreateString(scn_precision_name(c->wire.precision[i]));
+            cJSON *s = cJSON_CreateString(nn_precision_name(c->wire.precision[i]));
             if (!s || !cJSON_AddItemToArray(a, s)) {
                 cJSON_Delete(s);
                 ok = false;

@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- fraction counts ------------------------------------------------------------------------- */
-
-int scn_fraction_count(double f, int n)
-{
-    CS_ASSERT(f > 0 && f <= 1 && n >= 1);
-    double k = ceil(f * n - 1e-9);
-    return k < 1 ? 1 : (int)k;
-}
-
 /* ---- errors at a value's location ------------------------------------------------------------ */
 
 static int verror(const scn_config *c, scn_loc loc, const char *keypath, cs_err *err,

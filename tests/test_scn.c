@@ -241,13 +241,13 @@ static void test_minimal(void)
     T_NEAR(c->federated.round_deadline_s, 0, 0);
     T_EQ(c->federated.local_epochs, 1);
     T_EQ(c->federated.batch_size, 32);
-    T_EQ(c->federated.optimizer.name, SCN_OPT_ADAM);
+    T_EQ(c->federated.optimizer.name, NN_OPT_ADAM);
     T_NEAR(c->federated.optimizer.lr, 0.001, 0);
     T_NEAR(c->federated.optimizer.momentum, 0, 0);
     T_NEAR(c->federated.optimizer.weight_decay, 0, 0);
     T_NEAR(c->federated.compute_gflops, 20, 0);
     T_EQ(c->wire.n_precision, 1);
-    T_EQ(c->wire.precision[0], SCN_PREC_FP32);
+    T_EQ(c->wire.precision[0], NN_PREC_FP32);
     T_EQ(c->wire.payload, SCN_PAYLOAD_WEIGHTS);
     T_STREQ(c->dataset.name, "eurosat");
     T_TRUE(c->dataset.path == NULL);
@@ -256,7 +256,7 @@ static void test_minimal(void)
     T_NEAR(c->dataset.alpha, 0.5, 0);
     T_EQ(c->dataset.max_samples_per_client, 0);
     T_EQ(c->dataset.augment, SCN_AUG_NONE);
-    T_EQ(c->federated.optimizer.schedule, SCN_SCHED_CONSTANT);
+    T_EQ(c->federated.optimizer.schedule, NN_SCHED_CONSTANT);
     T_STREQ(c->report.path, "reports/minimal.json");
     T_TRUE(!c->report.ptq);
 
@@ -314,14 +314,14 @@ static void test_full(void)
     T_NEAR(f->round_deadline_s, 6 * 3600.0, 0); /* 6h */
     T_EQ(f->local_epochs, 2);
     T_EQ(f->batch_size, 64);
-    T_EQ(f->optimizer.name, SCN_OPT_SGD);
+    T_EQ(f->optimizer.name, NN_OPT_SGD);
     T_NEAR(f->optimizer.lr, 0.05, 0);
     T_NEAR(f->optimizer.momentum, 0.9, 0);
     T_NEAR(f->optimizer.weight_decay, 0.0005, 0);
     T_NEAR(f->compute_gflops, 12.5, 0);
     T_EQ(c->wire.n_precision, 2);
-    T_EQ(c->wire.precision[0], SCN_PREC_INT8);
-    T_EQ(c->wire.precision[1], SCN_PREC_FP16);
+    T_EQ(c->wire.precision[0], NN_PREC_INT8);
+    T_EQ(c->wire.precision[1], NN_PREC_FP16);
     T_EQ(c->wire.at.precision_items[1].line, 51);
     T_EQ(c->wire.at.precision_items[1].col, 21);
     T_EQ(c->wire.payload, SCN_PAYLOAD_DELTA);
@@ -466,12 +466,12 @@ static void test_sets(void)
     if (!c)
         return;
     T_EQ(c->federated.rounds, 6); /* the later --set wins */
-    T_EQ(c->federated.optimizer.schedule, SCN_SCHED_COSINE);
+    T_EQ(c->federated.optimizer.schedule, NN_SCHED_COSINE);
     T_EQ(c->dataset.augment, SCN_AUG_FLIP);
     T_NEAR(c->stations[0].cost_per_mb, 2.75, 0);
     T_EQ(c->wire.n_precision, 2);
-    T_EQ(c->wire.precision[0], SCN_PREC_FP16);
-    T_EQ(c->wire.precision[1], SCN_PREC_INT8);
+    T_EQ(c->wire.precision[0], NN_PREC_FP16);
+    T_EQ(c->wire.precision[1], NN_PREC_INT8);
     T_EQ(c->wire.at.precision_items[1].set, 2);
     T_EQ(c->seed, 9);
     T_EQ(c->at.seed.set, 3);
@@ -492,8 +492,8 @@ static void test_sets(void)
     c = load("tests/data/good/full.yaml", s2, 1);
     if (c) {
         T_EQ(c->wire.n_precision, 2);
-        T_EQ(c->wire.precision[0], SCN_PREC_INT8);
-        T_EQ(c->wire.precision[1], SCN_PREC_FP32);
+        T_EQ(c->wire.precision[0], NN_PREC_INT8);
+        T_EQ(c->wire.precision[1], NN_PREC_FP32);
         scn_free(c);
     }
     /* Replacing the list, and the optimizer shorthand. */
@@ -502,7 +502,7 @@ static void test_sets(void)
     c = load("tests/data/good/full.yaml", s3, 4);
     if (c) {
         T_EQ(c->wire.n_precision, 3);
-        T_EQ(c->federated.optimizer.name, SCN_OPT_ADAM);
+        T_EQ(c->federated.optimizer.name, NN_OPT_ADAM);
         T_STREQ(c->stations[1].name, "Inuvik");
         scn_free(c);
     }

@@ -261,9 +261,9 @@ static void replay(fixture *f, bool keep, double slr, double smom, float *g, int
             memcpy(nn_model_tracked(m), gtr, NN_TRACKED * sizeof *gtr);
             if (!keep)
                 nn_opt_reset(opt[c]);
-            nn_opt_set_lr(
-                opt[c], (float)nn_schedule_lr((nn_schedule)fc->optimizer.schedule, fc->optimizer.lr,
-                                              fc->optimizer.decay_fraction, r, fc->rounds));
+            nn_opt_set_lr(opt[c],
+                          (float)nn_schedule_lr(fc->optimizer.schedule, fc->optimizer.lr,
+                                                fc->optimizer.decay_fraction, r, fc->rounds));
             cs_rng sh;
             cs_rng_derive(&sh, f->cfg->seed, CS_RNG_SHUFFLE, ((uint64_t)(r + 1) << 32) | c);
             const uint32_t *idx = f->parts.idx + f->parts.off[c];
