@@ -16,9 +16,9 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run, "run a scenario: federated learning over link windows, report JSON"},
     {"contacts", cmd_contacts, "the contact plan of a scenario (CSV or JSON)"},
-    {"sweep", cmd_sweep, "run a grid of scenario variants"},
+    {"sweep", cmd_sweep, "grids of scenario variants: not available yet (exits 1)"},
     {"compare", cmd_compare, "side-by-side table of reports"},
-    {"viz", cmd_viz, "SDL2 orbit and link view, live or replayed"},
+    {"viz", cmd_viz, "SDL2 orbit and link view: not available yet (exits 1)"},
     {"train", cmd_train, "centralised training baseline on the EuroSAT train split"},
     {"eval", cmd_eval, "accuracy and loss of a saved model"},
     {"quantize", cmd_quantize, "post-training quantisation study (FP32/FP16/INT8)"},
@@ -32,7 +32,7 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'constsim COMMAND --help' describes each command. constsim %s\n",
+    fprintf(f, "\n'constsim COMMAND --help' describes each available command. constsim %s\n",
             CONSTSIM_VERSION);
 }
 

@@ -601,6 +601,7 @@ static int run_result(fl_run *r, fl_result *out, cs_err *err)
     memcpy(out->tracked, r->global_tracked, sizeof r->global_tracked);
     out->sim_time_s = n_done ? out->rounds[n_done - 1].t_end_s : 0;
     out->end_time_s = sim_engine_now(r->e);
+    out->traced = r->env->trace;
     out->trace = r->trace;
     out->n_trace = r->n_trace;
     out->trace_truncated = r->trace_dropped > 0;

@@ -126,7 +126,8 @@ typedef struct fl_result {
     double wall_time_s;
     float *state; /* owned: the final global model (NN_STATE_FLOATS) */
     int64_t tracked[NN_TRACKED];
-    fl_trace_event *trace; /* owned: the event trace (fl_env.trace) */
+    bool traced;           /* the event trace was recorded (fl_env.trace) */
+    fl_trace_event *trace; /* owned: the event trace */
     size_t n_trace;
     bool trace_truncated;   /* memory ran out: the trace holds the first n_trace events only */
     uint64_t trace_dropped; /* events not stored */

@@ -259,7 +259,8 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
     u64(b, e, "events_dispatched", r->engine.dispatched);
     u64(b, e, "events_stale", r->engine.stale);
     u64(b, e, "max_pending", r->engine.max_pending);
-    trace_json(b, o, r);
+    if (r->traced)
+        trace_json(b, o, r);
 }
 
 static void ptq_json(jb *b, cJSON *root, const fl_study *s)

@@ -131,6 +131,7 @@ static void test_report(void)
     s.runs[0].payload_bytes = s.runs[0].payload_bytes_fp32 = 1000;
     s.runs[0].station_totals = use;
     s.runs[0].n_stations = cfg->n_stations;
+    s.runs[0].traced = true;
     s.runs[0].trace = ev;
     s.runs[0].n_trace = 3;
 
@@ -183,6 +184,14 @@ static void test_report(void)
     T_EQ(num(get(r, "machine"), "threads"), 1);
     cJSON_Delete(r);
     cJSON_free(text);
+    cJSON_Delete(built);
+
+    /* a run without a trace (--no-trace) has no trace field */
+    s.runs[0].traced = false;
+    built = rep_build(&s, &err);
+    const cJSON *run0 = built ? cJSON_GetArrayItem(get(built, "runs"), 0) : NULL;
+    T_TRUE(run0 != NULL && get(run0, "stations") != NULL);
+    T_TRUE(run0 != NULL && cJSON_GetObjectItemCaseSensitive(run0, "trace") == NULL);
     cJSON_Delete(built);
     scn_free(cfg);
 }
