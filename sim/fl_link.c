@@ -122,6 +122,27 @@ static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, d
     return first;
 }
 
+/* sat's session (which it holds) as a segment at time now, moved bytes moved, ending as how. */
+static fl_segment session_segment(const fl_links *l, uint32_t sat, double now, uint64_t moved,
+                                  fl_seg_end how)
+{
+    const sat_state *s = &l->sat[sat];
+    return (fl_segment){.sat = sat,
+                        .station = win(l, s->sess_win)->station,
+                        .antenna = s->sess_ant,
+                        .window = s->sess_win,
+                        .setup_s = s->sess_setup,
+                        .dir = s->dir,
+                        .tag = s->tag,
+                        .t_grant_s = s->t_grant,
+                        .t_data_s = s->t_data,
+                        .t_end_s = now,
+                        .bytes = moved,
+                        .left = s->left,
+                        .total = s->total,
+                        .end = how};
+}
+
 static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double setup_s, cs_err *err)
 {
     sat_state *s = &l->sat[sat];
@@ -156,17 +177,7 @@ static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double se
             return rc;
     }
     if (l->s.hooks.on_start) {
-        fl_segment seg = {.sat = sat,
-                          .station = ow->station,
-                          .antenna = ant,
-                          .window = w,
-                          .setup_s = setup_s,
-                          .dir = s->dir,
-                          .tag = s->tag,
-                          .t_grant_s = s->t_grant,
-                          .t_data_s = s->t_data,
-                          .left = s->left,
-                          .total = s->total};
+        fl_segment seg = session_segment(l, sat, 0, 0, FL_SEG_DONE);
         return l->s.hooks.on_start(l->s.hooks.user, &seg, err);
     }
     return 0;
@@ -254,22 +265,8 @@ static int end_session(fl_links *l, uint32_t sat, fl_seg_end how, cs_err *err)
         if (moved == s->left && how == FL_SEG_CUT)
             how = FL_SEG_DONE; /* rounding: the last byte made it */
     }
-    fl_segment seg = {.sat = sat,
-                      .station = k,
-                      .antenna = s->sess_ant,
-                      .window = s->sess_win,
-                      .setup_s = s->sess_setup,
-                      .dir = s->dir,
-                      .tag = s->tag,
-                      .t_grant_s = s->t_grant,
-                      .t_data_s = s->t_data,
-                      .t_end_s = now,
-                      .bytes = moved,
-                      .left = s->left,
-                      .total = s->total,
-                      .whole = how == FL_SEG_DONE && !s->split && moved == s->total,
-                      .end = how,
-                      .minutes = 0};
+    fl_segment seg = session_segment(l, sat, now, moved, how);
+    seg.whole = how == FL_SEG_DONE && !s->split && moved == s->total;
     /* Started minutes of the contact so far, less those billed to its earlier sessions. */
     antenna *an = &l->st[k].ant[s->sess_ant];
     uint64_t started = fl_minutes_started(now - an->contact_start_s);
@@ -507,21 +504,7 @@ size_t fl_links_sessions(const fl_links *l, fl_segment *out, size_t cap)
         if (!s->in_session)
             continue;
         if (n < cap) {
-            const orb_window *ow = win(l, s->sess_win);
-            out[n] = (fl_segment){.sat = i,
-                                  .station = ow->station,
-                                  .antenna = s->sess_ant,
-                                  .window = s->sess_win,
-                                  .setup_s = s->sess_setup,
-                                  .dir = s->dir,
-                                  .tag = s->tag,
-                                  .t_grant_s = s->t_grant,
-                                  .t_data_s = s->t_data,
-                                  .t_end_s = now,
-                                  .bytes = bytes_moved(l, s, now),
-                                  .left = s->left,
-                                  .total = s->total,
-                                  .end = FL_SEG_CUT};
+            out[n] = session_segment(l, i, now, bytes_moved(l, s, now), FL_SEG_CUT);
         }
         n++;
     }

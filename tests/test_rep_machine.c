@@ -14,6 +14,7 @@
 #include "rep.h"
 #include "scn.h"
 #include "t.h"
+#include "t_cli.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -22,55 +23,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static const char *exe(void)
-{
-    const char *e = getenv("CONSTSIM_EXE");
-    return e ? e : "./constsim";
-}
-
-static int sh(const char *cmd)
-{
-    int st = system(cmd);
-    if (st == -1 || !WIFEXITED(st))
-        return -1;
-    return WEXITSTATUS(st);
-}
-
-static char *slurp(const char *path)
-{
-    unsigned char *d = NULL;
-    size_t n = 0;
-    cs_err err;
-    if (cs_read_file(path, &d, &n, &err) != 0) {
-        fprintf(stderr, "cannot read %s: %s\n", path, err.msg);
-        return NULL;
-    }
-    char *s = realloc(d, n + 1);
-    if (!s) {
-        free(d);
-        return NULL;
-    }
-    s[n] = '\0';
-    return s;
-}
-
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!x)
-        fprintf(stderr, "missing field \"%s\"\n", k);
-    return x;
-}
-
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *x = get(o, k);
-    return cJSON_IsNumber(x) ? x->valuedouble : -1e300;
-}
-
 static const char *str(const cJSON *o, const char *k)
 {
-    const cJSON *x = get(o, k);
+    const cJSON *x = t_get(o, k);
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
@@ -149,28 +104,28 @@ static void test_report(void)
     T_STREQ(k, "format,constsim_version,machine,scenario,model,dataset,contacts,runs,ptq,"
                "wall_time_s");
     T_STREQ(str(r, "constsim_version"), CONSTSIM_VERSION);
-    const cJSON *mj = get(r, "machine");
+    const cJSON *mj = t_get(r, "machine");
     keys(mj, k, sizeof k);
     T_STREQ(k, "constsim_version,threads,cores,cpu,blas");
     T_STREQ(str(mj, "constsim_version"), cs_build_version());
-    T_EQ(num(mj, "threads"), 5);
-    T_EQ(num(mj, "cores"), cs_host_cpus());
+    T_EQ(t_num(mj, "threads"), 5);
+    T_EQ(t_num(mj, "cores"), cs_host_cpus());
     T_STREQ(str(mj, "cpu"), "Test CPU \"9000\"");
-    const cJSON *bl = get(mj, "blas");
+    const cJSON *bl = t_get(mj, "blas");
     keys(bl, k, sizeof k);
     T_STREQ(k, "library,config,core,threads");
     T_STREQ(str(bl, "library"), "OpenBLAS");
     T_STREQ(str(bl, "config"), m.blas.config);
     T_STREQ(str(bl, "core"), nn_blas_core());
-    T_EQ(num(bl, "threads"), m.blas.threads);
+    T_EQ(t_num(bl, "threads"), m.blas.threads);
 
-    const cJSON *tr = get(cJSON_GetArrayItem(get(r, "runs"), 0), "trace");
+    const cJSON *tr = t_get(cJSON_GetArrayItem(t_get(r, "runs"), 0), "trace");
     keys(tr, k, sizeof k);
     T_STREQ(k, "fields,events_recorded,truncated,events_dropped,events");
-    T_TRUE(cJSON_IsFalse(get(tr, "truncated")));
-    T_EQ(num(tr, "events_dropped"), 0);
-    T_EQ(num(tr, "events_recorded"), 3);
-    T_EQ(cJSON_GetArraySize(get(tr, "events")), 3);
+    T_TRUE(cJSON_IsFalse(t_get(tr, "truncated")));
+    T_EQ(t_num(tr, "events_dropped"), 0);
+    T_EQ(t_num(tr, "events_recorded"), 3);
+    T_EQ(cJSON_GetArraySize(t_get(tr, "events")), 3);
     cJSON_Delete(r);
     cJSON_free(text);
     cJSON_Delete(built);
@@ -181,7 +136,7 @@ static void test_report(void)
     T_TRUE(built != NULL);
     text = built ? cJSON_PrintUnformatted(built) : NULL;
     r = text ? cJSON_Parse(text) : NULL;
-    T_EQ(num(get(r, "machine"), "threads"), 1);
+    T_EQ(t_num(t_get(r, "machine"), "threads"), 1);
     cJSON_Delete(r);
     cJSON_free(text);
     cJSON_Delete(built);
@@ -189,8 +144,8 @@ static void test_report(void)
     /* a run without a trace (--no-trace) has no trace field */
     s.runs[0].traced = false;
     built = rep_build(&s, &err);
-    const cJSON *run0 = built ? cJSON_GetArrayItem(get(built, "runs"), 0) : NULL;
-    T_TRUE(run0 != NULL && get(run0, "stations") != NULL);
+    const cJSON *run0 = built ? cJSON_GetArrayItem(t_get(built, "runs"), 0) : NULL;
+    T_TRUE(run0 != NULL && t_get(run0, "stations") != NULL);
     T_TRUE(run0 != NULL && cJSON_GetObjectItemCaseSensitive(run0, "trace") == NULL);
     cJSON_Delete(built);
     scn_free(cfg);
@@ -238,9 +193,9 @@ static void test_version(const char *dir)
 {
     char cmd[2048], path[1100];
     snprintf(path, sizeof path, "%s/version.txt", dir);
-    snprintf(cmd, sizeof cmd, "%s --version > %s", exe(), path);
-    T_EQ(sh(cmd), 0);
-    char *v = slurp(path);
+    snprintf(cmd, sizeof cmd, "%s --version > %s", t_exe(), path);
+    T_EQ(t_sh(cmd), 0);
+    char *v = t_slurp(path, NULL);
     char want[256];
     if (strcmp(cs_build_version(), CONSTSIM_VERSION) == 0)
         snprintf(want, sizeof want, "constsim %s\n", CONSTSIM_VERSION);
@@ -267,9 +222,9 @@ static int test_run(const char *dir)
     snprintf(cmd, sizeof cmd,
              "%s run tests/data/sim/e2e.yaml -q --threads 1 --no-models --set federated.rounds=1 "
              "--set wire.precision=int8 --set report.ptq=false -o %s > /dev/null",
-             exe(), out);
-    T_EQ(sh(cmd), 0);
-    char *text = slurp(out);
+             t_exe(), out);
+    T_EQ(t_sh(cmd), 0);
+    char *text = t_slurp(out, NULL);
     cJSON *r = text ? cJSON_Parse(text) : NULL;
     T_TRUE(r != NULL);
     if (!r) {
@@ -277,36 +232,36 @@ static int test_run(const char *dir)
         return t_done();
     }
     cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "machine");
-    T_EQ(num(m, "threads"), 1);
-    T_STREQ(str(get(m, "blas"), "core"), nn_blas_core());
+    T_EQ(t_num(m, "threads"), 1);
+    T_STREQ(str(t_get(m, "blas"), "core"), nn_blas_core());
     T_STREQ(str(m, "constsim_version"), cs_build_version());
-    const cJSON *tr = get(cJSON_GetArrayItem(get(r, "runs"), 0), "trace");
-    T_TRUE(num(tr, "events_recorded") > 0);
-    T_EQ(num(tr, "events_recorded"), cJSON_GetArraySize(get(tr, "events")));
+    const cJSON *tr = t_get(cJSON_GetArrayItem(t_get(r, "runs"), 0), "trace");
+    T_TRUE(t_num(tr, "events_recorded") > 0);
+    T_EQ(t_num(tr, "events_recorded"), cJSON_GetArraySize(t_get(tr, "events")));
 
     if (system("test -x /usr/bin/python3") == 0) {
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/check_report.py --threads 1 %s", out);
-        T_EQ(sh(cmd), 0);
+        T_EQ(t_sh(cmd), 0);
         snprintf(cmd, sizeof cmd,
                  "/usr/bin/python3 tests/check_report.py --threads 3 %s 2> /dev/null > /dev/null",
                  out);
-        T_EQ(sh(cmd), 1);
+        T_EQ(t_sh(cmd), 1);
     }
 
     /* compare: no note for the same machine, one line for another thread count */
     snprintf(path, sizeof path, "%s/compare.txt", dir);
-    snprintf(cmd, sizeof cmd, "%s compare %s %s > %s", exe(), out, out, path);
-    T_EQ(sh(cmd), 0);
-    char *txt = slurp(path);
+    snprintf(cmd, sizeof cmd, "%s compare %s %s > %s", t_exe(), out, out, path);
+    T_EQ(t_sh(cmd), 0);
+    char *txt = t_slurp(path, NULL);
     T_TRUE(txt && !strstr(txt, "note:"));
     free(txt);
     cJSON_ReplaceItemInObjectCaseSensitive(m, "threads", cJSON_CreateNumber(4));
     char *etext = cJSON_Print(r);
     cs_err err;
     T_TRUE(etext && cs_write_file_atomic(edited, etext, strlen(etext), &err) == 0);
-    snprintf(cmd, sizeof cmd, "%s compare %s %s > %s", exe(), out, edited, path);
-    T_EQ(sh(cmd), 0);
-    txt = slurp(path);
+    snprintf(cmd, sizeof cmd, "%s compare %s %s > %s", t_exe(), out, edited, path);
+    T_EQ(t_sh(cmd), 0);
+    txt = t_slurp(path, NULL);
     T_CONTAINS(txt, "\nnote: the reports ran with different threads or BLAS kernels (1 thread, ");
     T_CONTAINS(txt, "; 4 threads, ");
     free(txt);

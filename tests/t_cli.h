@@ -1,0 +1,62 @@
+/* t_cli.h - for tests that run the constsim executable: where it is, running a shell command,
+ * reading a file it wrote, reading fields of a report. Header-only, like t.h. */
+#ifndef T_CLI_H
+#define T_CLI_H
+
+#include "cs.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+/* The executable under test: $CONSTSIM_EXE (set by ctest), else ./constsim. */
+static const char *t_exe(void)
+{
+    const char *e = getenv("CONSTSIM_EXE");
+    return e ? e : "./constsim";
+}
+
+/* Runs cmd with the shell; its exit status, or -1 when it did not exit normally. */
+static int t_sh(const char *cmd)
+{
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+/* The whole file, NUL-terminated (cs_read_file), its length in *len (may be NULL); NULL with a
+ * message on stderr when it cannot be read. */
+static char *t_slurp(const char *path, size_t *len)
+{
+    unsigned char *d = NULL;
+    size_t n = 0;
+    cs_err err;
+    if (cs_read_file(path, &d, &n, &err) != 0) {
+        fprintf(stderr, "cannot read %s: %s\n", path, err.msg);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return (char *)d;
+}
+
+/* Member k of object o; NULL, with a message naming it, when missing. */
+static const cJSON *t_get(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!x)
+        fprintf(stderr, "missing field \"%s\"\n", k);
+    return x;
+}
+
+/* Number member k of o; -1e300 when missing or not a number (no check can expect that). */
+static double t_num(const cJSON *o, const char *k)
+{
+    const cJSON *x = t_get(o, k);
+    return cJSON_IsNumber(x) ? x->valuedouble : -1e300;
+}
+
+#endif
