@@ -1,5 +1,6 @@
 /* cs.h - what every constsim module shares: the error record, the always-on assert,
- * checked allocation sizes, atomic file output and a monotonic clock.
+ * checked allocation sizes, atomic file output and a monotonic clock (the growable text buffer
+ * is cs_buf.h).
  *
  * Errors: library code never prints and never exits. A failing function returns a negative
  * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:

@@ -1,4 +1,5 @@
 #include "cs.h"
+#include "cs_buf.h"
 #include "cs_rng.h"
 #include "t.h"
 
@@ -6,8 +7,87 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+static void test_buf(void)
+{
+    /* Nothing written: p stays NULL; take gives "". */
+    cs_buf b = {0};
+    T_TRUE(b.p == NULL);
+    char *s = cs_buf_take(&b);
+    T_STREQ(s, "");
+    free(s);
+    T_TRUE(b.p == NULL && b.len == 0 && b.cap == 0);
+
+    /* An empty append still leaves a NUL-terminated string. */
+    cs_buf_put(&b, NULL, 0);
+    T_STREQ(b.p, "");
+    T_EQ(b.len, 0);
+    cs_buf_str(&b, "ab");
+    cs_buf_put(&b, "cdef", 2);
+    cs_buf_printf(&b, "%d-%s", 42, "x");
+    T_STREQ(b.p, "abcd42-x");
+    T_EQ(b.len, 8);
+    T_TRUE(b.cap > b.len && !b.failed);
+    /* Bytes after a NUL count in len. */
+    cs_buf_put(&b, "y\0z", 3);
+    T_EQ(b.len, 11);
+    T_TRUE(memcmp(b.p, "abcd42-xy\0z", 12) == 0);
+    cs_buf_free(&b);
+    T_TRUE(b.p == NULL && b.len == 0 && b.cap == 0 && !b.failed);
+    cs_buf_free(NULL);
+
+    /* Many small appends: 200000 of them, each one character, across many growths. */
+    size_t n = 200000;
+    for (size_t i = 0; i < n; i++)
+        cs_buf_put(&b, &"0123456789"[i % 10], 1);
+    T_EQ(b.len, n);
+    T_TRUE(!b.failed);
+    int ok = b.p[n] == '\0';
+    for (size_t i = 0; i < n; i++)
+        ok &= b.p[i] == (char)('0' + i % 10);
+    T_TRUE(ok);
+    cs_buf_free(&b);
+
+    /* One long string (> 64 KiB) into an empty and into a non-empty buffer. */
+    size_t big = 300000;
+    char *text = malloc(big + 1);
+    T_TRUE(text != NULL);
+    if (!text)
+        return;
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + i % 26);
+    text[big] = '\0';
+    cs_buf_str(&b, text);
+    T_EQ(b.len, big);
+    T_TRUE(memcmp(b.p, text, big + 1) == 0);
+    cs_buf_str(&b, text);
+    T_EQ(b.len, 2 * big);
+    T_TRUE(memcmp(b.p + big, text, big + 1) == 0);
+    cs_buf_free(&b);
+
+    /* printf of long formatted text: a field wider than the room, after a short prefix. */
+    cs_buf_str(&b, "<");
+    cs_buf_printf(&b, "%s|%*d|%s", text, 70000, 7, "end");
+    size_t want = 1 + big + 1 + 70000 + 1 + 3;
+    T_EQ(b.len, want);
+    T_EQ(strlen(b.p), want);
+    T_TRUE(memcmp(b.p + 1, text, big) == 0);
+    T_TRUE(b.p[1 + big + 70000] == '7');
+    T_STREQ(b.p + want - 5, "7|end");
+    /* Many short printfs after it keep appending at the end. */
+    for (int i = 0; i < 10000; i++)
+        cs_buf_printf(&b, "%04d", i);
+    T_EQ(b.len, want + 40000);
+    T_STREQ(b.p + b.len - 8, "99989999");
+    s = cs_buf_take(&b);
+    T_TRUE(s != NULL && strlen(s) == want + 40000);
+    T_TRUE(b.p == NULL && b.len == 0);
+    free(s);
+    free(text);
+}
+
 int main(void)
 {
+    test_buf();
     cs_err e;
     cs_err_clear(&e);
     T_EQ(cs_err_set(&e, CS_EINVAL, "a.yaml", 3, 9, "bad %s", "x"), CS_EINVAL);
