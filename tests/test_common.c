@@ -3,9 +3,25 @@
 #include "cs_rng.h"
 #include "t.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* The names in folder dir, one a line, in the folder's order; NULL if it cannot be read. */
+static char *dir_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    cs_buf b = {0};
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            cs_buf_printf(&b, "%s\n", e->d_name);
+    closedir(d);
+    return cs_buf_take(&b);
+}
 
 static void test_buf(void)
 {
@@ -85,6 +101,61 @@ static void test_buf(void)
     free(text);
 }
 
+static void test_write_in_dir(const char *dir)
+{
+    cs_err e;
+    cs_err_clear(&e);
+    char path[512], sub[512];
+    /* Nested missing folders are created; the file holds the bytes; no temporary file is left. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin", dir);
+    T_EQ(cs_write_file_in_dir(path, "a\0b", 3, &e), 0);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    T_EQ(cs_read_file(path, &data, &len, &e), 0);
+    T_EQ(len, 3);
+    T_TRUE(data && memcmp(data, "a\0b", 3) == 0);
+    free(data);
+    snprintf(sub, sizeof sub, "%s/w/x/y", dir);
+    char *names = dir_names(sub);
+    T_STREQ(names, "out.bin\n");
+    free(names);
+    /* Again into the folder that now exists: replaced, still one file. */
+    T_EQ(cs_write_file_in_dir(path, "second", 6, &e), 0);
+    T_EQ(cs_read_file(path, &data, &len, &e), 0);
+    T_TRUE(len == 6 && data && memcmp(data, "second", 6) == 0);
+    free(data);
+    names = dir_names(sub);
+    T_STREQ(names, "out.bin\n");
+    free(names);
+    /* A path without a folder part writes in the current folder. */
+    char cwd[512];
+    T_TRUE(getcwd(cwd, sizeof cwd) != NULL);
+    T_EQ(chdir(dir), 0);
+    T_EQ(cs_write_file_in_dir("plain.txt", "p", 1, &e), 0);
+    T_EQ(access("plain.txt", F_OK), 0);
+    T_EQ(chdir(cwd), 0);
+
+    /* The parent is a regular file: an error that names the path, and nothing written. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin/deeper/file.txt", dir);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    snprintf(sub, sizeof sub, "%s/w/x/y/out.bin", dir);
+    T_STREQ(e.path, sub);
+    T_CONTAINS(e.msg, "cannot create directory: a file of that name exists");
+    /* The file itself as the last folder: the same. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin/file.txt", dir);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    T_STREQ(e.path, sub);
+    T_CONTAINS(e.msg, "a file of that name exists");
+    T_EQ(cs_mkdir_parent(path, &e), CS_EIO);
+    T_EQ(cs_mkdir_p(sub, &e), CS_EIO);
+    /* Nothing else appeared beside the outputs. */
+    names = dir_names(dir);
+    T_TRUE(names && (strcmp(names, "w\nplain.txt\n") == 0 || strcmp(names, "plain.txt\nw\n") == 0));
+    free(names);
+}
+
 int main(void)
 {
     test_buf();
@@ -119,6 +190,9 @@ int main(void)
     snprintf(path, sizeof path, "%s/missing", dir);
     T_EQ(cs_read_file(path, &data, &len, &e), CS_EIO);
     T_CONTAINS(e.msg, "cannot open");
+    snprintf(sub, sizeof sub, "%s/in_dir", dir);
+    T_EQ(cs_mkdir_p(sub, &e), 0);
+    test_write_in_dir(sub);
     /* RNG: reproducible, streams differ, ranges hold, moments plausible. */
     cs_rng a, b;
     cs_rng_derive(&a, 42, CS_RNG_SHUFFLE, 7);
