@@ -157,19 +157,7 @@ static int write_out(const char *out_path, const char *data, size_t len, cs_err 
             return cs_err_set(err, CS_EIO, "<stdout>", 0, 0, "write failed");
         return 0;
     }
-    const char *slash = strrchr(out_path, '/');
-    if (slash && slash != out_path) {
-        char dir[1024];
-        size_t dl = (size_t)(slash - out_path);
-        if (dl >= sizeof dir)
-            return cs_err_set(err, CS_EINVAL, out_path, 0, 0, "path too long");
-        memcpy(dir, out_path, dl);
-        dir[dl] = '\0';
-        int rc = cs_mkdir_p(dir, err);
-        if (rc)
-            return rc;
-    }
-    return cs_write_file_atomic(out_path, data, len, err);
+    return cs_write_file_in_dir(out_path, data, len, err);
 }
 
 int cmd_contacts(int argc, char **argv)

@@ -394,21 +394,12 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
 
 int rep_write(const cJSON *j, const char *path, cs_err *err)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        int rc = cs_mkdir_p(dir, err);
-        if (rc)
-            return rc;
-    }
     char *text = cJSON_Print(j);
     if (!text)
         return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (report text)");
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the terminator: written with its length */
-    int rc = cs_write_file_atomic(path, text, len + 1, err);
+    int rc = cs_write_file_in_dir(path, text, len + 1, err);
     cJSON_free(text);
     return rc;
 }
