@@ -23,6 +23,17 @@ static char *dir_names(const char *dir)
     return cs_buf_take(&b);
 }
 
+/* Whether the file at path holds exactly the n bytes of want. */
+static int file_holds(const char *path, const char *want, size_t n)
+{
+    cs_err e;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int ok = cs_read_file(path, &data, &len, &e) == 0 && len == n && memcmp(data, want, n) == 0;
+    free(data);
+    return ok;
+}
+
 static void test_buf(void)
 {
     /* Nothing written: p stays NULL; take gives "". */
@@ -109,21 +120,14 @@ static void test_write_in_dir(const char *dir)
     /* Nested missing folders are created; the file holds the bytes; no temporary file is left. */
     snprintf(path, sizeof path, "%s/w/x/y/out.bin", dir);
     T_EQ(cs_write_file_in_dir(path, "a\0b", 3, &e), 0);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    T_EQ(cs_read_file(path, &data, &len, &e), 0);
-    T_EQ(len, 3);
-    T_TRUE(data && memcmp(data, "a\0b", 3) == 0);
-    free(data);
+    T_TRUE(file_holds(path, "a\0b", 3));
     snprintf(sub, sizeof sub, "%s/w/x/y", dir);
     char *names = dir_names(sub);
     T_STREQ(names, "out.bin\n");
     free(names);
     /* Again into the folder that now exists: replaced, still one file. */
     T_EQ(cs_write_file_in_dir(path, "second", 6, &e), 0);
-    T_EQ(cs_read_file(path, &data, &len, &e), 0);
-    T_TRUE(len == 6 && data && memcmp(data, "second", 6) == 0);
-    free(data);
+    T_TRUE(file_holds(path, "second", 6));
     names = dir_names(sub);
     T_STREQ(names, "out.bin\n");
     free(names);
@@ -181,12 +185,9 @@ int main(void)
     T_EQ(cs_mkdir_p(sub, &e), 0);
     snprintf(path, sizeof path, "%s/f.txt", sub);
     T_EQ(cs_write_file_atomic(path, "hello", 5, &e), 0);
+    T_TRUE(file_holds(path, "hello", 5));
     unsigned char *data = NULL;
     size_t len = 0;
-    T_EQ(cs_read_file(path, &data, &len, &e), 0);
-    T_EQ(len, 5);
-    T_TRUE(data && memcmp(data, "hello", 5) == 0);
-    free(data);
     snprintf(path, sizeof path, "%s/missing", dir);
     T_EQ(cs_read_file(path, &data, &len, &e), CS_EIO);
     T_CONTAINS(e.msg, "cannot open");
