@@ -1,13 +1,13 @@
 /* cmd_contacts.c - constsim contacts: the contact plan of a scenario as CSV or JSON. */
 #include "cli.h"
 #include "cs.h"
+#include "cs_buf.h"
 #include "orbits.h"
 #include "scn.h"
 #include "sim_plan.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,54 +36,20 @@ static void usage(FILE *f)
         "A summary line goes to standard error. Exit 0 on success, 2 on bad input.\n");
 }
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} buf;
-
-static void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && (size_t)k < b->cap - b->n) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap - b->n <= (size_t)k)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 /* A CSV field: quoted (RFC 4180) when it holds a comma, quote or line break. */
-static void csv_field(buf *b, const char *s)
+static void csv_field(cs_buf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
-        buf_printf(b, "%s", s);
+        cs_buf_str(b, s);
         return;
     }
-    buf_printf(b, "\"");
-    for (const char *p = s; *p; p++)
-        buf_printf(b, *p == '"' ? "\"\"" : "%c", *p);
-    buf_printf(b, "\"");
+    cs_buf_put(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            cs_buf_put(b, "\"", 1); /* a quote inside is doubled */
+        cs_buf_put(b, p, 1);
+    }
+    cs_buf_put(b, "\"", 1);
 }
 
 /* Seconds rounded to milliseconds (as printed in the CSV). */
@@ -92,9 +58,9 @@ static double ms(double s)
     return round(s * 1000.0) / 1000.0;
 }
 
-static void write_csv(buf *b, const scn_config *cfg, const sim_plan *pl)
+static void write_csv(cs_buf *b, const scn_config *cfg, const sim_plan *pl)
 {
-    buf_printf(b, "satellite,station,start_utc,end_utc,start_s,end_s,duration_s,"
+    cs_buf_str(b, "satellite,station,start_utc,end_utc,start_s,end_s,duration_s,"
                   "max_elevation_deg\n");
     for (size_t i = 0; i < pl->contacts.n; i++) {
         const orb_window *w = &pl->contacts.w[i];
@@ -102,10 +68,10 @@ static void write_csv(buf *b, const scn_config *cfg, const sim_plan *pl)
         orb_time_format_iso_offset(cfg->epoch_jd, w->t_start_s, t0, sizeof t0);
         orb_time_format_iso_offset(cfg->epoch_jd, w->t_end_s, t1, sizeof t1);
         csv_field(b, pl->sats[w->sat].name);
-        buf_printf(b, ",");
+        cs_buf_put(b, ",", 1);
         csv_field(b, pl->stations[w->station].name);
-        buf_printf(b, ",%s,%s,%.3f,%.3f,%.3f,%.3f\n", t0, t1, w->t_start_s, w->t_end_s,
-                   ms(w->t_end_s) - ms(w->t_start_s), w->max_elev_deg);
+        cs_buf_printf(b, ",%s,%s,%.3f,%.3f,%.3f,%.3f\n", t0, t1, w->t_start_s, w->t_end_s,
+                      ms(w->t_end_s) - ms(w->t_start_s), w->max_elev_deg);
     }
 }
 
@@ -191,19 +157,7 @@ static int write_out(const char *out_path, const char *data, size_t len, cs_err 
             return cs_err_set(err, CS_EIO, "<stdout>", 0, 0, "write failed");
         return 0;
     }
-    const char *slash = strrchr(out_path, '/');
-    if (slash && slash != out_path) {
-        char dir[1024];
-        size_t dl = (size_t)(slash - out_path);
-        if (dl >= sizeof dir)
-            return cs_err_set(err, CS_EINVAL, out_path, 0, 0, "path too long");
-        memcpy(dir, out_path, dl);
-        dir[dl] = '\0';
-        int rc = cs_mkdir_p(dir, err);
-        if (rc)
-            return rc;
-    }
-    return cs_write_file_atomic(out_path, data, len, err);
+    return cs_write_file_in_dir(out_path, data, len, err);
 }
 
 int cmd_contacts(int argc, char **argv)
@@ -277,7 +231,7 @@ int cmd_contacts(int argc, char **argv)
     scn_config *cfg = NULL;
     sim_plan plan;
     memset(&plan, 0, sizeof plan);
-    buf b = {NULL, 0, 0, false};
+    cs_buf b = {0};
     sim_station_summary *per = NULL;
     rc = scn_load(scenario, sets, n_sets, &cfg, &err);
     if (rc == 0)
@@ -290,24 +244,25 @@ int cmd_contacts(int argc, char **argv)
     }
     if (rc == 0) {
         sim_plan_summary(&plan, per, &total_s);
+        bool built = true;
         if (json) {
             cJSON *o = plan_json(cfg, &plan, per, total_s);
             char *text = o ? cJSON_Print(o) : NULL;
             cJSON_Delete(o);
+            built = text != NULL;
             if (text) {
-                buf_printf(&b, "%s\n", text);
+                cs_buf_str(&b, text);
+                cs_buf_put(&b, "\n", 1);
                 free(text);
-            } else {
-                b.oom = true;
             }
         } else {
             write_csv(&b, cfg, &plan);
         }
-        if (b.oom)
+        if (!built || b.failed)
             rc = cs_err_set(&err, CS_ENOMEM, scenario, 0, 0, "out of memory");
     }
     if (rc == 0)
-        rc = write_out(out_path, b.p, b.n, &err);
+        rc = write_out(out_path, b.p, b.len, &err);
     if (rc == 0) {
         fprintf(stderr,
                 "contacts: %s: %zu satellite%s x %zu station%s over %.0f s: %zu windows, %.1f s "
@@ -322,7 +277,7 @@ int cmd_contacts(int argc, char **argv)
         cs_err_print(&err, stderr);
         rc = cs_err_exit_code(&err);
     }
-    free(b.p);
+    cs_buf_free(&b);
     free(per);
     sim_plan_free(&plan);
     scn_free(cfg);

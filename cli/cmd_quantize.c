@@ -164,6 +164,7 @@ int cmd_quantize(int argc, char **argv)
 
     split_path(model_path, dir, sizeof dir, stem, sizeof stem);
     if (out_dir_opt) {
+        /* Created now, before the evaluations, so that a bad folder fails at once. */
         snprintf(dir, sizeof dir, "%s", out_dir_opt);
         if (cs_mkdir_p(dir, &err))
             goto fail;
@@ -176,7 +177,7 @@ int cmd_quantize(int argc, char **argv)
         ptq_row *r = &rows[p];
         snprintf(r->path, sizeof r->path, "%s/%s_%s.safetensors", dir, stem,
                  nn_precision_name((nn_precision)p));
-        if (cs_write_file_atomic(r->path, study[p].payload, study[p].file_bytes, &err))
+        if (cs_write_file_in_dir(r->path, study[p].payload, study[p].file_bytes, &err))
             goto fail;
         r->file_bytes = study[p].file_bytes;
         r->accuracy = study[p].accuracy;
@@ -260,7 +261,7 @@ int cmd_quantize(int argc, char **argv)
     snprintf(json_path, sizeof json_path, "%s/quantization_comparison.json", dir);
     size_t tl = strlen(txt);
     txt[tl] = '\n'; /* replaces the terminator: written with its length */
-    if (cs_write_file_atomic(json_path, txt, tl + 1, &err))
+    if (cs_write_file_in_dir(json_path, txt, tl + 1, &err))
         goto fail;
     printf("\nwrote %s\n", json_path);
     rc = 0;

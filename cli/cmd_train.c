@@ -184,15 +184,7 @@ int cmd_train(int argc, char **argv)
     nn_train_set_progress(m, NULL, NULL);
 
     /* Create the output folder, then write the model atomically. */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", out);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        if (cs_mkdir_p(dir, &err))
-            goto fail;
-    }
-    if (nn_model_save(m, out, NN_PREC_FP32, &err))
+    if (cs_mkdir_parent(out, &err) || nn_model_save(m, out, NN_PREC_FP32, &err))
         goto fail;
     double wall = cs_wall_s() - t_start;
     fprintf(stderr, "train: wrote %s (test accuracy %.2f%%, %.1f s)\n", out, 100.0 * acc, wall);

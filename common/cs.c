@@ -161,13 +161,41 @@ int cs_mkdir_p(const char *dir, cs_err *err)
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return cs_err_set(err, CS_EIO, buf, 0, 0, "cannot create directory: %s",
-                                  strerror(errno));
+            struct stat st;
+            if (mkdir(buf, 0755) != 0) {
+                if (errno != EEXIST)
+                    return cs_err_set(err, CS_EIO, buf, 0, 0, "cannot create directory: %s",
+                                      strerror(errno));
+                if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+                    return cs_err_set(err, CS_EIO, buf, 0, 0,
+                                      "cannot create directory: a file of that name exists");
+            }
             buf[i] = c;
         }
     }
     return 0;
+}
+
+int cs_mkdir_parent(const char *path, cs_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    int rc = cs_mkdir_p(dir, err);
+    free(dir);
+    return rc;
+}
+
+int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err *err)
+{
+    int rc = cs_mkdir_parent(path, err);
+    return rc ? rc : cs_write_file_atomic(path, data, len, err);
 }
 
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err)

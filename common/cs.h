@@ -1,5 +1,6 @@
 /* cs.h - what every constsim module shares: the error record, the always-on assert,
- * checked allocation sizes, atomic file output and a monotonic clock.
+ * checked allocation sizes, atomic file output and a monotonic clock (the growable text buffer
+ * is cs_buf.h).
  *
  * Errors: library code never prints and never exits. A failing function returns a negative
  * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:
@@ -62,8 +63,16 @@ int cs_fraction_count(double f, int n);
 /* Writes len bytes to path atomically: a temporary file beside it, fsync, rename.
  * Creates no directories. */
 int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err);
-/* Creates dir and its parents (like mkdir -p). */
+/* Creates dir and its parents (like mkdir -p); an existing directory is fine, an existing file of
+ * that name is an error. */
 int cs_mkdir_p(const char *dir, cs_err *err);
+/* Creates the parent folder of path (all before its last '/') and its parents if needed, like
+ * mkdir -p; nothing to do when path names no folder. */
+int cs_mkdir_parent(const char *path, cs_err *err);
+/* How outputs are written: creates the parent folder of path if needed (cs_mkdir_parent), then
+ * writes len bytes to path atomically (cs_write_file_atomic: a temporary file beside it, fsync,
+ * rename). */
+int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err *err);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err);
 

@@ -1,6 +1,8 @@
 /* nn_st.c - safetensors write and validating parse (format in nn_st.h). */
 #include "nn_st.h"
 
+#include "cs_buf.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -121,79 +123,26 @@ static size_t text_check(const unsigned char *s, size_t n, bool allow_ws_control
 
 /* ---------------------------------------------------------------- writer */
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} strbuf;
-
-static void sb_put(strbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (n > SIZE_MAX - b->len - 1) {
-        b->failed = true;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = true;
-                return;
-            }
-            cap *= 2;
-        }
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(strbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    CS_ASSERT(n >= 0 && (size_t)n < sizeof tmp);
-    sb_put(b, tmp, (size_t)n);
-}
-
 /* A JSON string literal: quotes, backslashes and control characters escaped; UTF-8 as is. */
-static void sb_json_string(strbuf *b, const char *s)
+static void json_string(cs_buf *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    cs_buf_put(b, "\"", 1);
     const char *run = s;
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '"' || c == '\\' || c < 0x20) {
-            sb_put(b, run, (size_t)(p - run));
+            cs_buf_put(b, run, (size_t)(p - run));
             if (c == '"')
-                sb_str(b, "\\\"");
+                cs_buf_str(b, "\\\"");
             else if (c == '\\')
-                sb_str(b, "\\\\");
+                cs_buf_str(b, "\\\\");
             else
-                sb_printf(b, "\\u%04x", c);
+                cs_buf_printf(b, "\\u%04x", c);
             run = p + 1;
         }
     }
-    sb_str(b, run);
-    sb_put(b, "\"", 1);
+    cs_buf_str(b, run);
+    cs_buf_put(b, "\"", 1);
 }
 
 static int cmp_str_ptr(const void *a, const void *b)
@@ -259,7 +208,7 @@ static int write_impl(const nn_st_tensor *tensors, size_t n, const nn_st_meta *m
     int rc = 0;
     size_t *data_off = NULL;
     const char **names = NULL;
-    strbuf h = {0};
+    cs_buf h = {0};
     size_t n1 = n ? n : 1;
     data_off = malloc(n1 * sizeof *data_off);
     names = malloc(n1 * sizeof *names);
@@ -290,36 +239,36 @@ static int write_impl(const nn_st_tensor *tensors, size_t n, const nn_st_meta *m
             data_len += tensors[i].nbytes;
         }
     /* Header. */
-    sb_put(&h, "{", 1);
+    cs_buf_put(&h, "{", 1);
     bool first = true;
     if (n_meta > 0) {
-        sb_str(&h, "\"__metadata__\":{");
+        cs_buf_str(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < n_meta; i++) {
             if (i)
-                sb_put(&h, ",", 1);
-            sb_json_string(&h, meta[i].key);
-            sb_put(&h, ":", 1);
-            sb_json_string(&h, meta[i].value);
+                cs_buf_put(&h, ",", 1);
+            json_string(&h, meta[i].key);
+            cs_buf_put(&h, ":", 1);
+            json_string(&h, meta[i].value);
         }
-        sb_put(&h, "}", 1);
+        cs_buf_put(&h, "}", 1);
         first = false;
     }
     for (size_t i = 0; i < n; i++) {
         const nn_st_tensor *t = &tensors[i];
         if (!first)
-            sb_put(&h, ",", 1);
+            cs_buf_put(&h, ",", 1);
         first = false;
-        sb_json_string(&h, t->name);
-        sb_str(&h, ":{\"dtype\":\"");
-        sb_str(&h, nn_dtype_name(t->dtype));
-        sb_str(&h, "\",\"shape\":[");
+        json_string(&h, t->name);
+        cs_buf_str(&h, ":{\"dtype\":\"");
+        cs_buf_str(&h, nn_dtype_name(t->dtype));
+        cs_buf_str(&h, "\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++)
-            sb_printf(&h, d ? ",%lld" : "%lld", (long long)t->shape[d]);
-        sb_printf(&h, "],\"data_offsets\":[%zu,%zu]}", data_off[i], data_off[i] + t->nbytes);
+            cs_buf_printf(&h, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        cs_buf_printf(&h, "],\"data_offsets\":[%zu,%zu]}", data_off[i], data_off[i] + t->nbytes);
     }
-    sb_put(&h, "}", 1);
+    cs_buf_put(&h, "}", 1);
     while (!h.failed && h.len % 8 != 0)
-        sb_put(&h, " ", 1);
+        cs_buf_put(&h, " ", 1);
     if (h.failed) {
         rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory");
         goto done;
@@ -348,7 +297,7 @@ static int write_impl(const nn_st_tensor *tensors, size_t n, const nn_st_meta *m
     *buf = out;
     *len = total;
 done:
-    free(h.p);
+    cs_buf_free(&h);
     free(names);
     free(data_off);
     return rc;

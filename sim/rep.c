@@ -1,11 +1,11 @@
 /* rep.c - the report JSON (docs/report.md), atomic writing, loading, the comparison table. */
 #include "rep.h"
 
+#include "cs_buf.h"
 #include "cs_host.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,21 +395,12 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
 
 int rep_write(const cJSON *j, const char *path, cs_err *err)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        int rc = cs_mkdir_p(dir, err);
-        if (rc)
-            return rc;
-    }
     char *text = cJSON_Print(j);
     if (!text)
         return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (report text)");
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the terminator: written with its length */
-    int rc = cs_write_file_atomic(path, text, len + 1, err);
+    int rc = cs_write_file_in_dir(path, text, len + 1, err);
     cJSON_free(text);
     return rc;
 }
@@ -446,41 +437,6 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *s, const char *fmt, ...)
-{
-    if (s->oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0) {
-        s->oom = true;
-        return;
-    }
-    if (s->n + (size_t)need + 1 > s->cap) {
-        size_t cap = (s->cap ? 2 * s->cap : 1024) + (size_t)need + 1;
-        char *p = realloc(s->p, cap);
-        if (!p) {
-            s->oom = true;
-            return;
-        }
-        s->p = p;
-        s->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->n, s->cap - s->n, fmt, ap);
-    va_end(ap);
-    s->n += (size_t)need;
-}
-
 /* A number member: parsed (cJSON number) or built by rep_build (raw text). NaN if absent. */
 static double jnum(const cJSON *o, const char *k)
 {
@@ -516,14 +472,14 @@ static void fmt_duration(char *out, size_t cap, double s)
 
 char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool with_wall)
 {
-    sbuf s = {0};
+    cs_buf s = {0};
     if (with_scenario)
-        sb_printf(&s, "%-24s ", "scenario");
-    sb_printf(&s, "%-9s %9s %8s %11s %8s %12s %12s %7s %10s", "precision", "accuracy", "drop",
-              "payload", "compress", "bytes", "cost", "rounds", "sim time");
+        cs_buf_printf(&s, "%-24s ", "scenario");
+    cs_buf_printf(&s, "%-9s %9s %8s %11s %8s %12s %12s %7s %10s", "precision", "accuracy", "drop",
+                  "payload", "compress", "bytes", "cost", "rounds", "sim time");
     if (with_wall)
-        sb_printf(&s, " %10s", "wall time");
-    sb_printf(&s, "\n");
+        cs_buf_printf(&s, " %10s", "wall time");
+    cs_buf_printf(&s, "\n");
     for (size_t i = 0; i < n; i++) {
         const cJSON *sc = cJSON_GetObjectItemCaseSensitive(reports[i], "scenario");
         const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reports[i], "runs");
@@ -532,7 +488,7 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
         {
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(run, "final");
             if (with_scenario)
-                sb_printf(&s, "%-24.24s ", jstr(sc, "name"));
+                cs_buf_printf(&s, "%-24.24s ", jstr(sc, "name"));
             double drop = jnum(f, "accuracy_drop_pct");
             char drop_s[32], sim_s[32], wall_s[32];
             if (isnan(drop))
@@ -547,20 +503,16 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
                 snprintf(comp_s, sizeof comp_s, "-");
             else
                 snprintf(comp_s, sizeof comp_s, "%.2fx", comp);
-            sb_printf(&s, "%-9s %8.2f%% %8s %8.3f MB %8s %9.2f MB %12.2f %7.0f %10s",
-                      jstr(run, "precision"), 100 * jnum(f, "accuracy"), drop_s,
-                      jnum(run, "payload_bytes") / 1e6, comp_s, jnum(f, "bytes_total") / 1e6,
-                      jnum(f, "cost_usd"), jnum(f, "rounds_completed"), sim_s);
+            cs_buf_printf(&s, "%-9s %8.2f%% %8s %8.3f MB %8s %9.2f MB %12.2f %7.0f %10s",
+                          jstr(run, "precision"), 100 * jnum(f, "accuracy"), drop_s,
+                          jnum(run, "payload_bytes") / 1e6, comp_s, jnum(f, "bytes_total") / 1e6,
+                          jnum(f, "cost_usd"), jnum(f, "rounds_completed"), sim_s);
             if (with_wall)
-                sb_printf(&s, " %10s", wall_s);
-            sb_printf(&s, "\n");
+                cs_buf_printf(&s, " %10s", wall_s);
+            cs_buf_printf(&s, "\n");
         }
     }
-    if (s.oom) {
-        free(s.p);
-        return NULL;
-    }
-    return s.p;
+    return cs_buf_take(&s);
 }
 
 /* "T threads, CORE" of a report's machine; false without one. */

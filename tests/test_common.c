@@ -1,13 +1,168 @@
 #include "cs.h"
+#include "cs_buf.h"
 #include "cs_rng.h"
 #include "t.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The names in folder dir, one a line, in the folder's order; NULL if it cannot be read. */
+static char *dir_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    cs_buf b = {0};
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            cs_buf_printf(&b, "%s\n", e->d_name);
+    closedir(d);
+    return cs_buf_take(&b);
+}
+
+/* Whether the file at path holds exactly the n bytes of want. */
+static int file_holds(const char *path, const char *want, size_t n)
+{
+    cs_err e;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int ok = cs_read_file(path, &data, &len, &e) == 0 && len == n && memcmp(data, want, n) == 0;
+    free(data);
+    return ok;
+}
+
+static void test_buf(void)
+{
+    /* Nothing written: p stays NULL; take gives "". */
+    cs_buf b = {0};
+    T_TRUE(b.p == NULL);
+    char *s = cs_buf_take(&b);
+    T_STREQ(s, "");
+    free(s);
+    T_TRUE(b.p == NULL && b.len == 0 && b.cap == 0);
+
+    /* An empty append still leaves a NUL-terminated string. */
+    cs_buf_put(&b, NULL, 0);
+    T_STREQ(b.p, "");
+    T_EQ(b.len, 0);
+    cs_buf_str(&b, "ab");
+    cs_buf_put(&b, "cdef", 2);
+    cs_buf_printf(&b, "%d-%s", 42, "x");
+    T_STREQ(b.p, "abcd42-x");
+    T_EQ(b.len, 8);
+    T_TRUE(b.cap > b.len && !b.failed);
+    /* Bytes after a NUL count in len. */
+    cs_buf_put(&b, "y\0z", 3);
+    T_EQ(b.len, 11);
+    T_TRUE(memcmp(b.p, "abcd42-xy\0z", 12) == 0);
+    cs_buf_free(&b);
+    T_TRUE(b.p == NULL && b.len == 0 && b.cap == 0 && !b.failed);
+    cs_buf_free(NULL);
+
+    /* Many small appends: 200000 of them, each one character, across many growths. */
+    size_t n = 200000;
+    for (size_t i = 0; i < n; i++)
+        cs_buf_put(&b, &"0123456789"[i % 10], 1);
+    T_EQ(b.len, n);
+    T_TRUE(!b.failed);
+    int ok = b.p[n] == '\0';
+    for (size_t i = 0; i < n; i++)
+        ok &= b.p[i] == (char)('0' + i % 10);
+    T_TRUE(ok);
+    cs_buf_free(&b);
+
+    /* One long string (> 64 KiB) into an empty and into a non-empty buffer. */
+    size_t big = 300000;
+    char *text = malloc(big + 1);
+    T_TRUE(text != NULL);
+    if (!text)
+        return;
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + i % 26);
+    text[big] = '\0';
+    cs_buf_str(&b, text);
+    T_EQ(b.len, big);
+    T_TRUE(memcmp(b.p, text, big + 1) == 0);
+    cs_buf_str(&b, text);
+    T_EQ(b.len, 2 * big);
+    T_TRUE(memcmp(b.p + big, text, big + 1) == 0);
+    cs_buf_free(&b);
+
+    /* printf of long formatted text: a field wider than the room, after a short prefix. */
+    cs_buf_str(&b, "<");
+    cs_buf_printf(&b, "%s|%*d|%s", text, 70000, 7, "end");
+    size_t want = 1 + big + 1 + 70000 + 1 + 3;
+    T_EQ(b.len, want);
+    T_EQ(strlen(b.p), want);
+    T_TRUE(memcmp(b.p + 1, text, big) == 0);
+    T_TRUE(b.p[1 + big + 70000] == '7');
+    T_STREQ(b.p + want - 5, "7|end");
+    /* Many short printfs after it keep appending at the end. */
+    for (int i = 0; i < 10000; i++)
+        cs_buf_printf(&b, "%04d", i);
+    T_EQ(b.len, want + 40000);
+    T_STREQ(b.p + b.len - 8, "99989999");
+    s = cs_buf_take(&b);
+    T_TRUE(s != NULL && strlen(s) == want + 40000);
+    T_TRUE(b.p == NULL && b.len == 0);
+    free(s);
+    free(text);
+}
+
+static void test_write_in_dir(const char *dir)
+{
+    cs_err e;
+    cs_err_clear(&e);
+    char path[512], sub[512];
+    /* Nested missing folders are created; the file holds the bytes; no temporary file is left. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin", dir);
+    T_EQ(cs_write_file_in_dir(path, "a\0b", 3, &e), 0);
+    T_TRUE(file_holds(path, "a\0b", 3));
+    snprintf(sub, sizeof sub, "%s/w/x/y", dir);
+    char *names = dir_names(sub);
+    T_STREQ(names, "out.bin\n");
+    free(names);
+    /* Again into the folder that now exists: replaced, still one file. */
+    T_EQ(cs_write_file_in_dir(path, "second", 6, &e), 0);
+    T_TRUE(file_holds(path, "second", 6));
+    names = dir_names(sub);
+    T_STREQ(names, "out.bin\n");
+    free(names);
+    /* A path without a folder part writes in the current folder. */
+    char cwd[512];
+    T_TRUE(getcwd(cwd, sizeof cwd) != NULL);
+    T_EQ(chdir(dir), 0);
+    T_EQ(cs_write_file_in_dir("plain.txt", "p", 1, &e), 0);
+    T_EQ(access("plain.txt", F_OK), 0);
+    T_EQ(chdir(cwd), 0);
+
+    /* The parent is a regular file: an error that names the path, and nothing written. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin/deeper/file.txt", dir);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    snprintf(sub, sizeof sub, "%s/w/x/y/out.bin", dir);
+    T_STREQ(e.path, sub);
+    T_CONTAINS(e.msg, "cannot create directory: a file of that name exists");
+    /* The file itself as the last folder: the same. */
+    snprintf(path, sizeof path, "%s/w/x/y/out.bin/file.txt", dir);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    T_STREQ(e.path, sub);
+    T_CONTAINS(e.msg, "a file of that name exists");
+    T_EQ(cs_mkdir_parent(path, &e), CS_EIO);
+    T_EQ(cs_mkdir_p(sub, &e), CS_EIO);
+    /* Nothing else appeared beside the outputs. */
+    names = dir_names(dir);
+    T_TRUE(names && (strcmp(names, "w\nplain.txt\n") == 0 || strcmp(names, "plain.txt\nw\n") == 0));
+    free(names);
+}
+
 int main(void)
 {
+    test_buf();
     cs_err e;
     cs_err_clear(&e);
     T_EQ(cs_err_set(&e, CS_EINVAL, "a.yaml", 3, 9, "bad %s", "x"), CS_EINVAL);
@@ -30,15 +185,15 @@ int main(void)
     T_EQ(cs_mkdir_p(sub, &e), 0);
     snprintf(path, sizeof path, "%s/f.txt", sub);
     T_EQ(cs_write_file_atomic(path, "hello", 5, &e), 0);
+    T_TRUE(file_holds(path, "hello", 5));
     unsigned char *data = NULL;
     size_t len = 0;
-    T_EQ(cs_read_file(path, &data, &len, &e), 0);
-    T_EQ(len, 5);
-    T_TRUE(data && memcmp(data, "hello", 5) == 0);
-    free(data);
     snprintf(path, sizeof path, "%s/missing", dir);
     T_EQ(cs_read_file(path, &data, &len, &e), CS_EIO);
     T_CONTAINS(e.msg, "cannot open");
+    snprintf(sub, sizeof sub, "%s/in_dir", dir);
+    T_EQ(cs_mkdir_p(sub, &e), 0);
+    test_write_in_dir(sub);
     /* RNG: reproducible, streams differ, ranges hold, moments plausible. */
     cs_rng a, b;
     cs_rng_derive(&a, 42, CS_RNG_SHUFFLE, 7);
