@@ -80,7 +80,7 @@ static void check_dtypes(const unsigned char *buf, size_t len, nn_precision prec
             want_n++;
         }
     }
-    T_EQ(f.n, want_n);
+    T_EQ_U64(f.n, want_n);
     nn_st_free(&f);
 }
 
@@ -540,8 +540,8 @@ static void test_truncations(void)
             untouched += touched == 0;
             free(cut);
         }
-        T_EQ(bad, 0);
-        T_EQ(untouched, len);
+        T_EQ_U64(bad, 0);
+        T_EQ_U64(untouched, len);
         nn_st_free(&f);
         free(buf);
     }
@@ -641,8 +641,8 @@ static void test_real_sizes(void)
 {
     static nn_view views[CNN_VIEWS];
     nn_layout l = layout_build(cnn_spec, CNN_VIEWS, views);
-    T_EQ(l.state_floats, NN_STATE_FLOATS);
-    T_EQ(l.n_tracked, NN_TRACKED);
+    T_EQ_U64(l.state_floats, NN_STATE_FLOATS);
+    T_EQ_U64(l.n_tracked, NN_TRACKED);
     float *state = malloc(l.state_floats * sizeof *state);
     float *back = malloc(l.state_floats * sizeof *back);
     int64_t tracked[3], tb[3];

@@ -242,7 +242,7 @@ int main(void)
     char p32[800];
     snprintf(p32, sizeof p32, "%s/net_fp32.safetensors", out);
     T_EQ(nn_state_load(p32, back, tb, &prec, &e), 0);
-    T_TRUE(back && memcmp(back, s, NN_STATE_FLOATS * sizeof *back) == 0);
+    T_MEMEQ(back, s, NN_STATE_FLOATS * sizeof *back);
     T_EQ(tb[1], 42);
     free(back);
 

@@ -33,8 +33,8 @@ int main(void)
     unsigned char *data = NULL;
     size_t len = 0;
     T_EQ(cs_read_file(path, &data, &len, &e), 0);
-    T_EQ(len, 5);
-    T_TRUE(data && memcmp(data, "hello", 5) == 0);
+    T_EQ_U64(len, 5);
+    T_MEMEQ(data, "hello", 5);
     free(data);
     snprintf(path, sizeof path, "%s/missing", dir);
     T_EQ(cs_read_file(path, &data, &len, &e), CS_EIO);

@@ -107,9 +107,12 @@ static void test_split_eurosat_shape(void)
 
     /* Same seed: the same split. */
     T_EQ(nn_data_split(&ds, 0.2, 42, &tr2, &ntr2, &te2, &nte2, &err), 0);
-    T_EQ(nte2, nte);
-    T_TRUE(nte2 == nte && memcmp(te, te2, nte * sizeof *te) == 0);
-    T_TRUE(ntr2 == ntr && memcmp(tr, tr2, ntr * sizeof *tr) == 0);
+    T_EQ_U64(nte2, nte);
+    T_EQ_U64(ntr2, ntr);
+    if (nte2 == nte && ntr2 == ntr) {
+        T_MEMEQ(te, te2, nte * sizeof *te);
+        T_MEMEQ(tr, tr2, ntr * sizeof *tr);
+    }
     free(tr2);
     free(te2);
 
@@ -147,7 +150,9 @@ static void test_split_eurosat_shape(void)
         class_ranks(&ds, te, nte, c, r1, &n1);
         class_ranks(&ds2, te2, nte2, c, r2, &n2);
         T_EQ(n1, n2);
-        T_TRUE(n1 == n2 && memcmp(r1, r2, n1 * sizeof *r1) == 0);
+        T_EQ_U64(n1, n2);
+        if (n1 == n2)
+            T_MEMEQ(r1, r2, n1 * sizeof *r1);
     }
     free(r1);
     free(r2);
@@ -198,7 +203,9 @@ static void test_split_pinned(void)
     T_EQ(nte, 20);
     static const uint32_t want[20] = {0,  3,  5,  9,  11, 12, 16, 17, 23, 24,
                                       25, 29, 33, 34, 36, 37, 40, 42, 47, 48};
-    T_TRUE(nte == 20 && memcmp(te, want, sizeof want) == 0);
+    T_EQ_U64(nte, 20);
+    if (nte == 20)
+        T_MEMEQ(te, want, sizeof want);
     free(tr);
     free(te);
     free(ds.labels);

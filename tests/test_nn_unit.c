@@ -209,19 +209,19 @@ static void test_views(void)
             T_EQ(v[i].shape[d], want[i].shape[d]);
             prod *= (size_t)v[i].shape[d];
         }
-        T_EQ(v[i].count, prod);
+        T_EQ_U64(v[i].count, prod);
         T_TRUE(nn_view_find(want[i].name) == &v[i]);
         const bool is_weight = v[i].ndim >= 2;
         T_EQ(v[i].per_channel, is_weight);
         /* offsets contiguous within each store, in state_dict order */
         if (v[i].store == NN_STORE_PARAM) {
-            T_EQ(v[i].offset, params);
+            T_EQ_U64(v[i].offset, params);
             params += v[i].count;
         } else if (v[i].store == NN_STORE_BUFFER) {
-            T_EQ(v[i].offset, NN_PARAMS + buffers);
+            T_EQ_U64(v[i].offset, NN_PARAMS + buffers);
             buffers += v[i].count;
         } else {
-            T_EQ(v[i].offset, tracked);
+            T_EQ_U64(v[i].offset, tracked);
             tracked++;
         }
         const bool stat = strstr(want[i].name, "running_") != NULL;
@@ -252,7 +252,7 @@ static void test_init(void)
     T_TRUE(nn_model_training(a)); /* like a new torch module */
     nn_model_init(a, 5);
     nn_model_init(b, 5);
-    T_TRUE(memcmp(nn_model_state(a), nn_model_state(b), sizeof(float) * NN_STATE_FLOATS) == 0);
+    T_MEMEQ(nn_model_state(a), nn_model_state(b), sizeof(float) * NN_STATE_FLOATS);
     nn_model_init(b, 6);
     T_TRUE(memcmp(nn_model_state(a), nn_model_state(b), sizeof(float) * NN_PARAMS) != 0);
     const float *s = nn_model_state(a);
@@ -457,12 +457,12 @@ static void test_modes_and_threads(void)
     nn_model_set_training(m[0], false);
     T_TRUE(!nn_model_training(m[0]));
     nn_model_forward(m[0], x, B, logits);
-    T_TRUE(memcmp(copy, s, sizeof(float) * NN_STATE_FLOATS) == 0);
+    T_MEMEQ(copy, s, sizeof(float) * NN_STATE_FLOATS);
     T_EQ(nn_model_tracked(m[0])[0], 0);
-    T_TRUE(memcmp(logits, nn_model_logits(m[0]), sizeof logits) == 0);
+    T_MEMEQ(logits, nn_model_logits(m[0]), sizeof logits);
     nn_model_set_training(m[0], true);
     nn_model_forward(m[0], x, B, logits);
-    T_TRUE(memcmp(copy, s, sizeof(float) * NN_PARAMS) == 0);
+    T_MEMEQ(copy, s, sizeof(float) * NN_PARAMS);
     T_TRUE(memcmp(copy + NN_PARAMS, s + NN_PARAMS, sizeof(float) * NN_BUFFERS) != 0);
     for (int t = 0; t < NN_TRACKED; t++)
         T_EQ(nn_model_tracked(m[0])[t], 1);
@@ -481,13 +481,11 @@ static void test_modes_and_threads(void)
     }
     nn_set_threads(1);
     const float *g0 = nn_model_grads(m[0]), *g1 = nn_model_grads(m[1]), *g2 = nn_model_grads(m[2]);
-    T_TRUE(memcmp(g0, g1, sizeof(float) * NN_PARAMS) == 0);
-    T_TRUE(memcmp(nn_model_state(m[0]), nn_model_state(m[1]), sizeof(float) * NN_STATE_FLOATS) ==
-           0);
+    T_MEMEQ(g0, g1, sizeof(float) * NN_PARAMS);
+    T_MEMEQ(nn_model_state(m[0]), nn_model_state(m[1]), sizeof(float) * NN_STATE_FLOATS);
     T_TRUE(loss[0] == loss[1]);
     T_TRUE(loss[0] == loss[2]); /* the forward does not depend on the thread count */
-    T_TRUE(memcmp(nn_model_state(m[0]), nn_model_state(m[2]), sizeof(float) * NN_STATE_FLOATS) ==
-           0);
+    T_MEMEQ(nn_model_state(m[0]), nn_model_state(m[2]), sizeof(float) * NN_STATE_FLOATS);
     /* Per tensor, relative to its scale: float sums of the same terms in another order (per
      * thread, then across threads) differ by a few FLT_EPSILON of the terms' magnitudes, which
      * cancellation can make larger than the sum (measured up to 5e-7 of the scale, Prescott
@@ -515,7 +513,7 @@ static void test_modes_and_threads(void)
     memcpy(g2copy, g2, sizeof(float) * NN_PARAMS);
     nn_model_set_training(m[2], true);
     nn_model_forward_backward(m[2], x, y, B, NULL);
-    T_TRUE(memcmp(g2copy, nn_model_grads(m[2]), sizeof(float) * NN_PARAMS) == 0);
+    T_MEMEQ(g2copy, nn_model_grads(m[2]), sizeof(float) * NN_PARAMS);
     nn_set_threads(1);
     T_EQ(nn_threads(), 1);
     T_TRUE(strlen(nn_blas_core()) > 0);
@@ -611,8 +609,7 @@ static void test_train(void)
     T_EQ(pg.last_total, N);
     T_TRUE(pg.phase == NN_PHASE_TRAIN);
     /* same seeds -> the same model, bit for bit */
-    T_TRUE(memcmp(nn_model_state(m[0]), nn_model_state(m[1]), sizeof(float) * NN_STATE_FLOATS) ==
-           0);
+    T_MEMEQ(nn_model_state(m[0]), nn_model_state(m[1]), sizeof(float) * NN_STATE_FLOATS);
     for (int t = 0; t < NN_TRACKED; t++)
         T_EQ(nn_model_tracked(m[0])[t], 6 * 3);
 

@@ -54,12 +54,12 @@ static void test_hand_made(void)
         T_EQ(a->dtype, NN_DTYPE_F32);
         T_EQ(a->ndim, 1);
         T_EQ(a->shape[0], 2);
-        T_EQ(a->file_offset, f.data_start);
+        T_EQ_U64(a->file_offset, f.data_start);
         const int8_t *q = bt->data;
         T_EQ(q[0], 1);
         T_EQ(q[1], -1);
         T_EQ(q[2], 127);
-        T_EQ(bt->header_offset, 8 + (size_t)(strstr(h, "\"b\"") - h));
+        T_EQ_U64(bt->header_offset, 8 + (size_t)(strstr(h, "\"b\"") - h));
     }
     T_EQ(f.data_start % 8, 0);
     nn_st_free(&f);
@@ -89,19 +89,19 @@ static void test_writer_bytes(void)
                          "\"q\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[16,19]},"
                          "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}";
     size_t hl = strlen(want_h), hp = (hl + 7) / 8 * 8;
-    T_EQ(len, 8 + hp + 19);
+    T_EQ_U64(len, 8 + hp + 19);
     if (buf && len == 8 + hp + 19) {
         uint64_t n = 0;
         for (int i = 0; i < 8; i++)
             n |= (uint64_t)buf[i] << (8 * i);
         T_EQ(n, hp);
-        T_TRUE(memcmp(buf + 8, want_h, hl) == 0);
+        T_MEMEQ(buf + 8, want_h, hl);
         for (size_t i = hl; i < hp; i++)
             T_EQ(buf[8 + i], ' ');
         const unsigned char want_d[19] = {5,    0,    0,    0,    0,    0,    0,
                                           0,    0x00, 0x00, 0x80, 0x3F, 0x00, 0x00,
                                           0x00, 0xC0, 0x01, 0xFF, 0x7F};
-        T_TRUE(memcmp(buf + 8 + hp, want_d, 19) == 0);
+        T_MEMEQ(buf + 8 + hp, want_d, 19);
     }
     free(buf);
 
@@ -122,7 +122,7 @@ static void test_writer_bytes(void)
     T_EQ(nn_st_write(&wrong, 1, NULL, 0, &buf, &len, &e), CS_EINVAL);
     /* no tensors at all: a valid empty file */
     T_EQ(nn_st_write(NULL, 0, NULL, 0, &buf, &len, &e), 0);
-    T_EQ(len, 16);
+    T_EQ_U64(len, 16);
     nn_st_file f;
     T_EQ(nn_st_parse(buf, len, NULL, &f, &e), 0);
     T_EQ(f.n, 0);
@@ -402,8 +402,8 @@ static void test_truncations(void)
         }
         free(p);
     }
-    T_EQ(failures, len);
-    T_EQ(located, len);
+    T_EQ_U64(failures, len);
+    T_EQ_U64(located, len);
     free(full);
 }
 
