@@ -3,6 +3,7 @@
  * truncation), model files on disk, and the sizes of the real model in each precision. */
 #include "cs_rng.h"
 #include "nn_codec.h"
+#include "st_test_util.h"
 #include "t.h"
 #include "test_codec_layout.h"
 
@@ -476,31 +477,8 @@ static void test_decode_accepts(void)
     free(buf);
 }
 
-/* The error offset and message nn_st_parse owes a prefix of l bytes of the valid payload f:
- * shorter than the length field, 0; shorter than the header, 0 (the length field is wrong);
- * otherwise the key of the first tensor, in header order, whose data the cut reaches. */
-static long long truncation_offset(const nn_st_file *f, size_t l, const char **msg)
-{
-    if (l < 8) {
-        *msg = "too short for the 8-byte header length";
-        return 0;
-    }
-    if (l < f->data_start) {
-        *msg = "goes beyond the end of the file";
-        return 0;
-    }
-    *msg = "go beyond the data section";
-    const nn_st_tensor *first = NULL;
-    for (size_t i = 0; i < f->n; i++) {
-        const nn_st_tensor *t = &f->tensors[i];
-        if (t->file_offset + t->nbytes > l && (!first || t->header_offset < first->header_offset))
-            first = t;
-    }
-    return first ? (long long)first->header_offset : -99;
-}
-
 /* Every truncation of a payload fails with CS_EINVAL at exactly the byte the reader owes (see
- * truncation_offset) and leaves the state alone. */
+ * st_truncation_offset) and leaves the state alone. */
 static void test_truncations(void)
 {
     float state[256], back[256];
@@ -523,7 +501,7 @@ static void test_truncations(void)
             memset(back, 0x5A, sizeof back);
             cs_err_clear(&e);
             const char *msg = NULL;
-            const long long want = truncation_offset(&f, l, &msg);
+            const long long want = st_truncation_offset(&f, l, &msg);
             const int rc = nn_codec_decode_with(&small, cut, l, "t", NULL, back, tback, NULL, &e);
             if (rc != CS_EINVAL || e.offset != want || !strstr(e.msg, msg) ||
                 strcmp(e.path, "t") != 0) {
@@ -616,7 +594,7 @@ static void test_files(void)
         nn_st_file sf;
         T_EQ(nn_st_parse(file, flen, NULL, &sf, &e), 0);
         const char *tmsg = NULL;
-        const long long toff = truncation_offset(&sf, flen / 2, &tmsg);
+        const long long toff = st_truncation_offset(&sf, flen / 2, &tmsg);
         nn_st_free(&sf);
         T_EQ(cs_write_file_atomic(path, file, flen / 2, &e), 0);
         T_EQ(nn_codec_load_with(&small, path, back, tback, &got, &e), CS_EINVAL);
