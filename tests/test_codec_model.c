@@ -15,17 +15,17 @@ static void test_layout_matches(void)
     static nn_view mine[CNN_VIEWS];
     nn_layout want = layout_build(cnn_spec, CNN_VIEWS, mine);
     nn_layout got = nn_layout_model();
-    T_EQ(got.n_views, want.n_views);
-    T_EQ(got.state_floats, want.state_floats);
-    T_EQ(got.n_tracked, want.n_tracked);
+    T_EQ_U64(got.n_views, want.n_views);
+    T_EQ_U64(got.state_floats, want.state_floats);
+    T_EQ_U64(got.n_tracked, want.n_tracked);
     if (got.n_views != want.n_views)
         return;
     for (size_t i = 0; i < got.n_views; i++) {
         const nn_view *a = &got.views[i], *b = &want.views[i];
         T_STREQ(a->name, b->name);
         T_EQ(a->store, b->store);
-        T_EQ(a->offset, b->offset);
-        T_EQ(a->count, b->count);
+        T_EQ_U64(a->offset, b->offset);
+        T_EQ_U64(a->count, b->count);
         T_EQ(a->ndim, b->ndim);
         for (int d = 0; d < b->ndim; d++)
             T_EQ(a->shape[d], b->shape[d]);
@@ -64,10 +64,10 @@ static void test_model_files(void)
         float *want = malloc(NN_STATE_FLOATS * sizeof *want);
         int64_t tw[NN_TRACKED];
         T_EQ(nn_codec_decode(buf, sizes[p], NULL, want, tw, NULL, &e), 0);
-        T_TRUE(want && memcmp(want, nn_model_state(b), NN_STATE_FLOATS * sizeof *want) == 0);
+        T_MEMEQ(want, nn_model_state(b), NN_STATE_FLOATS * sizeof *want);
         T_EQ(nn_model_tracked(b)[2], 1LL << 40);
         if (prec == NN_PREC_FP32)
-            T_TRUE(memcmp(sa, nn_model_state(b), NN_STATE_FLOATS * sizeof *sa) == 0);
+            T_MEMEQ(sa, nn_model_state(b), NN_STATE_FLOATS * sizeof *sa);
         free(want);
         free(buf);
         unlink(path);

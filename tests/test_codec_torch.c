@@ -74,8 +74,8 @@ int main(void)
     if (e.code)
         cs_err_print(&e, stderr);
     T_EQ(prec, NN_PREC_FP32);
-    T_TRUE(memcmp(back, state, l.state_floats * sizeof(float)) == 0);
-    T_TRUE(memcmp(tb, tracked, sizeof tracked) == 0);
+    T_MEMEQ(back, state, l.state_floats * sizeof(float));
+    T_MEMEQ(tb, tracked, sizeof tracked);
 
     for (int p = 0; p < NN_PRECISIONS; p++)
         unlink(paths[p]);

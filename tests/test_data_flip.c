@@ -58,7 +58,7 @@ int main(void)
         cs_rng r3 = r2;
         nn_data_batch_flip(&ds, idx, N, fl, y2, &r2);
         nn_data_batch_flip(&ds, idx, N, again, NULL, &r3);
-        T_TRUE(memcmp(fl, again, sizeof(float) * N * PIX) == 0);
+        T_MEMEQ(fl, again, sizeof(float) * N * PIX);
         for (int b = 0; b < N; b++) {
             int f = which_flip(plain + (size_t)b * PIX, fl + (size_t)b * PIX);
             T_TRUE(f >= 0);

@@ -254,8 +254,8 @@ static void test_good(void)
         if (rc)
             continue;
         T_EQ(d2.n, ds.n);
-        T_TRUE(memcmp(d2.pixels, ds.pixels, ds.n * 12288) == 0);
-        T_TRUE(memcmp(d2.labels, ds.labels, ds.n) == 0);
+        T_MEMEQ(d2.pixels, ds.pixels, ds.n * 12288);
+        T_MEMEQ(d2.labels, ds.labels, ds.n);
         for (size_t i = 0; i < ds.n; i++)
             if (strcmp(d2.paths[i], ds.paths[i]) != 0)
                 T_STREQ(d2.paths[i], ds.paths[i]);

@@ -90,6 +90,15 @@ static bool is_conv_bias(const nn_view *v)
     return strncmp(v->name, "conv", 4) == 0 && strstr(v->name, ".bias") != NULL;
 }
 
+/* The weight of the layer whose bias v is ("conv2.bias" -> "conv2.weight"). */
+static const nn_view *weight_of(const nn_view *bias)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%.*s.weight", (int)(strstr(bias->name, ".bias") - bias->name),
+             bias->name);
+    return nn_view_find(name);
+}
+
 int main(void)
 {
     const char *src = getenv("CONSTSIM_SOURCE_DIR");
@@ -110,6 +119,7 @@ int main(void)
     if (!m)
         return t_done();
     nn_model_init(m, 42);
+    fprintf(stderr, "OpenBLAS core: %s\n", nn_blas_core());
     float *state = nn_model_state(m);
     cs_rng r;
     cs_rng_derive(&r, 42, CS_RNG_SYNTH, 1);
@@ -173,20 +183,26 @@ int main(void)
     int correct = 0;
     const float loss = nn_model_forward_backward(m, x, labels, N, &correct);
     fprintf(stderr, "loss: constsim %.8f  torch %.8f\n", loss, g.loss);
-    T_NEAR(loss, g.loss, 2e-6 * fabs(g.loss));
+    /* the loss inherits the logits' error (~1e-6, below), which does not shrink with the loss:
+     * relative with a floor of 1 */
+    T_NEAR_REL(loss, g.loss, 2e-6, 1.0);
     const float *lg = nn_model_logits(m);
     const double lscale = maxabs(g.logits, N * NN_CLASSES);
     double lerr = 0;
-    for (int i = 0; i < N * NN_CLASSES; i++)
-        lerr = fmax(lerr, fabs(lg[i] - g.logits[i]));
-    fprintf(stderr, "logits: max|diff| %.3g (scale %.3g)\n", lerr, lscale);
-    T_TRUE(lerr <= 1e-5 * lscale);
+    T_MAX_REL_ERR(lerr, lg, g.logits, N * NN_CLASSES, lscale);
+    fprintf(stderr, "logits: max|diff| / max|logit| %.3g (scale %.3g)\n", lerr, lscale);
+    /* Relative to the logits' scale: float sums over K = 75..2400 products per layer in another
+     * order than torch's (measured ~1e-6 of the scale); a missing term or a wrong sign moves
+     * logits by a good fraction of the scale. */
+    T_ARRAY_NEAR_REL(lg, g.logits, N * NN_CLASSES, 1e-5, lscale);
 
     /* Gradients, per tensor. Elementwise |ours - torch| <= 1e-4 * |torch| + 1e-5 * max|torch|:
      * a relative tolerance of 1e-4, with a floor at 1e-5 of the tensor's scale for elements that
      * are near zero by cancellation. The conv biases are the exception: BatchNorm subtracts the
      * batch mean, so their true gradient is exactly 0 (PyTorch's values are float rounding
-     * noise, ~1e-9); they must be tiny on both sides. */
+     * noise, ~1e-6 of the layer's weight gradients or less); on both sides they must stay below
+     * 1e-4 of the same layer's weight-gradient scale. A bias gradient that missed BN's
+     * cancellation would be of the order of the BN bias gradient, ~0.1 of that scale. */
     const float *gr = nn_model_grads(m);
     for (size_t i = 0; i < nv; i++) {
         if (v[i].store != NN_STORE_PARAM)
@@ -194,10 +210,16 @@ int main(void)
         const float *a = gr + v[i].offset, *b = g.grads + v[i].offset;
         const double scale = maxabs(b, v[i].count);
         if (is_conv_bias(&v[i])) {
+            const nn_view *w = weight_of(&v[i]);
+            T_TRUE(w != NULL);
+            const double wscale = w ? maxabs(g.grads + w->offset, w->count) : 0;
             fprintf(stderr,
-                    "  %-13s torch max|g| %.2e, ours %.2e (exactly 0 in exact arithmetic)\n",
-                    v[i].name, scale, maxabs(a, v[i].count));
-            T_TRUE(scale < 1e-6 && maxabs(a, v[i].count) < 1e-6);
+                    "  %-13s torch max|g| %.2e, ours %.2e (exactly 0 in exact arithmetic; "
+                    "weight max|g| %.2e)\n",
+                    v[i].name, scale, maxabs(a, v[i].count), wscale);
+            T_TRUE(wscale > 0);
+            T_NEAR_REL(scale, 0.0, 1e-4, wscale);
+            T_NEAR_REL(maxabs(a, v[i].count), 0.0, 1e-4, wscale);
             continue;
         }
         double worst = 0, worst_ratio = 0;
@@ -215,12 +237,22 @@ int main(void)
         T_EQ(bad, 0);
     }
 
-    /* running statistics (computed from the batch before the step) and counters */
-    double berr = 0;
-    for (int i = 0; i < NN_BUFFERS; i++)
-        berr = fmax(berr, fabs(state[NN_PARAMS + i] - g.buffers[i]) / (1e-3 + fabs(g.buffers[i])));
-    fprintf(stderr, "running stats: max relative diff %.3g\n", berr);
-    T_TRUE(berr < 1e-5);
+    /* running statistics (computed from the batch before the step), per tensor, and counters */
+    for (size_t i = 0; i < nv; i++) {
+        if (v[i].store != NN_STORE_BUFFER)
+            continue;
+        const float *a = state + v[i].offset, *b = g.buffers + (v[i].offset - NN_PARAMS);
+        const double scale = maxabs(b, v[i].count);
+        double e = 0;
+        T_MAX_REL_ERR(e, a, b, v[i].count, 0.1 * scale);
+        fprintf(stderr, "  %-17s max %.3e  max|diff| / max(|ref|, 0.1 max) %.2e\n", v[i].name,
+                scale, e);
+        /* 0.9 * old + 0.1 * the batch statistic: a few float roundings (measured up to 4e-7
+         * over OpenBLAS kernel sets). The batch mean's error scales with the activations, not
+         * with the mean, which can cancel to ~0: floor at 0.1 of the tensor's largest value.
+         * A biased instead of unbiased variance shows as 3.6e-6 (bn2) and 1.6e-5 (bn3). */
+        T_ARRAY_NEAR_REL(a, b, v[i].count, 2e-6, 0.1 * scale);
+    }
     for (int t = 0; t < NN_TRACKED; t++) {
         T_EQ(tracked[t], g.tracked[t]);
         T_EQ(tracked[t], tracked0[t] + 1);
@@ -236,9 +268,11 @@ int main(void)
     /* The first Adam step moves each parameter by lr * g / (|g| + eps) ~ lr * sign(g). Where
      * both gradients are clearly away from zero the results agree to float precision; where
      * |g| is within our gradient error of zero (and for the conv biases, whose gradient is
-     * noise) the sign itself is undetermined, so only |step| <= lr is required there. */
+     * noise) the sign itself is undetermined, so only |step| <= lr is required there.
+     * Float rounding alone (see "our Adam on torch's gradients" below for the count) stays
+     * within 8 * FLT_EPSILON * max(|p|, lr). A wrong sign or bias correction moves p by ~lr. */
     size_t undetermined = 0, determined = 0, pbad = 0;
-    double perr = 0, pratio = 0;
+    double perr = 0, pratio = 0, sens_max = 0;
     for (size_t i = 0; i < nv; i++) {
         if (v[i].store != NN_STORE_PARAM)
             continue;
@@ -246,31 +280,41 @@ int main(void)
         for (size_t j = v[i].offset; j < v[i].offset + v[i].count; j++) {
             const double d = fabs((double)state[j] - g.params[j]);
             const bool both_zero = g.grads[j] == 0.0f && gr[j] == 0.0f; /* e.g. dead inputs */
+            const double round = 8 * FLT_EPSILON * fmax(fabs(g.params[j]), LR);
             if (is_conv_bias(&v[i]) || (fabs(g.grads[j]) < 1e-4 * scale && !both_zero)) {
                 undetermined++;
-                T_TRUE(d <= 2.0 * LR + 1e-6);
-                T_TRUE(fabs((double)state[j] - state0[j]) <= LR * 1.0001);
+                /* each side moved by at most lr, up to the roundings */
+                T_TRUE(d <= 2.0 * LR + round);
+                T_TRUE(fabs((double)state[j] - state0[j]) <=
+                       LR + 8 * FLT_EPSILON * fmax(fabs(state0[j]), LR));
                 continue;
             }
             /* The step is lr * g / (|g| + eps): its sensitivity to a gradient error dg is
              * lr * eps / (|g| + eps)^2 * dg, and dg is bounded by the gradient tolerance above;
-             * 1.5x that, plus a few float roundings of p. */
+             * 1.5x that, plus the float roundings. Where both gradients are exactly 0 neither
+             * side moves. */
             determined++;
             const double ag = fabs(g.grads[j]), eps = 1e-8;
             const double dg = 1e-4 * ag + 1e-5 * scale;
-            const double tol = 1.5 * LR * eps / ((ag + eps) * (ag + eps)) * dg +
-                               4 * FLT_EPSILON * fabs(g.params[j]) + 1e-9;
+            const double sens = both_zero ? 0 : 1.5 * LR * eps / ((ag + eps) * (ag + eps)) * dg;
+            const double tol = sens + round;
+            sens_max = fmax(sens_max, sens);
             perr = fmax(perr, d);
             pratio = fmax(pratio, d / tol);
             pbad += !(d <= tol);
         }
     }
     fprintf(stderr,
-            "after Adam: %zu parameters agree to %.3g (%.2f of their tolerance); %zu with "
-            "|g| < 1e-4 max|g| (sign undetermined) within 2 lr\n",
-            determined, perr, pratio, undetermined);
+            "after Adam: %zu parameters agree to %.3g (%.2f of their tolerance, largest "
+            "sensitivity allowance %.3g); %zu with |g| < 1e-4 max|g| (sign undetermined) within "
+            "2 lr\n",
+            determined, perr, pratio, sens_max, undetermined);
     T_EQ(pbad, 0);
-    T_TRUE(perr < 2e-6);
+    /* As a whole: the gradient-sensitivity part within 2e-3 of lr (the step is proportional to
+     * lr; the allowance above reaches that only for |g| near 1e-4 max|g| of the least-scaled
+     * tensors), plus the rounding of the largest parameter. */
+    const double pmax = maxabs(g.params, NN_PARAMS);
+    T_TRUE(perr <= 2e-3 * LR + 8 * FLT_EPSILON * pmax);
     T_TRUE(undetermined < NN_PARAMS / 200);
 
     /* our Adam on torch's own gradients: the optimiser alone, elementwise */
@@ -278,11 +322,21 @@ int main(void)
     float *p2 = malloc(sizeof(float) * NN_PARAMS);
     memcpy(p2, state0, sizeof(float) * NN_PARAMS);
     nn_opt_step(o, p2, g.grads);
-    double oerr = 0;
+    double oerr = 0, orel = 0;
     for (size_t j = 0; j < NN_PARAMS; j++)
         oerr = fmax(oerr, fabs((double)p2[j] - g.params[j]));
-    fprintf(stderr, "Adam on torch's gradients: max|diff| %.3g\n", oerr);
-    T_TRUE(oerr < 1e-7);
+    T_MAX_REL_ERR(orel, p2, g.params, NN_PARAMS, LR);
+    fprintf(stderr,
+            "Adam on torch's gradients: max|diff| %.3g, max|diff| / max(|p|, lr) %.3g "
+            "(%.2f FLT_EPSILON)\n",
+            oerr, orel, orel / FLT_EPSILON);
+    /* The same gradients, so only the roundings differ: half an ulp of p on each side
+     * (ulp(p) <= FLT_EPSILON * |p|), and each side's step lr * m / (sqrt(v) / bc2 + eps) goes
+     * through ~7 float roundings in its own order (torch's bias corrections are in double),
+     * up to 3.5 FLT_EPSILON of |step| <= lr per side (measured: 3 FLT_EPSILON at most).
+     * 8 * FLT_EPSILON * max(|p|, lr) bounds both. A wrong sign or bias correction is off by
+     * ~lr, i.e. 1e4 times more. */
+    T_ARRAY_NEAR_REL(p2, g.params, NN_PARAMS, 8 * FLT_EPSILON, LR);
 
     /* ---- eval mode on torch's post-step state: running statistics and the conv bias in use */
     memcpy(state, g.params, sizeof(float) * NN_PARAMS);
@@ -290,12 +344,12 @@ int main(void)
     nn_model_set_training(m, false);
     float elog[N * NN_CLASSES];
     nn_model_forward(m, x, N, elog);
-    double eerr = 0;
-    for (int i = 0; i < N * NN_CLASSES; i++)
-        eerr = fmax(eerr, fabs(elog[i] - g.eval_logits[i]));
     const double escale = maxabs(g.eval_logits, N * NN_CLASSES);
-    fprintf(stderr, "eval logits: max|diff| %.3g (scale %.3g)\n", eerr, escale);
-    T_TRUE(eerr <= 1e-5 * escale);
+    double eerr = 0;
+    T_MAX_REL_ERR(eerr, elog, g.eval_logits, N * NN_CLASSES, escale);
+    fprintf(stderr, "eval logits: max|diff| / max|logit| %.3g (scale %.3g)\n", eerr, escale);
+    /* as the training-mode logits above: relative to the logits' scale */
+    T_ARRAY_NEAR_REL(elog, g.eval_logits, N * NN_CLASSES, 1e-5, escale);
     for (int t = 0; t < NN_TRACKED; t++)
         T_EQ(tracked[t], g.tracked[t]); /* eval leaves the counters alone */
 

@@ -5,6 +5,7 @@
  * tests/data/tle/ must fail with its message, line and column. SGP4 output for the ISS set is
  * compared with an independent implementation (python-sgp4 2.15, WGS-72, mode 'i').
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@
 
 #define DEG (3.14159265358979323846 / 180.0)
 #define REVDAY (2.0 * 3.14159265358979323846 / 1440.0) /* rev/day -> rad/min */
+/* The elements parsed from a TLE's decimal fields, against the same decimals here: the parse and
+ * the unit conversion round a few times, a few DBL_EPSILON of the value whatever its size (from
+ * 1e-5 for bstar to 6 for the angles). A wrong last digit is off by 6e-10 of the value or
+ * more (the mean motion's eighth decimal). */
+#define TLE_REL (8 * DBL_EPSILON)
 
 static const char *k_iss1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927";
 static const char *k_iss2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537";
@@ -43,15 +49,15 @@ static void check_iss(const orb_tle *t)
     T_EQ(t->rev_num, 56353);
     /* 2008 Jan 1.0 = JD 2454466.5; day 264.51782528 */
     T_NEAR(t->el.jd_epoch, 2454466.5 + 263.51782528, 1e-8);
-    T_NEAR(t->el.ndot, -0.00002182, 1e-15);
+    T_NEAR_REL(t->el.ndot, -0.00002182, TLE_REL, 0);
     T_NEAR(t->el.nddot, 0.0, 0.0);
-    T_NEAR(t->el.bstar, -0.11606e-4, 1e-18);
-    T_NEAR(t->el.incl_rad, 51.6416 * DEG, 1e-15);
-    T_NEAR(t->el.raan_rad, 247.4627 * DEG, 1e-15);
-    T_NEAR(t->el.ecc, 0.0006703, 1e-16);
-    T_NEAR(t->el.argp_rad, 130.5360 * DEG, 1e-15);
-    T_NEAR(t->el.mean_anom_rad, 325.0288 * DEG, 1e-15);
-    T_NEAR(t->el.n_radmin, 15.72125391 * REVDAY, 1e-16);
+    T_NEAR_REL(t->el.bstar, -0.11606e-4, TLE_REL, 0);
+    T_NEAR_REL(t->el.incl_rad, 51.6416 * DEG, TLE_REL, 0);
+    T_NEAR_REL(t->el.raan_rad, 247.4627 * DEG, TLE_REL, 0);
+    T_NEAR_REL(t->el.ecc, 0.0006703, TLE_REL, 0);
+    T_NEAR_REL(t->el.argp_rad, 130.5360 * DEG, TLE_REL, 0);
+    T_NEAR_REL(t->el.mean_anom_rad, 325.0288 * DEG, TLE_REL, 0);
+    T_NEAR_REL(t->el.n_radmin, 15.72125391 * REVDAY, TLE_REL, 0);
 }
 
 static void check_vanguard(const orb_tle *t)
@@ -62,11 +68,11 @@ static void check_vanguard(const orb_tle *t)
     T_EQ(t->rev_num, 41366);
     /* 2000 Jan 1.0 = JD 2451544.5; day 179.78495062 */
     T_NEAR(t->el.jd_epoch, 2451544.5 + 178.78495062, 1e-8);
-    T_NEAR(t->el.ndot, 0.00000023, 1e-16);
-    T_NEAR(t->el.bstar, 0.28098e-4, 1e-18);
-    T_NEAR(t->el.ecc, 0.1859667, 1e-16);
-    T_NEAR(t->el.incl_rad, 34.2682 * DEG, 1e-15);
-    T_NEAR(t->el.n_radmin, 10.82419157 * REVDAY, 1e-16);
+    T_NEAR_REL(t->el.ndot, 0.00000023, TLE_REL, 0);
+    T_NEAR_REL(t->el.bstar, 0.28098e-4, TLE_REL, 0);
+    T_NEAR_REL(t->el.ecc, 0.1859667, TLE_REL, 0);
+    T_NEAR_REL(t->el.incl_rad, 34.2682 * DEG, TLE_REL, 0);
+    T_NEAR_REL(t->el.n_radmin, 10.82419157 * REVDAY, TLE_REL, 0);
 }
 
 static void test_good_files(void)
@@ -113,9 +119,9 @@ static void test_good_files(void)
         T_STREQ(t[2].name, "XM-3");
         T_EQ(t[2].el.satnum, 28626);
         T_STREQ(t[2].intl_desig, "05008A");
-        T_NEAR(t[2].el.ecc, 0.0000335, 1e-17);
-        T_NEAR(t[2].el.incl_rad, 0.0019 * DEG, 1e-17);
-        T_NEAR(t[2].el.bstar, 1.0e-4, 1e-18);
+        T_NEAR_REL(t[2].el.ecc, 0.0000335, TLE_REL, 0);
+        T_NEAR_REL(t[2].el.incl_rad, 0.0019 * DEG, TLE_REL, 0);
+        T_NEAR_REL(t[2].el.bstar, 1.0e-4, TLE_REL, 0);
         /* 2006 Jan 1.0 = JD 2453736.5; day 176.46683397 */
         T_NEAR(t[2].el.jd_epoch, 2453736.5 + 175.46683397, 1e-8);
         T_EQ(t[2].line, 11);
