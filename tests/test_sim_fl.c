@@ -452,10 +452,13 @@ static void check_slices(const char *deadline_line, const char *set, double step
     T_NEAR(sliced.accuracy, batch.accuracy, 0);
     T_TRUE(same_trace(&sliced, &batch));
     T_TRUE(!sliced.trace_truncated && sliced.trace_dropped == 0);
-    T_TRUE(memcmp(sliced.state, batch.state, NN_STATE_FLOATS * sizeof(float)) == 0);
-    T_TRUE(memcmp(sliced.tracked, batch.tracked, sizeof batch.tracked) == 0);
-    T_TRUE(memcmp(sliced.station_totals, batch.station_totals, sizeof *batch.station_totals) == 0);
-    T_EQ(sliced.engine.dispatched, batch.engine.dispatched);
+    T_MEMEQ(sliced.state, batch.state, NN_STATE_FLOATS * sizeof(float));
+    T_MEMEQ(sliced.tracked, batch.tracked, sizeof batch.tracked);
+    T_EQ_U64(sliced.station_totals[0].bytes_to_sat, batch.station_totals[0].bytes_to_sat);
+    T_EQ_U64(sliced.station_totals[0].bytes_to_ground, batch.station_totals[0].bytes_to_ground);
+    T_EQ_U64(sliced.station_totals[0].sessions, batch.station_totals[0].sessions);
+    T_EQ_U64(sliced.station_totals[0].contact_minutes, batch.station_totals[0].contact_minutes);
+    T_EQ_U64(sliced.engine.dispatched, batch.engine.dispatched);
 
     T_TRUE(w.ordered);
     T_TRUE(w.consistent);
