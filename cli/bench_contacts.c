@@ -121,7 +121,7 @@ int bench_contacts(int argc, char **argv)
     for (int k = 0; k < n_st; k++)
         fibonacci_station(k, (int)n_st, mask, &st[k]);
 
-    orb_plan plan = {0};
+    orb_windows plan = {0};
     orb_contact_stats cst;
     double t1 = cs_wall_s();
     int rc = orb_contacts_compute_stats(sats, ns, st, (size_t)n_st, jd0, hours * 3600.0,
@@ -145,7 +145,7 @@ int bench_contacts(int argc, char **argv)
            ns, n_st, hours, orb_prop_name(prop), threads, plan.n, contact_s, wall,
            wall > 0.0 ? (double)plan.n / wall : 0.0, setup_s, cst.track_evals, cst.exact_evals,
            cst.interp_evals, cst.pairs_culled, cst.runs, cst.fallbacks);
-    orb_plan_free(&plan);
+    orb_windows_free(&plan);
     free(st);
     free(sats);
     return 0;

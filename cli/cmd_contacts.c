@@ -62,8 +62,8 @@ static void write_csv(cs_buf *b, const scn_config *cfg, const sim_plan *pl)
 {
     cs_buf_str(b, "satellite,station,start_utc,end_utc,start_s,end_s,duration_s,"
                   "max_elevation_deg\n");
-    for (size_t i = 0; i < pl->contacts.n; i++) {
-        const orb_window *w = &pl->contacts.w[i];
+    for (size_t i = 0; i < pl->windows.n; i++) {
+        const orb_window *w = &pl->windows.w[i];
         char t0[40], t1[40];
         orb_time_format_iso_offset(cfg->epoch_jd, w->t_start_s, t0, sizeof t0);
         orb_time_format_iso_offset(cfg->epoch_jd, w->t_end_s, t1, sizeof t1);
@@ -91,7 +91,7 @@ static cJSON *plan_json(const scn_config *cfg, const sim_plan *pl, const sim_sta
     ok &= cJSON_AddStringToObject(o, "propagator", orb_prop_name(cfg->constellation.propagator)) !=
           NULL;
     ok &= cJSON_AddNumberToObject(o, "satellites", (double)pl->n_sats) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "windows_total", (double)pl->contacts.n) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "windows_total", (double)pl->windows.n) != NULL;
     ok &= cJSON_AddNumberToObject(o, "total_s", ms(total_s)) != NULL;
     cJSON *st = cJSON_AddArrayToObject(o, "stations");
     ok &= st != NULL;
@@ -112,8 +112,8 @@ static cJSON *plan_json(const scn_config *cfg, const sim_plan *pl, const sim_sta
     }
     cJSON *wa = cJSON_AddArrayToObject(o, "windows");
     ok &= wa != NULL;
-    for (size_t i = 0; ok && i < pl->contacts.n; i++) {
-        const orb_window *w = &pl->contacts.w[i];
+    for (size_t i = 0; ok && i < pl->windows.n; i++) {
+        const orb_window *w = &pl->windows.w[i];
         cJSON *j = cJSON_CreateObject();
         if (!j || !cJSON_AddItemToArray(wa, j)) {
             cJSON_Delete(j);
@@ -268,7 +268,7 @@ int cmd_contacts(int argc, char **argv)
                 "contacts: %s: %zu satellite%s x %zu station%s over %.0f s: %zu windows, %.1f s "
                 "of contact (%.2f h); computed in %.3f s",
                 cfg->name, plan.n_sats, plan.n_sats == 1 ? "" : "s", plan.n_stations,
-                plan.n_stations == 1 ? "" : "s", cfg->duration_s, plan.contacts.n, total_s,
+                plan.n_stations == 1 ? "" : "s", cfg->duration_s, plan.windows.n, total_s,
                 total_s / 3600.0, plan.compute_wall_s);
         if (out_path && strcmp(out_path, "-") != 0)
             fprintf(stderr, "; wrote %s", out_path);

@@ -214,7 +214,7 @@ int cmd_run(int argc, char **argv)
     sim_plan_summary(&plan, NULL, &contact_s);
     if (!quiet)
         fprintf(stderr, "run: contacts: %zu windows, %.0f s of contact over %.1f h (%.2f s)\n",
-                plan.contacts.n, contact_s, cfg->duration_s / 3600.0, plan.compute_wall_s);
+                plan.windows.n, contact_s, cfg->duration_s / 3600.0, plan.compute_wall_s);
     char root[1024];
     if (nn_data_find_root(cfg->dataset.path, root, sizeof root, &err) ||
         nn_data_load(root, (int)threads, &ds, &err))

@@ -734,7 +734,7 @@ static int cmp_window(const void *pa, const void *pb)
 
 int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
                                size_t n_st, double jd_epoch, double duration_s, int threads,
-                               orb_plan *plan, orb_contact_stats *stats, cs_err *err)
+                               orb_windows *plan, orb_contact_stats *stats, cs_err *err)
 {
     plan->w = NULL;
     plan->n = 0;
@@ -885,14 +885,14 @@ out:
 }
 
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,
-                         double jd_epoch, double duration_s, int threads, orb_plan *plan,
+                         double jd_epoch, double duration_s, int threads, orb_windows *plan,
                          cs_err *err)
 {
     return orb_contacts_compute_stats(sats, n_sats, st, n_st, jd_epoch, duration_s, threads, plan,
                                       NULL, err);
 }
 
-void orb_plan_free(orb_plan *p)
+void orb_windows_free(orb_windows *p)
 {
     if (!p)
         return;

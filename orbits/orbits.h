@@ -157,17 +157,19 @@ typedef struct orb_window {
     unsigned flags;               /* ORB_WIN_* */
 } orb_window;
 
-typedef struct orb_plan {
+/* A list of windows (the orbits' half of a contact plan; sim_plan adds the satellites and
+ * stations they index). */
+typedef struct orb_windows {
     orb_window *w; /* owned; sorted by (t_start_s, sat, station) */
     size_t n;
-} orb_plan;
+} orb_windows;
 
 /* All windows of every satellite-station pair over [0, duration_s] from jd_epoch. threads <= 1
  * runs on the calling thread; more split the satellites over pthreads (the result is identical
- * for any thread count). On success plan->w is malloc'd (free with orb_plan_free). A satellite
+ * for any thread count). On success out->w is malloc'd (free with orb_windows_free). A satellite
  * whose propagation fails (e.g. SGP4 decay) is CS_ERANGE naming it. */
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,
-                         double jd_epoch, double duration_s, int threads, orb_plan *plan,
+                         double jd_epoch, double duration_s, int threads, orb_windows *out,
                          cs_err *err);
 /* Work counters of one orb_contacts_compute_stats call (for benchmarks and tests). */
 typedef struct orb_contact_stats {
@@ -182,8 +184,8 @@ typedef struct orb_contact_stats {
 /* orb_contacts_compute that also fills *stats (may be NULL). */
 int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
                                size_t n_st, double jd_epoch, double duration_s, int threads,
-                               orb_plan *plan, orb_contact_stats *stats, cs_err *err);
+                               orb_windows *out, orb_contact_stats *stats, cs_err *err);
 /* Frees p->w and zeroes p; p may be NULL. */
-void orb_plan_free(orb_plan *p);
+void orb_windows_free(orb_windows *p);
 
 #endif

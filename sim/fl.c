@@ -707,8 +707,8 @@ static int run_setup(fl_run *r, cs_err *err)
         r->st_link[k] =
             (fl_station_link){cfg->stations[k].uplink_mbps, cfg->stations[k].downlink_mbps,
                               cfg->stations[k].antennas};
-    fl_link_setup ls = {.windows = env->plan->contacts.w,
-                        .n_windows = env->plan->contacts.n,
+    fl_link_setup ls = {.windows = env->plan->windows.w,
+                        .n_windows = env->plan->windows.n,
                         .n_sats = r->n_clients,
                         .n_stations = r->n_st,
                         .stations = r->st_link,

@@ -363,11 +363,11 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
         b.ok = false;
     else
         sim_plan_summary(s->plan, per, &total_s);
-    u64(&b, c, "windows", s->plan->contacts.n);
+    u64(&b, c, "windows", s->plan->windows.n);
     num(&b, c, "total_s", total_s);
     size_t client_windows = 0;
-    for (size_t i = 0; i < s->plan->contacts.n; i++)
-        if (s->plan->contacts.w[i].sat < (uint32_t)cfg->federated.clients)
+    for (size_t i = 0; i < s->plan->windows.n; i++)
+        if (s->plan->windows.w[i].sat < (uint32_t)cfg->federated.clients)
             client_windows++;
     u64(&b, c, "client_windows", client_windows);
     cJSON *ps = arr(&b, c, "per_station");

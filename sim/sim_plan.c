@@ -61,7 +61,7 @@ int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *e
     if (rc == 0) {
         double t0 = cs_wall_s();
         rc = orb_contacts_compute(plan->sats, plan->n_sats, plan->stations, plan->n_stations,
-                                  cfg->epoch_jd, cfg->duration_s, threads, &plan->contacts, err);
+                                  cfg->epoch_jd, cfg->duration_s, threads, &plan->windows, err);
         plan->compute_wall_s = cs_wall_s() - t0;
     }
     if (rc != 0)
@@ -75,7 +75,7 @@ void sim_plan_free(sim_plan *plan)
         return;
     free(plan->sats);
     free(plan->stations);
-    orb_plan_free(&plan->contacts);
+    orb_windows_free(&plan->windows);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -84,8 +84,8 @@ void sim_plan_summary(const sim_plan *plan, sim_station_summary *per_station, do
     if (per_station)
         memset(per_station, 0, plan->n_stations * sizeof *per_station);
     double total = 0;
-    for (size_t i = 0; i < plan->contacts.n; i++) {
-        const orb_window *w = &plan->contacts.w[i];
+    for (size_t i = 0; i < plan->windows.n; i++) {
+        const orb_window *w = &plan->windows.w[i];
         double d = w->t_end_s - w->t_start_s;
         total += d;
         CS_ASSERT(w->station < plan->n_stations);

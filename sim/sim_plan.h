@@ -20,7 +20,7 @@ typedef struct sim_plan {
     size_t n_sats;
     orb_station *stations; /* owned: n_stations, same order as cfg->stations */
     size_t n_stations;
-    orb_plan contacts;     /* owned: sorted by (t_start_s, sat, station) */
+    orb_windows windows;   /* owned: the contact windows, sorted by (t_start_s, sat, station) */
     double jd_epoch;       /* the scenario epoch (UTC Julian date) */
     double duration_s;     /* the scenario duration */
     double compute_wall_s; /* wall-clock seconds spent in orb_contacts_compute */

@@ -37,7 +37,7 @@ static void test_equatorial(int retro)
     double dur = (-phi0 + (rate > 0 ? 1 : -1) * 2.0 * ORB_PI * 8) / rate;
     T_TRUE(dur > 7.0 * syn);
     orb_station st = {"Equator", 0.0, 0.0, 0.0, mask};
-    orb_plan plan = {0};
+    orb_windows plan = {0};
     T_EQ(orb_contacts_compute(sat, 1, &st, 1, JD0, dur, 1, &plan, &e), 0);
     T_EQ(plan.n, 9);
     double worst = 0.0, worst_el = 0.0;
@@ -75,7 +75,7 @@ static void test_equatorial(int retro)
     /* The first window is open at 0. Prograde, the satellite moves away (maximum at t = 0);
      * retrograde, it passes overhead at phi = 0. */
     T_NEAR(plan.w[0].t_max_s, retro ? phi0 / fabs(rate) : 0.0, retro ? 0.01 : 1e-9);
-    orb_plan_free(&plan);
+    orb_windows_free(&plan);
     T_TRUE(plan.w == NULL && plan.n == 0);
 
     /* A station at 80N never sees an equatorial satellite at 800 km: culled, no windows. */
@@ -85,7 +85,7 @@ static void test_equatorial(int retro)
     T_EQ(plan.n, 0);
     T_EQ(cst.pairs_culled, 1);
     T_EQ(cst.exact_evals, 0);
-    orb_plan_free(&plan);
+    orb_windows_free(&plan);
     free(sat);
 }
 
@@ -152,7 +152,7 @@ static void test_brute_force(orb_prop_kind prop)
         {"Edge-S", -67.6, -40.0, 0.0, 10.0},
     };
     const double dur = 86400.0;
-    orb_plan plan = {0};
+    orb_windows plan = {0};
     orb_contact_stats cst;
     T_EQ(orb_contacts_compute_stats(sats, ns, st, NST, JD0, dur, 1, &plan, &cst, &e), 0);
     bf_win *bf = malloc(200 * sizeof *bf);
@@ -220,7 +220,7 @@ static void test_brute_force(orb_prop_kind prop)
             sorted = 0;
     }
     T_TRUE(sorted);
-    orb_plan p3 = {0};
+    orb_windows p3 = {0};
     T_EQ(orb_contacts_compute(sats, ns, st, NST, JD0, dur, 3, &p3, &e), 0);
     T_EQ(p3.n, plan.n);
     int same = p3.n == plan.n;
@@ -231,8 +231,8 @@ static void test_brute_force(orb_prop_kind prop)
                a->max_elev_deg == b->max_elev_deg && a->flags == b->flags;
     }
     T_TRUE(same);
-    orb_plan_free(&p3);
-    orb_plan_free(&plan);
+    orb_windows_free(&p3);
+    orb_windows_free(&plan);
     free(bf);
     free(sats);
 }
@@ -266,7 +266,7 @@ static void test_grazing(double delta_deg)
     }
     orb_station st = {"Graze", 0.5 * (lo + hi), 0.0, 0.0, mask};
     const double dur = 86400.0;
-    orb_plan plan = {0};
+    orb_windows plan = {0};
     T_EQ(orb_contacts_compute(sat, 1, &st, 1, JD0, dur, 1, &plan, &e), 0);
     /* brute force */
     bf_win bf[64];
@@ -323,7 +323,7 @@ static void test_grazing(double delta_deg)
     T_TRUE(plan.n >= 10);
     T_TRUE(worst < 1e-3);
     T_TRUE(dmax < 20.0);
-    orb_plan_free(&plan);
+    orb_windows_free(&plan);
     free(sat);
 }
 
@@ -336,7 +336,7 @@ static void test_errors(void)
     cs_err_clear(&e);
     T_EQ(orb_walker_build(&w, JD0, ORB_PROP_J2, &sats, &ns, &e), 0);
     orb_station st = {"Bad", 95.0, 0.0, 0.0, 10.0};
-    orb_plan plan = {0};
+    orb_windows plan = {0};
     T_EQ(orb_contacts_compute(sats, ns, &st, 1, JD0, 3600.0, 1, &plan, &e), CS_EINVAL);
     T_CONTAINS(e.msg, "station \"Bad\"");
     st.lat_deg = 10.0;

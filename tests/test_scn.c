@@ -949,10 +949,10 @@ static void test_contacts_library(void)
     T_EQ(pl.n_stations, 2);
     T_STREQ(pl.stations[1].name, "Null Island, Atlantic");
     size_t k = 0;
-    for (size_t i = 0; i < pl.contacts.n; i++) {
-        const orb_window *w = &pl.contacts.w[i];
+    for (size_t i = 0; i < pl.windows.n; i++) {
+        const orb_window *w = &pl.windows.w[i];
         if (i) /* sorted by start */
-            T_TRUE(w->t_start_s >= pl.contacts.w[i - 1].t_start_s);
+            T_TRUE(w->t_start_s >= pl.windows.w[i - 1].t_start_s);
         if (w->station != 0)
             continue;
         double mid = T / 4 + (double)k * T;
@@ -969,10 +969,10 @@ static void test_contacts_library(void)
     sim_plan_summary(&pl, per, &total);
     T_EQ(per[0].windows, want);
     T_NEAR(per[0].total_s, (double)want * 2 * h, 0.03);
-    T_EQ(per[0].windows + per[1].windows, pl.contacts.n);
+    T_EQ(per[0].windows + per[1].windows, pl.windows.n);
     T_NEAR(per[0].total_s + per[1].total_s, total, 1e-6);
     sim_plan_free(&pl);
-    T_TRUE(pl.contacts.w == NULL && pl.sats == NULL);
+    T_TRUE(pl.windows.w == NULL && pl.sats == NULL);
 
     /* A duration that ends inside a pass flags the cut window. */
     const char *sets[] = {"duration=1300s"};
@@ -980,11 +980,11 @@ static void test_contacts_library(void)
     if (c2) {
         T_EQ(sim_plan_build(c2, 1, &pl, &e), 0);
         T_EQ(polar_passes(1300.0, T, h), 1);
-        T_EQ(pl.contacts.n, 1);
-        if (pl.contacts.n == 1) {
-            T_NEAR(pl.contacts.w[0].t_start_s, T / 4 - h, 2e-3);
-            T_NEAR(pl.contacts.w[0].t_end_s, 1300.0, 1e-9);
-            T_EQ(pl.contacts.w[0].flags, ORB_WIN_OPEN_END);
+        T_EQ(pl.windows.n, 1);
+        if (pl.windows.n == 1) {
+            T_NEAR(pl.windows.w[0].t_start_s, T / 4 - h, 2e-3);
+            T_NEAR(pl.windows.w[0].t_end_s, 1300.0, 1e-9);
+            T_EQ(pl.windows.w[0].flags, ORB_WIN_OPEN_END);
         }
         sim_plan_free(&pl);
         scn_free(c2);
@@ -1043,8 +1043,8 @@ static void test_contacts_cli(void)
         sim_plan pl;
         cs_err pe;
         T_EQ(sim_plan_build(cfg, 1, &pl, &pe), 0);
-        for (size_t i = 0; i < pl.contacts.n; i++)
-            want_island += pl.contacts.w[i].station == 1;
+        for (size_t i = 0; i < pl.windows.n; i++)
+            want_island += pl.windows.w[i].station == 1;
         sim_plan_free(&pl);
         scn_free(cfg);
     }

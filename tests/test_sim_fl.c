@@ -76,8 +76,8 @@ static int setup_opt(fixture *f, const char *deadline_line, const char *payload,
         return -1;
     f->win[0] = (orb_window){.sat = 0, .station = 0, .t_start_s = 100, .t_end_s = 200};
     f->win[1] = (orb_window){.sat = 1, .station = 0, .t_start_s = 100, .t_end_s = 200};
-    f->plan.contacts.w = f->win;
-    f->plan.contacts.n = 2;
+    f->plan.windows.w = f->win;
+    f->plan.windows.n = 2;
     f->plan.n_stations = 1;
     f->plan.n_sats = 2;
     f->plan.duration_s = 1000;
