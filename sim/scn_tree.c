@@ -8,10 +8,9 @@
 #include <string.h>
 #include <yaml.h>
 
-void scn__node_free(scn__node *n)
+/* Frees n's keys and items (not n itself). */
+static void free_children(scn__node *n)
 {
-    if (!n)
-        return;
     for (size_t i = 0; i < n->n; i++) {
         if (n->keys)
             scn__node_free(n->keys[i]);
@@ -19,6 +18,13 @@ void scn__node_free(scn__node *n)
     }
     free(n->keys);
     free(n->items);
+}
+
+void scn__node_free(scn__node *n)
+{
+    if (!n)
+        return;
+    free_children(n);
     free(n->text);
     free(n);
 }
@@ -146,14 +152,6 @@ typedef struct copy_ctx {
     cs_err *err;
 } copy_ctx;
 
-static void path_join(char *dst, size_t cap, const char *parent, const char *child)
-{
-    int n =
-        parent[0] ? snprintf(dst, cap, "%s.%s", parent, child) : snprintf(dst, cap, "%s", child);
-    if (n < 0 && cap)
-        dst[0] = '\0';
-}
-
 static int err_at_mark(copy_ctx *x, const yaml_node_t *yn, const char *path, const char *fmt,
                        const char *arg)
 {
@@ -202,7 +200,7 @@ static int copy_node(copy_ctx *x, yaml_node_t *yn, const char *path, int depth, 
              it < yn->data.sequence.items.top && rc == 0; it++, i++) {
             char sub[256], idx[32];
             snprintf(idx, sizeof idx, "%zu", i);
-            path_join(sub, sizeof sub, path, idx);
+            scn__join(sub, sizeof sub, path, idx);
             scn__node *child = NULL;
             yaml_node_t *cn = yaml_document_get_node(x->doc, *it);
             CS_ASSERT(cn != NULL);
@@ -244,7 +242,7 @@ static int copy_node(copy_ctx *x, yaml_node_t *yn, const char *path, int depth, 
                 break;
             }
             char sub[256];
-            path_join(sub, sizeof sub, path, key->text);
+            scn__join(sub, sizeof sub, path, key->text);
             rc = copy_node(x, vn, sub, depth + 1, &val);
             if (rc != 0) {
                 scn__node_free(key);
@@ -333,13 +331,7 @@ static int node_set_scalar(scn__node *n, const char *value, int idx)
     char *t = strdup(value);
     if (!t)
         return CS_ENOMEM;
-    for (size_t i = 0; i < n->n; i++) {
-        if (n->keys)
-            scn__node_free(n->keys[i]);
-        scn__node_free(n->items[i]);
-    }
-    free(n->keys);
-    free(n->items);
+    free_children(n);
     free(n->text);
     n->keys = n->items = NULL;
     n->n = n->cap = 0;
@@ -413,7 +405,7 @@ int scn__apply_set(scn__node *root, const char *set, int idx, cs_err *err)
             return set_error(err, set, "%s is a single value: it has no key \"%s\"", done, comp);
         }
         char walked[256];
-        path_join(walked, sizeof walked, done, comp);
+        scn__join(walked, sizeof walked, done, comp);
         snprintf(done, sizeof done, "%s", walked);
         if (last) {
             if (child->kind == SCN__MAP) {
