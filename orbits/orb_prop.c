@@ -34,16 +34,13 @@ const char *orb_prop_name(orb_prop_kind k)
 
 int orb_prop_parse(const char *s, orb_prop_kind *k, cs_err *err)
 {
-    if (s && strcmp(s, "sgp4") == 0)
-        *k = ORB_PROP_SGP4;
-    else if (s && strcmp(s, "j2") == 0)
-        *k = ORB_PROP_J2;
-    else if (s && strcmp(s, "kepler") == 0)
-        *k = ORB_PROP_KEPLER;
-    else
-        return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
-                          "unknown propagator \"%s\": expected sgp4, j2 or kepler", s ? s : "");
-    return 0;
+    for (int i = 0; s && i < ORB_PROP_KINDS; i++)
+        if (strcmp(s, orb_prop_name((orb_prop_kind)i)) == 0) {
+            *k = (orb_prop_kind)i;
+            return 0;
+        }
+    return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
+                      "unknown propagator \"%s\": expected sgp4, j2 or kepler", s ? s : "");
 }
 
 /* xke of SGP4: sqrt(mu) in earth radii^1.5 per minute. */

@@ -91,6 +91,7 @@ void orb_look_angles(const orb_station *st, const double r_ecef_km[3], double *a
 
 /* ---- satellites and propagators ----------------------------------------------------------- */
 typedef enum orb_prop_kind { ORB_PROP_SGP4, ORB_PROP_J2, ORB_PROP_KEPLER } orb_prop_kind;
+#define ORB_PROP_KINDS 3
 
 /* "sgp4" / "j2" / "kepler" and back. orb_prop_parse returns 0 or CS_EINVAL. */
 const char *orb_prop_name(orb_prop_kind k);

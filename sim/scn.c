@@ -229,7 +229,7 @@ static int conv_constellation(const scn__cv *v, const scn__sec *root)
     if (!w && !t)
         return scn__fail(v, cs.loc, "constellation", "missing walker or tle (give exactly one)");
     /* The propagators' names are orbits' own (orb_prop_name), listed in enum order. */
-    const char *prop_names[ORB_PROP_KEPLER + 1]; /* ORB_PROP_KEPLER is the last orb_prop_kind */
+    const char *prop_names[ORB_PROP_KINDS];
     for (size_t i = 0; i < COUNT(prop_names); i++)
         prop_names[i] = orb_prop_name((orb_prop_kind)i);
     int e = 0;
