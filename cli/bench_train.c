@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "cs.h"
+#include "cs_host.h"
 #include "cs_rng.h"
 #include "nn.h"
 
@@ -40,9 +41,7 @@ int bench_train(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    long threads = sysconf(_SC_NPROCESSORS_ONLN), batches = 20, batch = 32, warmup = 3;
-    if (threads < 1)
-        threads = 1;
+    long threads = cs_host_cpus(), batches = 20, batch = 32, warmup = 3;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = strcmp(o, "--threads") == 0   ? &threads

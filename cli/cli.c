@@ -1,4 +1,6 @@
 #include "cli.h"
+
+#include "cs_host.h"
 #include "nn.h"
 
 #include <cjson/cJSON.h>
@@ -69,12 +71,6 @@ bool cli_progress_tty(void)
     return isatty(fileno(stderr)) != 0;
 }
 
-int cli_cpu_count(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 cli_data_opts cli_data_defaults(long batch)
 {
     return (cli_data_opts){
@@ -125,7 +121,7 @@ int cli_data_open(cli_data_opts *o, nn_dataset *ds, uint32_t **train, size_t *n_
                   uint32_t **test, size_t *n_test, cs_err *err)
 {
     if (o->threads == 0)
-        o->threads = cli_cpu_count();
+        o->threads = cs_host_cpus();
     nn_set_threads((int)o->threads);
     char root[1024];
     if (nn_data_find_root(o->data, root, sizeof root, err) ||

@@ -36,8 +36,6 @@ bool cli_wants_help(int argc, char **argv);
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
-/* Online processors (at least 1): the default thread count. */
-int cli_cpu_count(void);
 /* True when progress may redraw a line on stderr (stderr is a terminal). */
 bool cli_progress_tty(void);
 /* Prints "constsim CMD: message" to stderr and returns 2 (for bad usage). */

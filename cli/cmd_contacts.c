@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cs.h"
 #include "cs_buf.h"
+#include "cs_host.h"
 #include "orbits.h"
 #include "scn.h"
 #include "sim_plan.h"
@@ -221,10 +222,8 @@ int cmd_contacts(int argc, char **argv)
         free(sets);
         return rc;
     }
-    if (threads == 0) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = ncpu > 0 ? ncpu : 1;
-    }
+    if (threads == 0)
+        threads = cs_host_cpus();
 
     cs_err err;
     cs_err_clear(&err);

@@ -2,6 +2,7 @@
  * the report JSON, model files and a comparison table. */
 #include "cli.h"
 #include "cs.h"
+#include "cs_host.h"
 #include "fl_study.h"
 #include "nn.h"
 #include "nn_data.h"
@@ -193,10 +194,9 @@ int cmd_run(int argc, char **argv)
     if (scn_load(scenario, sets, n_sets, &cfg, &err))
         goto fail;
     if (threads <= 0)
-        threads = cli_cpu_count();
+        threads = cs_host_cpus();
     nn_set_threads((int)threads);
-    fl_study_opts so = {.threads = (int)threads,
-                        .report_path = out,
+    fl_study_opts so = {.report_path = out,
                         .trace = trace,
                         .save_models = models,
                         .progress = on_progress,

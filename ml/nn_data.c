@@ -14,6 +14,7 @@
  */
 #include "nn_data.h"
 
+#include "cs_host.h"
 #include "cs_rng.h"
 
 #include <dirent.h>
@@ -488,10 +489,8 @@ void nn_data_free(nn_dataset *ds)
 
 static int online_cpus(void)
 {
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    if (c < 1)
-        return 1;
-    return c > THREADS_MAX ? THREADS_MAX : (int)c;
+    int c = cs_host_cpus();
+    return c > THREADS_MAX ? THREADS_MAX : c;
 }
 
 int nn_data_load(const char *root, int threads, nn_dataset *ds, cs_err *err)

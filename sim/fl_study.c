@@ -120,7 +120,6 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
     out->cfg = cfg;
     out->plan = plan;
     out->ds = ds;
-    out->threads = opts->threads > 0 ? opts->threads : 1;
     double t0 = cs_wall_s();
     const char *rp = opts->report_path ? opts->report_path : cfg->report.path;
     int rc;

@@ -29,7 +29,6 @@ typedef struct fl_ptq_entry {
 } fl_ptq_entry;
 
 typedef struct fl_study_opts {
-    int threads;             /* compute threads the caller set for training (reported); <= 0: 1 */
     const char *report_path; /* NULL: cfg->report.path */
     bool trace;              /* record the event trace (default in the CLI: true) */
     bool save_models;        /* write the model files */
@@ -48,7 +47,6 @@ typedef struct fl_study {
     fl_partitions parts; /* owned */
     fl_result runs[NN_PRECISIONS];
     size_t n_runs;
-    int threads;
     char report_path[1024];
     char model_dir[1024];                  /* the report path without ".json" */
     char model_paths[NN_PRECISIONS][1100]; /* one FP32 model per run ("" when not saved) */
