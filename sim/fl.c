@@ -298,6 +298,20 @@ static int evaluate_global(fl_run *r, double *acc, double *loss, cs_err *err)
     return 0;
 }
 
+/* Bytes moved and cost of every round started so far (the open one included), in round order.
+ * Returns the cost. */
+static double so_far(const fl_run *r, uint64_t *to_sat, uint64_t *to_ground)
+{
+    double cost = 0;
+    *to_sat = *to_ground = 0;
+    for (int i = 0; i <= r->cur; i++) {
+        *to_sat += r->rounds[i].bytes_to_sat;
+        *to_ground += r->rounds[i].bytes_to_ground;
+        cost += fl_cost_usd(r->cfg, &r->use[(size_t)i * r->n_st]);
+    }
+    return cost;
+}
+
 static int close_round(fl_run *r, bool deadline, cs_err *err)
 {
     fl_round *rd = &r->rounds[r->cur];
@@ -333,11 +347,10 @@ static int close_round(fl_run *r, bool deadline, cs_err *err)
         return rc;
     trace_add(r, FL_TR_EVAL, 0, rd->round, -1, -1, 0, rd->accuracy);
     r->rounds_done++;
+    uint64_t to_sat, to_ground;
     fl_progress p = {.kind = FL_PROG_ROUND, .round = rd};
-    for (int i = 0; i <= r->cur; i++) {
-        p.bytes_total += r->rounds[i].bytes_to_sat + r->rounds[i].bytes_to_ground;
-        p.cost_usd += fl_cost_usd(r->cfg, &r->use[(size_t)i * r->n_st]);
-    }
+    p.cost_usd = so_far(r, &to_sat, &to_ground);
+    p.bytes_total = to_sat + to_ground;
     progress(r, &p);
     if (r->rounds_done >= r->cfg->federated.rounds) {
         r->finished = true;
@@ -613,7 +626,7 @@ static int run_result(fl_run *r, fl_result *out, cs_err *err)
 
 /* ---- snapshots ------------------------------------------------------------------------------- */
 
-void fl_run_snapshot(const fl_run *r, fl_snapshot *out)
+void fl_run_snapshot(fl_run *r, fl_snapshot *out)
 {
     memset(out, 0, sizeof *out);
     out->t_s = sim_engine_now(r->e);
@@ -632,11 +645,7 @@ void fl_run_snapshot(const fl_run *r, fl_snapshot *out)
         out->accuracy = r->accuracy0;
         out->loss = r->loss0;
     }
-    for (int i = 0; i <= r->cur; i++) {
-        out->bytes_to_sat += r->rounds[i].bytes_to_sat;
-        out->bytes_to_ground += r->rounds[i].bytes_to_ground;
-        out->cost_usd += fl_cost_usd(r->cfg, &r->use[(size_t)i * r->n_st]);
-    }
+    out->cost_usd = so_far(r, &out->bytes_to_sat, &out->bytes_to_ground);
     for (uint32_t c = 0; c < r->n_clients; c++) {
         const client *cl = &r->clients[c];
         r->views[c] = (fl_client_view){
@@ -662,8 +671,7 @@ static void observe(fl_run *r)
     r->env->observe(r->env->observe_user, &s);
 }
 
-/* ---- begin / advance / end --------------------------------------------------------------------
- */
+/* ---- begin / advance / end ------------------------------------------------------------------ */
 
 static int fail_nomem(cs_err *err, const char *what)
 {

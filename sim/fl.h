@@ -227,8 +227,8 @@ int fl_run_advance(fl_run *r, double t_s, cs_err *err);
 bool fl_run_finished(const fl_run *r);
 double fl_run_now(const fl_run *r); /* simulated seconds */
 
-/* The run's state now (pointers valid until it advances). */
-void fl_run_snapshot(const fl_run *r, fl_snapshot *out);
+/* The run's state now, in buffers the run owns (valid until it advances or snapshots again). */
+void fl_run_snapshot(fl_run *r, fl_snapshot *out);
 
 /* Ends the run at its current time: transfers in progress are abandoned, the records move to
  * out, and r is destroyed (also on failure). A run ended before it finished reports the rounds
