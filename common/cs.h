@@ -4,8 +4,7 @@
  *
  * Errors: library code never prints and never exits. A failing function returns a negative
  * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:
- *   scenarios/leo.yaml:42:9: error: constellation.walker.planes: expected an integer >= 1, got
- * "six"
+ *   leo.yaml:42:9: error: constellation.walker.planes: expected an integer >= 1, got "six"
  */
 #ifndef CS_H
 #define CS_H
