@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -585,4 +586,23 @@ done:
     *out = sets;
     *n = count;
     return 0;
+}
+
+void orb_tle_name(const orb_tle *t, char *out, size_t cap)
+{
+    if (t->name[0])
+        snprintf(out, cap, "%s", t->name);
+    else
+        snprintf(out, cap, "%d", t->el.satnum);
+}
+
+long orb_tle_find(const orb_tle *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        char nm[sizeof t->name];
+        orb_tle_name(&t[i], nm, sizeof nm);
+        if (strcmp(nm, name) == 0)
+            return (long)i;
+    }
+    return -1;
 }

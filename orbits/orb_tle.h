@@ -58,4 +58,10 @@ int orb_tle_parse_flags(const char *name, const char *line1, const char *line2, 
  * file and line. */
 int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err);
 
+/* The name a set goes by (in select lists and satellite names): its title, or its catalogue
+ * number when it has none. */
+void orb_tle_name(const orb_tle *t, char *out, size_t cap);
+/* Index of the first of the n sets whose orb_tle_name is name, or -1. */
+long orb_tle_find(const orb_tle *t, size_t n, const char *name);
+
 #endif

@@ -85,14 +85,6 @@ int orb_walker_build(const orb_walker *w, double jd_epoch, orb_prop_kind prop, o
     return 0;
 }
 
-static void tle_name(const orb_tle *t, char *buf, size_t cap)
-{
-    if (t->name[0])
-        snprintf(buf, cap, "%s", t->name);
-    else
-        snprintf(buf, cap, "%d", t->el.satnum);
-}
-
 /* Fills err with "unknown satellite "X"; available: A, B, ..." (list cut to fit). */
 static int unknown_name(const orb_tle *tles, size_t n_tles, const char *what, const char *name,
                         cs_err *err)
@@ -102,7 +94,7 @@ static int unknown_name(const orb_tle *tles, size_t n_tles, const char *what, co
     list[0] = '\0';
     for (size_t i = 0; i < n_tles; i++) {
         char nm[32];
-        tle_name(&tles[i], nm, sizeof nm);
+        orb_tle_name(&tles[i], nm, sizeof nm);
         size_t need = strlen(nm) + 2;
         if (len + need + 8 >= sizeof list) {
             snprintf(list + len, sizeof list - len, ", ...");
@@ -139,21 +131,17 @@ int orb_sats_from_tle(const orb_tle *tles, size_t n_tles, const char *const *sel
                                       "satellite \"%s\" is selected twice", want);
                 }
             }
-            for (size_t i = 0; i < n_tles && !t; i++) {
-                char nm[32];
-                tle_name(&tles[i], nm, sizeof nm);
-                if (strcmp(nm, want) == 0)
-                    t = &tles[i];
-            }
-            if (!t) {
+            long i = orb_tle_find(tles, n_tles, want);
+            if (i < 0) {
                 free(out);
                 return unknown_name(tles, n_tles, "unknown", want, err);
             }
+            t = &tles[i];
         } else {
             t = &tles[k];
         }
         char nm[32];
-        tle_name(t, nm, sizeof nm);
+        orb_tle_name(t, nm, sizeof nm);
         int rc = orb_sat_init(&out[k], nm, prop, &t->el, err);
         if (rc != 0) {
             free(out);

@@ -142,28 +142,15 @@ static int tle_keep(const scn__cv *v, const scn__itemlist *sel)
         for (size_t i = 0; i < sel->n; i++) {
             char ipath[64];
             snprintf(ipath, sizeof ipath, "constellation.select.%zu", i);
-            size_t j = 0;
-            for (; j < n; j++) {
-                char num[16];
-                const char *nm = tles[j].name;
-                if (!nm[0]) {
-                    snprintf(num, sizeof num, "%d", tles[j].el.satnum);
-                    nm = num;
-                }
-                if (strcmp(nm, sel->v[i].text) == 0)
-                    break;
-            }
-            if (j == n) {
+            long j = orb_tle_find(tles, n, sel->v[i].text);
+            if (j < 0) {
                 char avail[400];
                 size_t o = 0;
                 avail[0] = '\0';
                 for (size_t t = 0; t < n && o < sizeof avail - 40; t++) {
-                    if (tles[t].name[0])
-                        o += (size_t)snprintf(avail + o, sizeof avail - o, "%s%s", t ? ", " : "",
-                                              tles[t].name);
-                    else
-                        o += (size_t)snprintf(avail + o, sizeof avail - o, "%s%d", t ? ", " : "",
-                                              tles[t].el.satnum);
+                    char nm[sizeof tles[t].name];
+                    orb_tle_name(&tles[t], nm, sizeof nm);
+                    o += (size_t)snprintf(avail + o, sizeof avail - o, "%s%s", t ? ", " : "", nm);
                 }
                 if (o >= sizeof avail - 40)
                     snprintf(avail + o, sizeof avail - o, ", ...");
