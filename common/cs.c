@@ -251,3 +251,20 @@ double cs_wall_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+void cs_fmt_double(char *buf, size_t cap, double x)
+{
+    if (!isfinite(x)) {
+        snprintf(buf, cap, "null");
+        return;
+    }
+    if (x == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}

@@ -75,6 +75,11 @@ int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err 
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err);
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as exactly x, "null" when x is not finite:
+ * how reports and sweep aggregates print numbers (cJSON's own printing can lose the last bits,
+ * and sums must be checkable exactly). cap >= 32. */
+void cs_fmt_double(char *buf, size_t cap, double x);
+
 /* Monotonic wall clock in seconds (for progress and wall-time reporting only). */
 double cs_wall_s(void);
 

@@ -1,7 +1,9 @@
 /* cs_host.c - the machine's CPU model and processor count (cs_build_version is generated). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cs_host.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,4 +52,14 @@ int cs_host_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int cs_host_cpus_allowed(void)
+{
+    cpu_set_t set;
+    int online = cs_host_cpus();
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0 &&
+        CPU_COUNT(&set) < online)
+        return CPU_COUNT(&set);
+    return online;
 }

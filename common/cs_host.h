@@ -16,5 +16,8 @@ char *cs_host_cpu_model(char *out, size_t cap);
 
 /* Online processors (sysconf), >= 1. */
 int cs_host_cpus(void);
+/* The processors this process may run on (its affinity mask, e.g. as bound by mpirun), at most
+ * cs_host_cpus(). */
+int cs_host_cpus_allowed(void);
 
 #endif

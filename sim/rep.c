@@ -22,30 +22,10 @@ static cJSON *chk(jb *b, cJSON *x)
     return x;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as exactly x (cJSON's own printing
- * accepts a 15-digit form within an epsilon, which loses the last bits: reports must round-trip
- * exactly so that sums can be checked). Non-finite numbers become null. */
-static void fmt_double(char *buf, size_t cap, double x)
-{
-    if (!isfinite(x)) {
-        snprintf(buf, cap, "null");
-        return;
-    }
-    if (x == 0) {
-        snprintf(buf, cap, "0");
-        return;
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
-}
-
 static cJSON *number(double x)
 {
     char buf[40];
-    fmt_double(buf, sizeof buf, x);
+    cs_fmt_double(buf, sizeof buf, x);
     return cJSON_CreateRaw(buf);
 }
 

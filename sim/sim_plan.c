@@ -1,6 +1,8 @@
 /* sim_plan.c - satellites, stations and the contact plan of a scenario (see sim_plan.h). */
 #include "sim_plan.h"
 
+#include "cs_sha256.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +98,60 @@ void sim_plan_summary(const sim_plan *plan, sim_station_summary *per_station, do
     }
     if (total_s)
         *total_s = total;
+}
+
+/* Hex-float text of each value: exact, and the same for equal doubles. */
+static void digest_doubles(cs_sha256 *s, const double *v, size_t n)
+{
+    char buf[40];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(buf, sizeof buf, "%a;", v[i]);
+        cs_sha256_update(s, buf, (size_t)len);
+    }
+}
+
+static void digest_ints(cs_sha256 *s, const long *v, size_t n)
+{
+    char buf[32];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(buf, sizeof buf, "%ld;", v[i]);
+        cs_sha256_update(s, buf, (size_t)len);
+    }
+}
+
+void sim_plan_setup_digest(const scn_config *cfg, uint8_t out[32])
+{
+    cs_sha256 s;
+    cs_sha256_init(&s);
+    const scn_constellation *k = &cfg->constellation;
+    double when[2] = {cfg->epoch_jd, cfg->duration_s};
+    digest_doubles(&s, when, 2);
+    long prop = (long)k->propagator;
+    digest_ints(&s, &prop, 1);
+    if (k->has_walker) {
+        const scn_walker *w = &k->walker;
+        cs_sha256_update(&s, "walker;", 7);
+        double d[3] = {w->altitude_km, w->inclination_deg, w->raan0_deg};
+        long n[3] = {w->satellites, w->planes, w->phasing};
+        digest_doubles(&s, d, 3);
+        digest_ints(&s, n, 3);
+    } else {
+        cs_sha256_update(&s, "tle;", 4);
+        for (size_t i = 0; i < k->n_tles; i++) {
+            const orb_elements *e = &k->tles[i].el;
+            long num = e->satnum;
+            double d[9] = {e->jd_epoch, e->bstar, e->ndot,     e->nddot,   e->incl_rad,
+                           e->raan_rad, e->ecc,   e->argp_rad, e->n_radmin};
+            digest_ints(&s, &num, 1);
+            digest_doubles(&s, d, 9);
+            digest_doubles(&s, &e->mean_anom_rad, 1);
+        }
+    }
+    cs_sha256_update(&s, "stations;", 9);
+    for (size_t i = 0; i < cfg->n_stations; i++) {
+        const scn_station *st = &cfg->stations[i];
+        double d[4] = {st->lat_deg, st->lon_deg, st->alt_m, st->min_elevation_deg};
+        digest_doubles(&s, d, 4);
+    }
+    cs_sha256_final(&s, out);
 }

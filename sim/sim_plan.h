@@ -14,6 +14,7 @@
 #include "scn.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sim_plan {
     orb_sat *sats; /* owned: n_sats satellites, Walker order or select/TLE-file order */
@@ -40,6 +41,12 @@ int sim_stations_build(const scn_config *cfg, orb_station **st, size_t *n, cs_er
 /* Satellites, stations and contact windows. threads <= 1: the calling thread only. On failure
  * plan is left zeroed. */
 int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err);
+
+/* The digest of cfg's orbital setup: everything a contact plan depends on (epoch, duration,
+ * propagator, the Walker shell or every TLE set's elements, the stations' places and elevation
+ * masks, in order) and nothing else. Two configs with the same digest have the same plan, so a
+ * sweep computes one plan per distinct digest. */
+void sim_plan_setup_digest(const scn_config *cfg, uint8_t out[32]);
 
 /* Frees everything plan owns and zeroes it; NULL is a no-op. */
 void sim_plan_free(sim_plan *plan);

@@ -1,6 +1,7 @@
 #include "cs.h"
 #include "cs_buf.h"
 #include "cs_rng.h"
+#include "cs_sha256.h"
 #include "t.h"
 
 #include <dirent.h>
@@ -160,9 +161,37 @@ static void test_write_in_dir(const char *dir)
     free(names);
 }
 
+/* FIPS 180-4 / NIST example vectors, the last one fed in uneven pieces across block ends. */
+static void test_sha256(void)
+{
+    char hex[65];
+    cs_sha256_hex("", 0, hex);
+    T_STREQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    cs_sha256_hex("abc", 3, hex);
+    T_STREQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56: 2 blocks */
+    cs_sha256_hex(two, strlen(two), hex);
+    T_STREQ(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    cs_sha256 s;
+    cs_sha256_init(&s);
+    char a[1024];
+    memset(a, 'a', sizeof a);
+    size_t left = 1000000;
+    for (size_t piece = 1; left > 0; piece = piece % 997 + 7) {
+        size_t n = piece < left ? piece : left;
+        cs_sha256_update(&s, a, n);
+        left -= n;
+    }
+    uint8_t d[32];
+    cs_sha256_final(&s, d);
+    cs_sha256_to_hex(d, hex);
+    T_STREQ(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
 int main(void)
 {
     test_buf();
+    test_sha256();
     cs_err e;
     cs_err_clear(&e);
     T_EQ(cs_err_set(&e, CS_EINVAL, "a.yaml", 3, 9, "bad %s", "x"), CS_EINVAL);
