@@ -618,9 +618,10 @@ static void print_done(sweep *s, size_t i, double wall, bool ok, const cs_err *e
     const swp_point *p = &s->pts[i];
     if (ok)
         for (size_t r = 0; r < p->n_runs; r++)
-            fprintf(stderr, "%s %s %.2f%% $%.2f %d rounds", r ? ";" : "",
+            fprintf(stderr, "%s %s %.2f%% $%.2f %d round%s", r ? ";" : "",
                     nn_precision_name(p->runs[r].precision), 100 * p->runs[r].accuracy,
-                    p->runs[r].cost_usd, p->runs[r].rounds_completed);
+                    p->runs[r].cost_usd, p->runs[r].rounds_completed,
+                    p->runs[r].rounds_completed == 1 ? "" : "s");
     else
         fprintf(stderr, " %s", e->msg);
     fprintf(stderr, " (%.1f s)  [%ld/%ld done, %ld failed, %ld running, about %s left]\n", wall,
