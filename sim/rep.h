@@ -96,6 +96,7 @@ typedef struct rep_row {
     size_t file;      /* the input file: the report or the sweep.json */
     size_t source;    /* the report's scenario name, or "p0003 rounds=4 clients=5" */
     size_t precision; /* "fp32", ...; "" for a point that is not done */
+    size_t message;   /* why a sweep point failed (points[].message), else "" */
     rep_status status;
     size_t order;        /* position in input order (sorting is stable through it) */
     double v[REP_COL_N]; /* NaN when unknown */

@@ -108,6 +108,7 @@ static rep_row *push_row(rep_cmp *c, size_t file, size_t source, rep_status stat
     r->file = file;
     r->source = source;
     r->precision = 0;
+    r->message = 0;
     r->status = status;
     r->order = c->n_rows++;
     for (int k = 0; k < REP_COL_N; k++)
@@ -195,26 +196,34 @@ static int add_report(rep_cmp *c, const char *path, cJSON *j, cs_err *err)
 /* ---- sweeps ------------------------------------------------------------------------------- */
 
 /* The axis keys of a sweep as the point column shows them: the last dotted component when no
- * other axis ends the same way, else the whole key. */
+ * other axis key ends the same way, else the shortest run of last components that no other key
+ * ends with ("0.cost_per_mb" beside "1.cost_per_mb"). */
 typedef struct axis {
     const char *key;   /* borrowed from the sweep document */
     const char *label; /* a suffix of key */
 } axis;
 
-static const char *last_part(const char *key)
+/* True when key is suffix or ends with "." suffix. */
+static bool ends_with_part(const char *key, const char *suffix)
 {
-    const char *dot = strrchr(key, '.');
-    return dot ? dot + 1 : key;
+    size_t n = strlen(key), m = strlen(suffix);
+    return n >= m && strcmp(key + n - m, suffix) == 0 && (n == m || key[n - m - 1] == '.');
 }
 
 static void axis_labels(axis *ax, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const char *tail = last_part(ax[i].key);
-        bool unique = true;
-        for (size_t k = 0; k < n && unique; k++)
-            unique = k == i || strcmp(last_part(ax[k].key), tail) != 0;
-        ax[i].label = unique ? tail : ax[i].key;
+        const char *key = ax[i].key, *label = key + strlen(key);
+        bool unique = false;
+        while (!unique && label > key) {
+            do /* one more component */
+                label--;
+            while (label > key && label[-1] != '.');
+            unique = true;
+            for (size_t k = 0; k < n && unique; k++)
+                unique = k == i || !ends_with_part(ax[k].key, label);
+        }
+        ax[i].label = label;
     }
 }
 
@@ -304,8 +313,15 @@ static int add_point(rep_cmp *c, const char *path, const char *dir, const cJSON 
                           index, st);
     size_t source = point_label(c, pt, ax, n_ax);
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(pt, "runs");
-    if (status != REP_DONE || cJSON_GetArraySize(runs) == 0)
-        return push_row(c, file, source, status) ? 0 : no_memory(err, path);
+    if (status != REP_DONE || cJSON_GetArraySize(runs) == 0) {
+        rep_row *r = push_row(c, file, source, status);
+        if (!r)
+            return no_memory(err, path);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(pt, "message");
+        if (cJSON_IsString(msg))
+            r->message = put_str(c, msg->valuestring);
+        return 0;
+    }
 
     cJSON *rep = NULL;
     int rc = point_report(dir, pt, &rep, err);
@@ -647,7 +663,7 @@ char *rep_cmp_csv(const rep_cmp *c)
     cs_buf_str(&s, "file,source,precision,status");
     for (int col = 0; col < REP_COL_N; col++)
         cs_buf_printf(&s, ",%s", cols[col].info.field);
-    cs_buf_str(&s, "\n");
+    cs_buf_str(&s, ",message\n");
     for (size_t i = 0; i < c->n_rows; i++) {
         const rep_row *r = &c->rows[i];
         csv_text(&s, rep_cmp_str(c, r->file));
@@ -667,6 +683,8 @@ char *rep_cmp_csv(const rep_cmp *c)
                 rep__fmt_double(num, sizeof num, v);
             cs_buf_printf(&s, ",%s", num);
         }
+        cs_buf_str(&s, ",");
+        csv_text(&s, rep_cmp_str(c, r->message));
         cs_buf_str(&s, "\n");
     }
     return cs_buf_take(&s);
