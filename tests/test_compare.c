@@ -110,7 +110,7 @@ static bool csv_parse(char *text, csv *out)
     return true;
 }
 
-/* Field k of a row as a double, exactly as strtod reads it; NaN for an empty or bad field. */
+/* A field as a double, exactly as strtod reads it; NaN for an empty or bad field. */
 static double fnum(const char *s)
 {
     char *end = NULL;
