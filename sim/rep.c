@@ -3,6 +3,7 @@
 
 #include "cs_buf.h"
 #include "cs_host.h"
+#include "rep_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -184,6 +185,11 @@ static const fl_result *fp32_run(const fl_study *s)
     return NULL;
 }
 
+double rep__drop_pct(double fp32_accuracy, double accuracy)
+{
+    return (fp32_accuracy - accuracy) * 100.0;
+}
+
 static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
 {
     const fl_result *r = &s->runs[ri];
@@ -205,7 +211,7 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
     num(b, f, "accuracy", r->accuracy);
     num(b, f, "loss", r->loss);
     if (ref)
-        num(b, f, "accuracy_drop_pct", (ref->accuracy - r->accuracy) * 100.0);
+        num(b, f, "accuracy_drop_pct", rep__drop_pct(ref->accuracy, r->accuracy));
     else
         null_item(b, f, "accuracy_drop_pct");
     u64(b, f, "bytes_to_sat", r->bytes_to_sat);
@@ -385,7 +391,7 @@ int rep_write(const cJSON *j, const char *path, cs_err *err)
     return rc;
 }
 
-int rep_load(const char *path, cJSON **out, cs_err *err)
+int rep__parse_file(const char *path, cJSON **out, cs_err *err)
 {
     *out = NULL;
     unsigned char *data = NULL;
@@ -401,6 +407,17 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
         return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
     }
     free(data);
+    *out = j;
+    return 0;
+}
+
+int rep_load(const char *path, cJSON **out, cs_err *err)
+{
+    *out = NULL;
+    cJSON *j = NULL;
+    int rc = rep__parse_file(path, &j, err);
+    if (rc)
+        return rc;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, REP_FORMAT) != 0) {
         cJSON_Delete(j);
@@ -417,8 +434,7 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
-/* A number member: parsed (cJSON number) or built by rep_build (raw text). NaN if absent. */
-static double jnum(const cJSON *o, const char *k)
+double rep__num(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
     if (cJSON_IsNumber(x))
@@ -432,13 +448,13 @@ static double jnum(const cJSON *o, const char *k)
     return NAN;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
+const char *rep__str(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(x) ? x->valuestring : "?";
 }
 
-static void fmt_duration(char *out, size_t cap, double s)
+void rep__fmt_duration(char *out, size_t cap, double s)
 {
     if (isnan(s))
         snprintf(out, cap, "-");
@@ -468,25 +484,26 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
         {
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(run, "final");
             if (with_scenario)
-                cs_buf_printf(&s, "%-24.24s ", jstr(sc, "name"));
-            double drop = jnum(f, "accuracy_drop_pct");
+                cs_buf_printf(&s, "%-24.24s ", rep__str(sc, "name"));
+            double drop = rep__num(f, "accuracy_drop_pct");
             char drop_s[32], sim_s[32], wall_s[32];
             if (isnan(drop))
                 snprintf(drop_s, sizeof drop_s, "-");
             else
                 snprintf(drop_s, sizeof drop_s, "%+.2f", drop);
-            fmt_duration(sim_s, sizeof sim_s, jnum(f, "sim_time_s"));
-            fmt_duration(wall_s, sizeof wall_s, jnum(f, "wall_time_s"));
-            double comp = jnum(run, "compression_ratio");
+            rep__fmt_duration(sim_s, sizeof sim_s, rep__num(f, "sim_time_s"));
+            rep__fmt_duration(wall_s, sizeof wall_s, rep__num(f, "wall_time_s"));
+            double comp = rep__num(run, "compression_ratio");
             char comp_s[32];
             if (isnan(comp))
                 snprintf(comp_s, sizeof comp_s, "-");
             else
                 snprintf(comp_s, sizeof comp_s, "%.2fx", comp);
             cs_buf_printf(&s, "%-9s %8.2f%% %8s %8.3f MB %8s %9.2f MB %12.2f %7.0f %10s",
-                          jstr(run, "precision"), 100 * jnum(f, "accuracy"), drop_s,
-                          jnum(run, "payload_bytes") / 1e6, comp_s, jnum(f, "bytes_total") / 1e6,
-                          jnum(f, "cost_usd"), jnum(f, "rounds_completed"), sim_s);
+                          rep__str(run, "precision"), 100 * rep__num(f, "accuracy"), drop_s,
+                          rep__num(run, "payload_bytes") / 1e6, comp_s,
+                          rep__num(f, "bytes_total") / 1e6, rep__num(f, "cost_usd"),
+                          rep__num(f, "rounds_completed"), sim_s);
             if (with_wall)
                 cs_buf_printf(&s, " %10s", wall_s);
             cs_buf_printf(&s, "\n");
@@ -501,8 +518,8 @@ static bool machine_key(const cJSON *r, char *out, size_t cap)
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "machine");
     if (!cJSON_IsObject(m))
         return false;
-    double threads = jnum(m, "threads");
-    const char *core = jstr(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core");
+    double threads = rep__num(m, "threads");
+    const char *core = rep__str(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core");
     if (isnan(threads))
         snprintf(out, cap, "? threads, %s", core);
     else

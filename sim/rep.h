@@ -1,6 +1,7 @@
 /* rep.h - scenario reports (module prefix rep_): the JSON document of ../shared/spec/REPORT.md
- * plus the extensions in docs/report.md, written atomically; loading reports back and the
- * side-by-side comparison table used by `constsim run` and `constsim compare`.
+ * plus the extensions in docs/report.md, written atomically; loading reports back, the
+ * comparison table of `constsim run`, and the rows of `constsim compare` (reports and sweep
+ * aggregates side by side, sim/rep_compare.c).
  *
  * Ownership: every cJSON returned is new and owned by the caller (cJSON_Delete); every string
  * returned is malloc'd (free).
@@ -9,6 +10,7 @@
 #define REP_H
 
 #include "cs.h"
+#include "cs_buf.h"
 #include "fl_study.h"
 
 #include <stdbool.h>
@@ -55,5 +57,81 @@ char *rep_table(const struct cJSON *const *reports, size_t n, bool with_scenario
  * naming the values found (without '\n', truncated to cap) and returns true: their figures
  * are not expected to agree bit for bit. Reports without "machine" are left out. */
 bool rep_machine_note(const struct cJSON *const *reports, size_t n, char *out, size_t cap);
+
+/* ---- constsim compare (sim/rep_compare.c, docs/report.md) ----------------------------------- */
+
+#define REP_SWEEP_FORMAT "constsim-sweep/1"
+
+/* The figures of a comparison row, in table order. */
+typedef enum rep_col {
+    REP_COL_ACCURACY, /* final accuracy, fraction correct: highest is best */
+    REP_COL_DROP,     /* points below the fp32 run of the same report or point: lowest is best */
+    REP_COL_PAYLOAD,  /* bytes of one serialised model: smallest is best */
+    REP_COL_COMPRESS, /* fp32 payload / payload: highest is best */
+    REP_COL_BYTES,    /* bytes moved, both directions: fewest is best */
+    REP_COL_COST,     /* USD: lowest is best */
+    REP_COL_ROUNDS,   /* rounds completed: most is best */
+    REP_COL_SIM_TIME, /* simulated seconds to the last aggregation: earliest is best */
+    REP_COL_N
+} rep_col;
+
+typedef struct rep_col_info {
+    const char *key;   /* the --sort key: "accuracy", "sim_time", ... */
+    const char *title; /* the table heading: "accuracy", "sim time", ... */
+    const char *field; /* the report field and CSV heading: "accuracy", "sim_time_s", ... */
+    int best;          /* +1: the highest value is best, -1: the lowest */
+} rep_col_info;
+
+/* The facts of column c (c < REP_COL_N). */
+const rep_col_info *rep_col_get(rep_col c);
+/* The column whose key is key; -1 when there is none. */
+int rep_col_find(const char *key);
+
+typedef enum rep_status { REP_DONE, REP_FAILED, REP_PENDING } rep_status;
+
+/* One row: a run of a report, or a precision of a sweep point (one row with status failed or
+ * pending and no figures for a point that is not done). Strings are offsets into rep_cmp.text
+ * (rep_cmp_str), which grows as inputs are added. */
+typedef struct rep_row {
+    size_t file;      /* the input file: the report or the sweep.json */
+    size_t source;    /* the report's scenario name, or "p0003 rounds=4 clients=5" */
+    size_t precision; /* "fp32", ...; "" for a point that is not done */
+    size_t message;   /* why a sweep point failed (points[].message), else "" */
+    rep_status status;
+    size_t order;        /* position in input order (sorting is stable through it) */
+    double v[REP_COL_N]; /* NaN when unknown */
+} rep_row;
+
+/* The rows of several inputs, and the machine facts of every report read. */
+typedef struct rep_cmp {
+    rep_row *rows; /* owned */
+    size_t n_rows, cap_rows;
+    cs_buf text;             /* owned: the strings of the rows, NUL-separated */
+    struct cJSON **machines; /* owned: {"machine": ...} of every report read (rep_machine_note) */
+    size_t n_machines, cap_machines;
+} rep_cmp;
+
+void rep_cmp_init(rep_cmp *c);
+void rep_cmp_deinit(rep_cmp *c);
+/* Adds the rows of path: a report (REP_FORMAT), a sweep aggregate (REP_SWEEP_FORMAT, its
+ * points' reports read for the payload and compression), or a sweep folder (DIR/sweep.json).
+ * CS_EINVAL, naming the file and why, when it is none of those; c keeps the rows added before. */
+int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err);
+/* The string at offset off of c->text. */
+const char *rep_cmp_str(const rep_cmp *c, size_t off);
+/* Sorts the rows best first by column col (rep_col_info.best); rows without a value last; equal
+ * values keep their input order. CS_ENOMEM (rows unchanged) when out of memory. */
+int rep_cmp_sort(rep_cmp *c, rep_col col);
+/* The best value of column col in *best; false (no mark) when fewer than two rows have a
+ * value. */
+bool rep_cmp_best(const rep_cmp *c, rep_col col, double *best);
+/* The table, one row per line, every best value followed by '*' (ties all marked), then a line
+ * saying what the marks mean when there are any. NULL when out of memory. */
+char *rep_cmp_table(const rep_cmp *c);
+/* The rows as CSV (RFC 4180 quoting, '\n' line ends): a header, raw numbers that read back
+ * exactly, no marks. NULL when out of memory. */
+char *rep_cmp_csv(const rep_cmp *c);
+/* rep_machine_note over every report read. */
+bool rep_cmp_machine_note(const rep_cmp *c, char *out, size_t cap);
 
 #endif

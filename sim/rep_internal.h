@@ -1,0 +1,25 @@
+/* rep_internal.h - internals of the report module shared by sim/rep*.c (not a public API):
+ * reading members of a report, and the duration format of its tables (numbers: cs_fmt_double). */
+#ifndef REP_INTERNAL_H
+#define REP_INTERNAL_H
+
+#include "cs.h"
+
+#include <stddef.h>
+
+struct cJSON;
+
+/* Reads and parses a JSON file into *out (owned by the caller); CS_EINVAL with the byte offset
+ * of a syntax error. */
+int rep__parse_file(const char *path, struct cJSON **out, cs_err *err);
+/* A number member of o: parsed (cJSON number) or built by rep_build (raw text). NaN when
+ * absent or not a number. */
+double rep__num(const struct cJSON *o, const char *k);
+/* A string member of o (borrowed); "?" when absent or not a string. */
+const char *rep__str(const struct cJSON *o, const char *k);
+/* A duration for people: "12.3 s", "45.6 min", "7.89 h"; "-" for NaN. */
+void rep__fmt_duration(char *out, size_t cap, double s);
+/* accuracy_drop_pct of a run: (fp32 accuracy - accuracy) * 100, in points. */
+double rep__drop_pct(double fp32_accuracy, double accuracy);
+
+#endif
