@@ -19,6 +19,7 @@ bool cli_mpi_launched(void)
 static bool g_on, g_threads_ok = true;
 static int g_rank, g_size = 1, g_local = 1;
 static MPI_Win g_win;
+static MPI_Comm g_node = MPI_COMM_NULL;
 static long *g_counters;
 
 bool cli_mpi_available(void)
@@ -37,10 +38,8 @@ int cli_mpi_init(int *argc, char ***argv)
     g_threads_ok = provided >= MPI_THREAD_SERIALIZED;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    MPI_Comm node;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &g_local);
-    MPI_Comm_free(&node);
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &g_node);
+    MPI_Comm_size(g_node, &g_local);
     MPI_Aint bytes = g_rank == 0 ? (MPI_Aint)(CLI_MPI_COUNTERS * sizeof(long)) : 0;
     MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD, &g_counters, &g_win);
     if (g_rank == 0) {
@@ -88,6 +87,12 @@ long cli_mpi_fetch_add(int k, long v)
     return old;
 }
 
+void cli_mpi_node_or(uint8_t *bits, size_t len)
+{
+    if (g_on && g_local > 1)
+        MPI_Allreduce(MPI_IN_PLACE, bits, (int)len, MPI_BYTE, MPI_BOR, g_node);
+}
+
 void cli_mpi_bcast(void *buf, size_t len)
 {
     if (g_on && g_size > 1)
@@ -131,6 +136,7 @@ void cli_mpi_finalize(void)
     if (!g_on)
         return;
     MPI_Win_free(&g_win);
+    MPI_Comm_free(&g_node);
     MPI_Finalize();
     g_on = false;
 }
@@ -176,6 +182,12 @@ long cli_mpi_fetch_add(int k, long v)
     long old = g_local_counters[k];
     g_local_counters[k] += v;
     return old;
+}
+
+void cli_mpi_node_or(uint8_t *bits, size_t len)
+{
+    (void)bits;
+    (void)len;
 }
 
 void cli_mpi_bcast(void *buf, size_t len)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when the environment says an MPI starter launched this process. */
 bool cli_mpi_launched(void);
@@ -33,6 +34,8 @@ int cli_mpi_local_size(void);
 #define CLI_MPI_COUNTERS 4
 long cli_mpi_fetch_add(int k, long v);
 
+/* Bitwise OR of bits[0..len) over the ranks on this node, in place (collective on the node). */
+void cli_mpi_node_or(uint8_t *bits, size_t len);
 /* Broadcasts len bytes from rank 0. */
 void cli_mpi_bcast(void *buf, size_t len);
 /* Sum of v over all ranks, on every rank. */

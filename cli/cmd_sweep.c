@@ -691,14 +691,27 @@ static void sort_longest_first(size_t *v, size_t n, const double *est, size_t *t
     memcpy(v, tmp, n * sizeof *v);
 }
 
-/* Compute threads of this process by default: the processors it may run on, shared with the
- * other ranks on its node. */
+/* Compute threads of this process by default: its share of the processors that the ranks on its
+ * node may use (the union of their affinity masks, divided by their number), and never more than
+ * its own mask allows. Bound to one core each: 1; bound to a socket shared by k ranks: the
+ * socket's cores / k; not bound: the node's processors / ranks on the node. */
 static int default_threads(void)
 {
-    int cpus = cs_host_cpus(), allowed = cs_host_cpus_allowed();
-    if (allowed < cpus)
-        return allowed; /* the starter bound this rank to these processors */
-    int t = cpus / cli_mpi_local_size();
+    uint8_t mask[1024 / 8];
+    size_t covered = cs_host_cpu_mask(mask, sizeof mask);
+    int allowed = cs_host_cpus_allowed();
+    cli_mpi_node_or(mask, sizeof mask); /* collective: every rank on the node calls it */
+    if (covered == 0) {
+        int t = cs_host_cpus() / cli_mpi_local_size();
+        return t < 1 ? 1 : t;
+    }
+    int node = 0;
+    for (size_t b = 0; b < sizeof mask; b++)
+        for (int k = 0; k < 8; k++)
+            node += (mask[b] >> k) & 1;
+    int t = node / cli_mpi_local_size();
+    if (t > allowed)
+        t = allowed;
     return t < 1 ? 1 : t;
 }
 

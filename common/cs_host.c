@@ -54,6 +54,19 @@ int cs_host_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
+size_t cs_host_cpu_mask(uint8_t *bits, size_t cap)
+{
+    cpu_set_t set;
+    memset(bits, 0, cap);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    size_t n = cap * 8 < CPU_SETSIZE ? cap * 8 : CPU_SETSIZE;
+    for (size_t c = 0; c < n; c++)
+        if (CPU_ISSET(c, &set))
+            bits[c / 8] |= (uint8_t)(1u << (c % 8));
+    return n;
+}
+
 int cs_host_cpus_allowed(void)
 {
     cpu_set_t set;

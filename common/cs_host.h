@@ -4,6 +4,7 @@
 #define CS_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The build: `git describe --always --dirty --tags` of the source tree when it was built (e.g.
  * "v0.1.0-3-g1a2b3c4" or "1a2b3c4-dirty" without tags), else the project version
@@ -19,5 +20,8 @@ int cs_host_cpus(void);
 /* The processors this process may run on (its affinity mask, e.g. as bound by mpirun), at most
  * cs_host_cpus(). */
 int cs_host_cpus_allowed(void);
+/* The affinity mask as bits (processor c is bit c % 8 of bits[c / 8]) in cap bytes, zeroed
+ * first; returns the number of processors covered, 0 when the mask cannot be read. */
+size_t cs_host_cpu_mask(uint8_t *bits, size_t cap);
 
 #endif
