@@ -50,6 +50,8 @@ static void usage(FILE *f)
         "                   process's share of the node: under mpirun, the cores it may use\n"
         "                   divided by the ranks on the node)\n"
         "  --models         also write each point's model files (points/pNNNN/)\n"
+        "  --dry-run        validate every point and list them in the order they would run\n"
+        "                   (with what DIR already holds); writes nothing\n"
         "  --no-trace       leave the event trace out of the point reports\n"
         "  -q, --quiet      no progress on stderr\n\n"
         "Under `mpirun -np N constsim sweep ...` every rank takes points from a shared counter\n"
@@ -69,7 +71,7 @@ typedef struct dataset_slot {
 
 typedef struct sweep {
     const char *scenario, *dir;
-    bool trace, models, quiet, tty;
+    bool trace, models, quiet, tty, dry_run;
     int jobs, threads, job_threads;
     swp_grid g;
     swp_meta meta;
@@ -371,18 +373,21 @@ static int validate(sweep *s, cs_err *err)
 
 /* ---- the folder: lock, same campaign, what is done ---- */
 
+/* Creates and locks the folder (not for a dry run), checks that an existing sweep.json is of the
+ * same campaign, and reads which points are done or failed. */
 static int prepare_dir(sweep *s, int *lock_fd, cs_err *err)
 {
     char path[1200];
+    int rc = 0;
     snprintf(path, sizeof path, "%s/points", s->dir);
-    int rc = cs_mkdir_p(path, err);
-    if (rc)
+    if (!s->dry_run && (rc = cs_mkdir_p(path, err)) != 0)
         return rc;
     snprintf(path, sizeof path, "%s/.sweep.lock", s->dir);
-    *lock_fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (*lock_fd < 0)
+    if (s->dry_run)
+        ; /* looks, changes nothing */
+    else if ((*lock_fd = open(path, O_RDWR | O_CREAT, 0644)) < 0)
         return cs_err_set(err, CS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0)
+    else if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0)
         return cs_err_set(err, CS_EINVAL, s->dir, 0, 0,
                           "another constsim sweep is running in this folder (it holds %s)", path);
     snprintf(path, sizeof path, "%s/sweep.json", s->dir);
@@ -407,7 +412,8 @@ static int prepare_dir(sweep *s, int *lock_fd, cs_err *err)
         if (rc)
             return rc;
     }
-    remove_leftovers(s);
+    if (!s->dry_run)
+        remove_leftovers(s);
     for (size_t i = 0; i < s->g.n_points && rc == 0; i++)
         rc = scan_point(s, i, err);
     return rc;
@@ -691,6 +697,25 @@ static void sort_longest_first(size_t *v, size_t n, const double *est, size_t *t
     memcpy(v, tmp, n * sizeof *v);
 }
 
+/* --dry-run: the points in the order they would run, then the done ones. */
+static void print_plan(const sweep *s)
+{
+    printf("%zu points, %zu orbital setup%s, %zu to run (longest first), %zu done\n", s->g.n_points,
+           s->n_setups, s->n_setups == 1 ? "" : "s", s->n_todo, s->g.n_points - s->n_todo);
+    printf("%-8s %-8s %5s %14s  %s\n", "id", "status", "setup", "work (images)", "values");
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < (pass == 0 ? s->n_todo : s->g.n_points); k++) {
+            size_t i = pass == 0 ? s->order[k] : k;
+            if (pass == 1 && s->pts[i].status != SWP_DONE)
+                continue;
+            char id[32], label[512];
+            swp_point_id(&s->g, i, id, sizeof id);
+            point_label(s, i, label, sizeof label);
+            printf("%-8s %-8s %5zu %14.0f  %s\n", id, swp_status_name(s->pts[i].status),
+                   s->pts[i].orbital_setup, s->est[i], label);
+        }
+}
+
 /* Compute threads of this process by default: its share of the processors that the ranks on its
  * node may use (the union of their affinity masks, divided by their number), and never more than
  * its own mask allows. Bound to one core each: 1; bound to a socket shared by k ranks: the
@@ -787,6 +812,11 @@ static int sweep_main(sweep *s, const char *const *axes, size_t n_axes, long thr
     sort_longest_first(s->order, s->n_todo, s->est, tmp);
     free(tmp);
 
+    if (s->dry_run) {
+        if (s->rank == 0)
+            print_plan(s);
+        return 0;
+    }
     if (threads <= 0)
         threads = default_threads();
     s->threads = (int)threads;
@@ -899,6 +929,8 @@ int cmd_sweep(int argc, char **argv)
         } else if (!strcmp(a, "--jobs")) {
             rc = cli_parse_int("sweep", a, v, 1, 64, &jobs) ? 2 : 0;
             i++;
+        } else if (!strcmp(a, "--dry-run")) {
+            s.dry_run = true;
         } else if (!strcmp(a, "--models")) {
             s.models = true;
         } else if (!strcmp(a, "--no-trace")) {

@@ -154,7 +154,7 @@ static double t975_dof2(void)
 
 static void test_basic(void)
 {
-    char dir[128], log[160], cmd[1024];
+    char dir[128], log[160], cmd[1400];
     /* 1. A bad value for one point: exit 2 before any work, the run --set message, no folder. */
     snprintf(dir, sizeof dir, "%s/bad", g_tmp);
     snprintf(log, sizeof log, "%s/bad.err", g_tmp);
@@ -166,6 +166,17 @@ static void test_basic(void)
     T_EQ(sweep("--set federated.clients=3,11", dir, log), 2); /* 11 > 10 satellites */
     T_TRUE(access(dir, F_OK) != 0);
     T_EQ(sweep("--set federated.rounds=2,2", dir, log), 2); /* a repeated value */
+    /* --dry-run: every point listed, longest first, nothing written. */
+    snprintf(cmd, sizeof cmd,
+             "%s sweep %s --set federated.rounds=1,3 --set seed=1,2 -o %s --dry-run > %s", t_exe(),
+             SCN, dir, log);
+    T_EQ(t_sh(cmd), 0);
+    char *plan = t_slurp(log, NULL);
+    T_CONTAINS(plan ? plan : "", "4 points, 1 orbital setup, 4 to run");
+    const char *p2 = plan ? strstr(plan, "p0002") : NULL, *p0 = plan ? strstr(plan, "p0000") : NULL;
+    T_TRUE(p2 && p0 && p2 < p0); /* 3 rounds before 1 */
+    free(plan);
+    T_TRUE(access(dir, F_OK) != 0);
     T_EQ(sweep("--set federated.rounds", dir, log), 2);
 
     /* 2. Seeds: replicate statistics recomputed from the points. */
