@@ -173,7 +173,8 @@ static void test_basic(void)
     T_EQ(t_sh(cmd), 0);
     char *plan = t_slurp(log, NULL);
     T_CONTAINS(plan ? plan : "", "4 points, 1 orbital setup, 4 to run");
-    const char *at2 = plan ? strstr(plan, "p0002") : NULL, *at0 = plan ? strstr(plan, "p0000") : NULL;
+    const char *at2 = plan ? strstr(plan, "p0002") : NULL,
+               *at0 = plan ? strstr(plan, "p0000") : NULL;
     T_TRUE(at2 && at0 && at2 < at0); /* 3 rounds before 1 */
     free(plan);
     T_TRUE(access(dir, F_OK) != 0);
