@@ -243,21 +243,29 @@ static int scan_point(sweep *s, size_t i, cs_err *err)
     return 0;
 }
 
-/* Removes temporary files of atomic writes that a killed process left in DIR/points. */
-static void remove_leftovers(const sweep *s)
+/* Removes the temporary files of atomic writes that a killed process left: points/pNNNN*.tmp*
+ * and sweep.json.tmp* / sweep.csv.tmp*. */
+static void remove_leftovers_in(const char *dir, const char *prefix)
 {
-    char dir[1100], path[1400];
-    snprintf(dir, sizeof dir, "%s/points", s->dir);
+    char path[1400];
     DIR *d = opendir(dir);
     if (!d)
         return;
     const struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] == 'p' && strstr(e->d_name, ".json.tmp")) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp")) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             unlink(path);
         }
     closedir(d);
+}
+
+static void remove_leftovers(const sweep *s)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/points", s->dir);
+    remove_leftovers_in(dir, "p");
+    remove_leftovers_in(s->dir, "sweep.");
 }
 
 /* ---- validation: every point's scenario, before any work ---- */
@@ -874,8 +882,19 @@ static int sweep_main(sweep *s, const char *const *axes, size_t n_axes, long thr
             cs_err_print(&err, stderr);
         for (size_t i = 0; i < n; i++)
             failed += s->pts[i].status != SWP_DONE;
+        /* The comparison table of the points, as `constsim compare DIR` prints it. */
+        rep_cmp cmp;
+        rep_cmp_init(&cmp);
+        cs_err cerr;
+        char *table = rc == 0 && rep_cmp_add(&cmp, s->dir, &cerr) == 0 ? rep_cmp_table(&cmp) : NULL;
+        clear_live(s);
+        if (table) {
+            fputs(table, stdout);
+            fflush(stdout);
+        }
+        free(table);
+        rep_cmp_deinit(&cmp);
         if (!s->quiet) {
-            clear_live(s);
             fprintf(stderr,
                     "sweep: %zu/%zu points done, %ld failed; %ld dataset decoding%s, %ld contact "
                     "plan%s; wrote %s/sweep.json and sweep.csv (%.1f s)\n",

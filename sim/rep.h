@@ -60,8 +60,6 @@ bool rep_machine_note(const struct cJSON *const *reports, size_t n, char *out, s
 
 /* ---- constsim compare (sim/rep_compare.c, docs/report.md) ----------------------------------- */
 
-#define REP_SWEEP_FORMAT "constsim-sweep/1"
-
 /* The figures of a comparison row, in table order. */
 typedef enum rep_col {
     REP_COL_ACCURACY, /* final accuracy, fraction correct: highest is best */
@@ -113,7 +111,7 @@ typedef struct rep_cmp {
 
 void rep_cmp_init(rep_cmp *c);
 void rep_cmp_deinit(rep_cmp *c);
-/* Adds the rows of path: a report (REP_FORMAT), a sweep aggregate (REP_SWEEP_FORMAT, its
+/* Adds the rows of path: a report (REP_FORMAT), a sweep aggregate (SWP_FORMAT of swp.h, its
  * points' reports read for the payload and compression), or a sweep folder (DIR/sweep.json).
  * CS_EINVAL, naming the file and why, when it is none of those; c keeps the rows added before. */
 int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err);

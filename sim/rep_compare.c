@@ -4,6 +4,7 @@
 
 #include "cs_buf.h"
 #include "rep_internal.h"
+#include "swp.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -163,7 +164,7 @@ static bool is_report(const cJSON *j)
 
 static bool is_sweep(const cJSON *j)
 {
-    return strcmp(rep__str(j, "format"), REP_SWEEP_FORMAT) == 0;
+    return strcmp(rep__str(j, "format"), SWP_FORMAT) == 0;
 }
 
 static int add_report(rep_cmp *c, const char *path, cJSON *j, cs_err *err)
@@ -432,7 +433,7 @@ int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err)
     else
         rc = cs_err_set(err, CS_EINVAL, path, 0, 0,
                         "not a constsim report or sweep (\"format\" is not \"%s\" or \"%s\")",
-                        REP_FORMAT, REP_SWEEP_FORMAT);
+                        REP_FORMAT, SWP_FORMAT);
     cJSON_Delete(j);
     if (rc == 0 && c->text.failed)
         rc = no_memory(err, path);
