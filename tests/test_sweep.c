@@ -222,6 +222,29 @@ static void test_basic(void)
         T_EQ(t_num(t_get(g, "rounds_completed"), "mean"), rounds_i + 1);
     }
     cJSON_Delete(sw);
+    /* A point's report is the report of `constsim run` with the point's values (wall times and
+     * the sweep member aside). */
+    char one[160];
+    snprintf(one, sizeof one, "%s/one.json", g_tmp);
+    snprintf(cmd, sizeof cmd,
+             "%s run %s --set federated.rounds=2 --set seed=2 -o %s --threads 1 --no-trace "
+             "--no-models -q > /dev/null",
+             t_exe(), SCN, one);
+    T_EQ(t_sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/points/p0004.json", dir);
+    cJSON *ra = load(one), *rb = load(cmd);
+    T_TRUE(ra && rb);
+    if (ra && rb) {
+        cJSON_Delete(cJSON_DetachItemFromObject(rb, "sweep"));
+        strip(ra);
+        strip(rb);
+        char *ta = cJSON_PrintUnformatted(ra), *tb = cJSON_PrintUnformatted(rb);
+        T_TRUE(ta && tb && strcmp(ta, tb) == 0);
+        free(ta);
+        free(tb);
+    }
+    cJSON_Delete(ra);
+    cJSON_Delete(rb);
     /* The CSV: a header, 6 points x 2 precisions, 4 replicate rows. */
     snprintf(cmd, sizeof cmd, "%s/sweep.csv", dir);
     char *csv = t_slurp(cmd, NULL);
