@@ -51,21 +51,13 @@ static void clear_live(prog *p)
     }
 }
 
-static void fmt_time(char *out, size_t cap, double s)
-{
-    if (s < 2 * 3600)
-        snprintf(out, cap, "%.1f min", s / 60);
-    else
-        snprintf(out, cap, "%.2f h", s / 3600);
-}
-
 static void on_progress(void *user, const fl_progress *p)
 {
     prog *g = user;
     if (g->quiet)
         return;
     char t[32];
-    fmt_time(t, sizeof t, p->sim_time_s);
+    cs_fmt_duration(t, sizeof t, p->sim_time_s);
     const char *prec = nn_precision_name(p->precision);
     switch (p->kind) {
     case FL_PROG_STAGE:
@@ -110,7 +102,7 @@ static void on_progress(void *user, const fl_progress *p)
         clear_live(g);
         const fl_result *r = p->result;
         char end[32];
-        fmt_time(end, sizeof end, r->end_time_s);
+        cs_fmt_duration(end, sizeof end, r->end_time_s);
         fprintf(stderr,
                 "[%s %zu/%zu] done: %zu/%d rounds%s, accuracy %.2f%%, sim %s, %.1f s wall\n", prec,
                 p->run_index + 1, p->n_runs, r->n_rounds, p->rounds,

@@ -128,18 +128,6 @@ static void point_label(const sweep *s, size_t i, char *out, size_t cap)
     }
 }
 
-static void fmt_left(char *out, size_t cap, double s)
-{
-    if (!isfinite(s) || s < 0)
-        snprintf(out, cap, "?");
-    else if (s < 120)
-        snprintf(out, cap, "%.0f s", s);
-    else if (s < 2 * 3600)
-        snprintf(out, cap, "%.1f min", s / 60);
-    else
-        snprintf(out, cap, "%.1f h", s / 3600);
-}
-
 /* ---- files of the sweep folder ---- */
 
 static void point_path(const sweep *s, size_t i, const char *suffix, char *out, size_t cap)
@@ -623,7 +611,10 @@ static void print_done(sweep *s, size_t i, double wall, bool ok, const cs_err *e
     char id[32], label[256], eta[32], rank[32] = "";
     swp_point_id(&s->g, i, id, sizeof id);
     point_label(s, i, label, sizeof label);
-    fmt_left(eta, sizeof eta, left);
+    if (isfinite(left) && left >= 0)
+        cs_fmt_duration(eta, sizeof eta, left);
+    else
+        snprintf(eta, sizeof eta, "?");
     if (s->ranks > 1)
         snprintf(rank, sizeof rank, " [rank %d]", s->rank);
     lock(s);

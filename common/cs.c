@@ -268,3 +268,15 @@ void cs_fmt_double(char *buf, size_t cap, double x)
             return;
     }
 }
+
+void cs_fmt_duration(char *out, size_t cap, double s)
+{
+    if (isnan(s))
+        snprintf(out, cap, "-");
+    else if (s < 120)
+        snprintf(out, cap, "%.1f s", s);
+    else if (s < 2 * 3600)
+        snprintf(out, cap, "%.1f min", s / 60);
+    else
+        snprintf(out, cap, "%.2f h", s / 3600);
+}

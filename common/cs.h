@@ -80,6 +80,10 @@ int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *er
  * and sums must be checkable exactly). cap >= 32. */
 void cs_fmt_double(char *buf, size_t cap, double x);
 
+/* A duration for people: "12.3 s" (under 2 minutes), "45.6 min" (under 2 hours), "7.89 h";
+ * "-" for NaN. How tables and progress lines show simulated and wall times. */
+void cs_fmt_duration(char *out, size_t cap, double s);
+
 /* Monotonic wall clock in seconds (for progress and wall-time reporting only). */
 double cs_wall_s(void);
 

@@ -454,18 +454,6 @@ const char *rep__str(const cJSON *o, const char *k)
     return cJSON_IsString(x) ? x->valuestring : "?";
 }
 
-void rep__fmt_duration(char *out, size_t cap, double s)
-{
-    if (isnan(s))
-        snprintf(out, cap, "-");
-    else if (s < 120)
-        snprintf(out, cap, "%.1f s", s);
-    else if (s < 2 * 3600)
-        snprintf(out, cap, "%.1f min", s / 60);
-    else
-        snprintf(out, cap, "%.2f h", s / 3600);
-}
-
 char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool with_wall)
 {
     cs_buf s = {0};
@@ -491,8 +479,8 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
                 snprintf(drop_s, sizeof drop_s, "-");
             else
                 snprintf(drop_s, sizeof drop_s, "%+.2f", drop);
-            rep__fmt_duration(sim_s, sizeof sim_s, rep__num(f, "sim_time_s"));
-            rep__fmt_duration(wall_s, sizeof wall_s, rep__num(f, "wall_time_s"));
+            cs_fmt_duration(sim_s, sizeof sim_s, rep__num(f, "sim_time_s"));
+            cs_fmt_duration(wall_s, sizeof wall_s, rep__num(f, "wall_time_s"));
             double comp = rep__num(run, "compression_ratio");
             char comp_s[32];
             if (isnan(comp))

@@ -545,7 +545,7 @@ static void fmt_cell(char *out, rep_col col, double v)
         snprintf(out, CELL, "%.0f", v);
         break;
     case REP_COL_SIM_TIME:
-        rep__fmt_duration(out, CELL, v);
+        cs_fmt_duration(out, CELL, v);
         break;
     case REP_COL_N:
         CS_ASSERT(!"a column");

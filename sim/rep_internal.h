@@ -1,5 +1,6 @@
 /* rep_internal.h - internals of the report module shared by sim/rep*.c (not a public API):
- * reading members of a report, and the duration format of its tables (numbers: cs_fmt_double). */
+ * reading members of a report, the drop in points (numbers print with cs_fmt_double, durations with
+ * cs_fmt_duration). */
 #ifndef REP_INTERNAL_H
 #define REP_INTERNAL_H
 
@@ -17,8 +18,6 @@ int rep__parse_file(const char *path, struct cJSON **out, cs_err *err);
 double rep__num(const struct cJSON *o, const char *k);
 /* A string member of o (borrowed); "?" when absent or not a string. */
 const char *rep__str(const struct cJSON *o, const char *k);
-/* A duration for people: "12.3 s", "45.6 min", "7.89 h"; "-" for NaN. */
-void rep__fmt_duration(char *out, size_t cap, double s);
 /* accuracy_drop_pct of a run: (fp32 accuracy - accuracy) * 100, in points. */
 double rep__drop_pct(double fp32_accuracy, double accuracy);
 
