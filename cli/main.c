@@ -18,7 +18,7 @@ static const command commands[] = {
     {"contacts", cmd_contacts, "the contact plan of a scenario (CSV or JSON)"},
     {"sweep", cmd_sweep, "grids of scenario variants: not available yet (exits 1)"},
     {"compare", cmd_compare, "side-by-side table of reports"},
-    {"plot", cmd_plot, "plots of a report or a sweep with gnuplot: not available yet (exits 1)"},
+    {"plot", cmd_plot, "plots of a report or a sweep with gnuplot (report curves, sweep heatmaps, Pareto front)"},
     {"viz", cmd_viz, "SDL2 orbit and link view: not available yet (exits 1)"},
     {"train", cmd_train, "centralised training baseline on the EuroSAT train split"},
     {"eval", cmd_eval, "accuracy and loss of a saved model"},
