@@ -361,8 +361,7 @@ static void tics(cs_buf *b, const char *which, const axis *a)
 
 /* One heatmap of column col (3 accuracy, 4 cost) of block $heatP. */
 static void heatmap(cs_buf *b, int p, int col, double lo, double hi, const char *title,
-                    const char *cblabel, const char *palette, const char *cell_fmt, double scale,
-                    bool empty, int n_full)
+                    const char *palette, const char *cell_fmt, double scale, bool empty, int n_full)
 {
     if (!(hi > lo)) {
         double d = fabs(lo) > 0 ? fabs(lo) * 0.01 : 0.01;
@@ -370,10 +369,9 @@ static void heatmap(cs_buf *b, int p, int col, double lo, double hi, const char 
     }
     cs_buf_str(b, "set title ");
     plot_quote(b, title);
-    cs_buf_str(b, "\nset cblabel ");
-    plot_quote(b, cblabel);
-    cs_buf_str(b, " offset char 1.5,0");
-    cs_buf_printf(b, "\nset palette defined %s\nset cbrange [", palette);
+    /* No colour-bar label: the title names the figure and its unit, and a label beside the left
+     * panel's bar would run into the right panel. */
+    cs_buf_printf(b, "\nunset cblabel\nset palette defined %s\nset cbrange [", palette);
     plot_num(b, lo * scale);
     cs_buf_str(b, ":");
     plot_num(b, hi * scale);
@@ -612,11 +610,11 @@ int plot_sweep_script(const cJSON *sw, const char *path, const plot_sweep_opts *
                 cs_buf_printf(&ttl, ", mean over %s", mean_over.p);
             cs_buf_printf(b, "set origin %.4f,%.4f\nset size 0.5,%.4f\n", 0.5 * k, y0, fy_heat);
             if (k == 0)
-                heatmap(b, si, 3, lo[si][0], hi[si][0], ttl.p, "accuracy (%)",
+                heatmap(b, si, 3, lo[si][0], hi[si][0], ttl.p,
                         "(0 '#f7fbff', 1 '#9ecae1', 2 '#4292c6')", "%.1f", 100.0, any_empty[si],
                         n_full[si]);
             else
-                heatmap(b, si, 4, lo[si][1], hi[si][1], ttl.p, "cost (USD)",
+                heatmap(b, si, 4, lo[si][1], hi[si][1], ttl.p,
                         "(0 '#fff5eb', 1 '#fdae6b', 2 '#f16913')", "%.2f", 1.0, any_empty[si],
                         n_full[si]);
             cs_buf_free(&ttl);
