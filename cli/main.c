@@ -16,8 +16,9 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run, "run a scenario: federated learning over link windows, report JSON"},
     {"contacts", cmd_contacts, "the contact plan of a scenario (CSV or JSON)"},
-    {"sweep", cmd_sweep, "grids of scenario variants: not available yet (exits 1)"},
-    {"compare", cmd_compare, "side-by-side table of reports"},
+    {"sweep", cmd_sweep,
+     "grids of scenario variants: one report per point, aggregate, resumable, MPI"},
+    {"compare", cmd_compare, "side-by-side table of reports and sweeps (best marked, CSV, sort)"},
     {"plot", cmd_plot,
      "plots of a report or a sweep with gnuplot (report curves, sweep heatmaps, Pareto front)"},
     {"viz", cmd_viz, "SDL2 orbit and link view: not available yet (exits 1)"},
