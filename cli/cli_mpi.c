@@ -13,6 +13,18 @@ bool cli_mpi_launched(void)
     return false;
 }
 
+long cli_mpi_announced_size(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
+                                       "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atol(v) > 0)
+            return atol(v);
+    }
+    return 1;
+}
+
 #ifdef CONSTSIM_HAVE_MPI
 #include <mpi.h>
 
@@ -107,6 +119,14 @@ long cli_mpi_sum(long v)
     return s;
 }
 
+long cli_mpi_max(long v)
+{
+    long m = v;
+    if (g_on && g_size > 1)
+        MPI_Allreduce(&v, &m, 1, MPI_LONG, MPI_MAX, MPI_COMM_WORLD);
+    return m;
+}
+
 void cli_mpi_wait_all(void)
 {
     if (!g_on || g_size == 1)
@@ -197,6 +217,11 @@ void cli_mpi_bcast(void *buf, size_t len)
 }
 
 long cli_mpi_sum(long v)
+{
+    return v;
+}
+
+long cli_mpi_max(long v)
 {
     return v;
 }

@@ -40,6 +40,10 @@ void cli_mpi_node_or(uint8_t *bits, size_t len);
 void cli_mpi_bcast(void *buf, size_t len);
 /* Sum of v over all ranks, on every rank. */
 long cli_mpi_sum(long v);
+/* Largest v over all ranks, on every rank. */
+long cli_mpi_max(long v);
+/* The world size the environment announces (Open MPI, PMI, PMIx under Slurm), 1 when none. */
+long cli_mpi_announced_size(void);
 /* Waits until every rank arrives here, sleeping between polls so that a finished rank does not
  * spin on a core another rank is training on. */
 void cli_mpi_wait_all(void);

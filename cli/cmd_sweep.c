@@ -45,15 +45,17 @@ static void usage(FILE *f)
         "                   the points whose report exists and retries failed ones; a different\n"
         "                   grid, scenario file or constsim version in DIR is an error\n"
         "  --jobs N         points run at once in this process (default 1), each with\n"
-        "                   threads/N compute threads\n"
-        "  --threads T      compute threads of this process (default: the cores of this\n"
-        "                   process's share of the node: under mpirun, the cores it may use\n"
-        "                   divided by the ranks on the node)\n"
+        "                   threads/N compute threads (lowered to the threads if larger)\n"
+        "  --threads T      compute threads of this process (default: all cores; under\n"
+        "                   mpirun, its share of the cores the node's ranks may use: the\n"
+        "                   union of their affinity masks / ranks on the node, at most its own)\n"
         "  --models         also write each point's model files (points/pNNNN/)\n"
         "  --dry-run        validate every point and list them in the order they would run\n"
         "                   (with what DIR already holds); writes nothing\n"
         "  --no-trace       leave the event trace out of the point reports\n"
         "  -q, --quiet      no progress on stderr\n\n"
+        "At the end the comparison table of the points goes to stdout (as `constsim compare\n"
+        "DIR` prints it), progress and a summary line to stderr.\n\n"
         "Under `mpirun -np N constsim sweep ...` every rank takes points from a shared counter\n"
         "and writes their reports into DIR (a folder all ranks see); rank 0 writes the\n"
         "aggregate, which is the same as a serial sweep's with the same --threads.\n\n"
@@ -87,8 +89,9 @@ typedef struct sweep {
     size_t *order; /* points to run, longest first */
     size_t n_todo;
     double est_todo;
-    bool *known; /* this process knows the point's final state */
-    pthread_mutex_t mu;
+    bool *known;              /* this process knows the point's final state */
+    pthread_mutex_t mu;       /* the state above and below, and MPI calls (short holds) */
+    pthread_mutex_t build_mu; /* building plans and decoding datasets (long holds) */
     double t0;
     long decodes, plans_built, points_run, points_skipped;
     int rank, ranks;
@@ -420,38 +423,42 @@ static int prepare_dir(sweep *s, int *lock_fd, cs_err *err)
 static int get_plan(sweep *s, const scn_config *cfg, size_t setup, const sim_plan **out,
                     cs_err *err)
 {
-    lock(s);
+    pthread_mutex_lock(&s->build_mu);
     int rc = 0;
     if (!s->plan_built[setup]) {
         rc = sim_plan_build(cfg, s->job_threads, &s->plans[setup], err);
         if (rc == 0) {
             s->plan_built[setup] = true;
+            lock(s);
             s->plans_built++;
+            unlock(s);
         }
     }
-    unlock(s);
+    pthread_mutex_unlock(&s->build_mu);
     *out = &s->plans[setup];
     return rc;
 }
 
 static int get_dataset(sweep *s, size_t k, const nn_dataset **out, cs_err *err)
 {
-    lock(s);
+    pthread_mutex_lock(&s->build_mu);
     int rc = 0;
     dataset_slot *d = &s->datasets[k];
     if (!d->loaded) {
         rc = nn_data_load(d->root, s->threads, &d->ds, err);
         if (rc == 0) {
             d->loaded = true;
+            lock(s);
             s->decodes++;
             if (!s->quiet) {
                 clear_live(s);
                 fprintf(stderr, "sweep: dataset: %zu images from %s in %.1f s\n", d->ds.n,
                         d->ds.root, d->ds.load_wall_s);
             }
+            unlock(s);
         }
     }
-    unlock(s);
+    pthread_mutex_unlock(&s->build_mu);
     *out = &d->ds;
     return rc;
 }
@@ -467,8 +474,11 @@ static void on_progress(void *user, const fl_progress *p)
 {
     point_prog *pp = user;
     sweep *s = pp->s;
-    if (s->ranks > 1 && cli_mpi_threads_ok() && s->jobs == 1)
-        cli_mpi_poke(); /* keeps the counters on this rank answering under any transport */
+    if (s->ranks > 1 && (s->jobs == 1 || cli_mpi_threads_ok())) {
+        lock(s);        /* MPI calls one at a time */
+        cli_mpi_poke(); /* keeps the counters on rank 0 answering under any transport */
+        unlock(s);
+    }
     if (s->quiet || !s->tty || s->jobs > 1 || p->kind != FL_PROG_ROUND)
         return;
     char id[32];
@@ -528,11 +538,14 @@ static int run_point(sweep *s, size_t i, cs_err *err)
     swp_point got;
     memset(&got, 0, sizeof got);
     cJSON *written = NULL;
+    bool wrote = rc == 0;
     if (rc == 0)
         rc = rep_load(report_path, &written, err);
     if (rc == 0)
         rc = swp_point_from_report(written, report_path, &got, err);
     cJSON_Delete(written);
+    if (rc && wrote)
+        unlink(report_path); /* a report the sweep cannot read back would block a resume */
     lock(s);
     if (rc == 0) {
         got.orbital_setup = s->pts[i].orbital_setup;
@@ -763,41 +776,41 @@ static int sweep_main(sweep *s, const char *const *axes, size_t n_axes, long thr
     cs_err err;
     cs_err_clear(&err);
     int lock_fd = -1;
-    uint8_t status[2] = {0, 0}; /* rank 0's verdict: {0 ok / exit code, 0} */
     int rc = swp_grid_parse(axes, n_axes, &s->g, &err);
     if (rc == 0)
         rc = validate(s, &err);
+    size_t n = s->g.n_points;
+    uint8_t *st = NULL;
+    size_t *tmp = NULL;
+    if (rc == 0 && (!(st = malloc(n)) || !(s->order = malloc(n * sizeof *s->order)) ||
+                    !(tmp = malloc(n * sizeof *tmp))))
+        rc = cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory (%zu points)", n);
     if (rc == 0 && s->rank == 0)
         rc = prepare_dir(s, &lock_fd, &err);
-    if (rc && s->rank == 0) {
+    /* Every rank agrees before any work: the worst exit code of all ranks. Rank 0 prints its
+     * error; another rank prints its own when rank 0 had none (e.g. the dataset is missing on
+     * that rank's node). */
+    int code = rc ? cs_err_exit_code(&err) : 0;
+    uint8_t first = (uint8_t)code;
+    cli_mpi_bcast(&first, 1);
+    int worst = (int)cli_mpi_max(code);
+    if (rc && (s->rank == 0 || first == 0)) {
         clear_live(s);
+        if (s->rank != 0)
+            fprintf(stderr, "constsim sweep (rank %d): ", s->rank);
         cs_err_print(&err, stderr);
     }
-    status[0] = (uint8_t)(rc ? cs_err_exit_code(&err) : 0);
-    cli_mpi_bcast(status, sizeof status);
-    if (status[0] != 0) {
+    if (worst != 0) {
+        free(st);
+        free(tmp);
         if (lock_fd >= 0)
             close(lock_fd);
-        return status[0];
+        return worst;
     }
     /* Every rank needs what rank 0 found in the folder. */
-    size_t n = s->g.n_points;
-    uint8_t *st = malloc(n ? n : 1);
-    if (!st) {
-        fprintf(stderr, "constsim sweep: out of memory\n");
-        return 1;
-    }
     for (size_t i = 0; i < n; i++)
         st[i] = (uint8_t)s->pts[i].status;
     cli_mpi_bcast(st, n);
-    s->order = malloc((n ? n : 1) * sizeof *s->order);
-    size_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!s->order || !tmp) {
-        free(st);
-        free(tmp);
-        fprintf(stderr, "constsim sweep: out of memory\n");
-        return 1;
-    }
     for (size_t i = 0; i < n; i++) {
         if (st[i] == SWP_DONE) {
             s->known[i] = true;
@@ -819,12 +832,32 @@ static int sweep_main(sweep *s, const char *const *axes, size_t n_axes, long thr
     if (threads <= 0)
         threads = default_threads();
     s->threads = (int)threads;
+    int asked = s->jobs;
     if (s->jobs > s->threads)
         s->jobs = s->threads;
     if (s->ranks > 1 && !cli_mpi_threads_ok())
         s->jobs = 1;
+    if (s->jobs != asked && !s->quiet && s->rank == 0)
+        fprintf(stderr, "sweep: --jobs %d lowered to %d (%s)\n", asked, s->jobs,
+                s->jobs == 1 && s->ranks > 1 && !cli_mpi_threads_ok()
+                    ? "this MPI library does not allow calls from several threads"
+                    : "at least one compute thread per job");
     s->job_threads = s->threads / s->jobs;
     nn_set_threads(s->job_threads);
+    if (s->rank == 0 && !s->quiet) {
+        /* Figures can differ in the last digits between thread counts: say so when done points
+         * ran with other threads than the ones to come. */
+        int other = 0;
+        for (size_t i = 0; i < n && s->n_todo > 0; i++)
+            if (s->pts[i].status == SWP_DONE && s->pts[i].threads != s->job_threads)
+                other = s->pts[i].threads;
+        if (other)
+            fprintf(stderr,
+                    "sweep: note: points already done ran with %d compute thread%s, these run "
+                    "with %d; their figures can differ in the last digits (each point records "
+                    "its threads)\n",
+                    other, other == 1 ? "" : "s", s->job_threads);
+    }
     if (!s->quiet && s->rank == 0)
         fprintf(stderr,
                 "sweep: %s (%s): %zu points over %zu axes, %zu orbital setup%s; %zu done "
@@ -965,12 +998,11 @@ int cmd_sweep(int argc, char **argv)
         free(axes);
         return rc;
     }
-    if (cli_mpi_launched() && !cli_mpi_available() && getenv("OMPI_COMM_WORLD_SIZE") &&
-        atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1) {
+    if (cli_mpi_launched() && !cli_mpi_available() && cli_mpi_announced_size() > 1) {
         fprintf(stderr,
-                "constsim sweep: started by mpirun with %s ranks, but this constsim was "
-                "built without MPI (install libopenmpi-dev and rebuild)\n",
-                getenv("OMPI_COMM_WORLD_SIZE"));
+                "constsim sweep: started as one of %ld MPI tasks, but this constsim was built "
+                "without MPI (install libopenmpi-dev and rebuild)\n",
+                cli_mpi_announced_size());
         free(axes);
         return 2;
     }
@@ -984,12 +1016,13 @@ int cmd_sweep(int argc, char **argv)
     s.jobs = (int)jobs;
     s.meta.constsim_version = cs_build_version();
     s.meta.scenario_file = s.scenario;
-    if (pthread_mutex_init(&s.mu, NULL) != 0) {
+    if (pthread_mutex_init(&s.mu, NULL) != 0 || pthread_mutex_init(&s.build_mu, NULL) != 0) {
         free(axes);
         return 1;
     }
     rc = sweep_main(&s, axes, n_axes, threads);
     pthread_mutex_destroy(&s.mu);
+    pthread_mutex_destroy(&s.build_mu);
     sweep_free(&s);
     free(axes);
     cli_mpi_finalize();

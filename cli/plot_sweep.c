@@ -276,6 +276,8 @@ static int collect_entries(const cJSON *sw, sweep *s, int only, entry **out, int
         }
         for (; one; one = runs ? one->next : NULL) {
             const cJSON *prec = cJSON_GetObjectItemCaseSensitive(one, "precision");
+            if (s->replicated && cJSON_IsNull(prec))
+                continue; /* a group with no done seed yet: nothing to draw */
             if (!cJSON_IsString(prec)) {
                 free(es);
                 return BAD("replicates.groups[%d]: \"precision\" is not a string", i);

@@ -39,6 +39,8 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+static bool plain_number(const char *s);
+
 /* Splits "V1,V2,..." of argument arg into ax->values. */
 static int parse_values(swp_axis *ax, const char *arg, const char *vals, cs_err *err)
 {
@@ -62,12 +64,23 @@ static int parse_values(swp_axis *ax, const char *arg, const char *vals, cs_err 
                               "%s: empty list item in \"%.*s\" (a point's list items are joined "
                               "by single '+')",
                               arg, (int)n, p);
-        for (size_t v = 0; v < ax->n_values; v++)
-            if (strlen(ax->values[v]) == n && memcmp(ax->values[v], p, n) == 0)
-                return cs_err_set(err, CS_EINVAL, "--set", 0, 0, "%s: value \"%.*s\" given twice",
-                                  arg, (int)n, p);
-        if (!(ax->values[ax->n_values] = dup_n(p, n)))
+        char *val = dup_n(p, n);
+        if (!val)
             return cs_err_set(err, CS_ENOMEM, "--set", 0, 0, "out of memory");
+        for (size_t v = 0; v < ax->n_values; v++) {
+            /* The same text, or the same number written two ways (2 and 2.0). */
+            bool same = strcmp(ax->values[v], val) == 0 ||
+                        (plain_number(val) && plain_number(ax->values[v]) &&
+                         strtod(val, NULL) == strtod(ax->values[v], NULL));
+            if (same) {
+                int rc =
+                    cs_err_set(err, CS_EINVAL, "--set", 0, 0,
+                               "%s: value \"%s\" given twice (as \"%s\")", arg, val, ax->values[v]);
+                free(val);
+                return rc;
+            }
+        }
+        ax->values[ax->n_values] = val;
         ax->n_values++;
         if (!end)
             return 0;
@@ -92,6 +105,11 @@ int swp_grid_parse(const char *const *args, size_t n, swp_grid *g, cs_err *err)
         if (!eq || eq == arg) {
             rc = cs_err_set(err, CS_EINVAL, "--set", 0, 0,
                             "%s: expected KEY=V1,V2,..., e.g. federated.rounds=2,4,6", arg);
+            break;
+        }
+        if (g->n_axes == SWP_MAX_AXES) {
+            rc = cs_err_set(err, CS_EINVAL, "--set", 0, 0, "%s: more than %d axes", arg,
+                            SWP_MAX_AXES);
             break;
         }
         swp_axis *ax = &g->axes[g->n_axes];
@@ -145,8 +163,7 @@ void swp_point_id(const swp_grid *g, size_t i, char *out, size_t cap)
 
 int swp_point_sets(const swp_grid *g, size_t i, char ***sets, cs_err *err)
 {
-    size_t idx[64], bytes = g->n_axes * sizeof(char *);
-    CS_ASSERT(g->n_axes <= 64 || !"too many axes");
+    size_t idx[SWP_MAX_AXES], bytes = g->n_axes * sizeof(char *);
     swp_point_coords(g, i, idx);
     for (size_t a = 0; a < g->n_axes; a++)
         bytes += strlen(g->axes[a].key) + 1 + strlen(g->axes[a].values[idx[a]]) + 1;
@@ -210,7 +227,7 @@ static cJSON *value_json(const char *text)
 /* {"KEY": value} over the axes, leaving out axis skip (-1: none). */
 static cJSON *values_json(const swp_grid *g, size_t i, int skip)
 {
-    size_t idx[64];
+    size_t idx[SWP_MAX_AXES];
     swp_point_coords(g, i, idx);
     cJSON *o = cJSON_CreateObject();
     for (size_t a = 0; o && a < g->n_axes; a++)
@@ -239,12 +256,19 @@ const char *swp_status_name(swp_status s)
 
 /* ---- a point from its report ---- */
 
-static int need_num(const cJSON *o, const char *k, const char *path, double *out, cs_err *err)
+/* Number member k of runs[run].final; null (how reports print a non-finite figure, e.g. the loss
+ * of a diverged run) reads as NaN when may_be_null. */
+static int need_num(const cJSON *o, size_t run, const char *k, bool may_be_null, const char *path,
+                    double *out, cs_err *err)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (may_be_null && cJSON_IsNull(x)) {
+        *out = NAN;
+        return 0;
+    }
     if (!cJSON_IsNumber(x))
-        return cs_err_set(err, CS_EINVAL, path, 0, 0, "runs[].final.%s: missing or not a number",
-                          k);
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "runs[%zu].final.%s: missing or not a number",
+                          run, k);
     *out = x->valuedouble;
     return 0;
 }
@@ -268,23 +292,24 @@ int swp_point_from_report(const cJSON *report, const char *path, swp_point *p, c
         if (!cJSON_IsObject(f))
             return cs_err_set(err, CS_EINVAL, path, 0, 0, "runs[%zu].final: missing", p->n_runs);
         double up = 0, down = 0, total = 0, rounds = 0;
-        int rc = need_num(f, "accuracy", path, &r->accuracy, err);
+        size_t k = p->n_runs;
+        int rc = need_num(f, k, "accuracy", true, path, &r->accuracy, err);
         if (!rc)
-            rc = need_num(f, "loss", path, &r->loss, err);
+            rc = need_num(f, k, "loss", true, path, &r->loss, err);
         if (!rc)
-            rc = need_num(f, "bytes_to_sat", path, &up, err);
+            rc = need_num(f, k, "bytes_to_sat", false, path, &up, err);
         if (!rc)
-            rc = need_num(f, "bytes_to_ground", path, &down, err);
+            rc = need_num(f, k, "bytes_to_ground", false, path, &down, err);
         if (!rc)
-            rc = need_num(f, "bytes_total", path, &total, err);
+            rc = need_num(f, k, "bytes_total", false, path, &total, err);
         if (!rc)
-            rc = need_num(f, "cost_usd", path, &r->cost_usd, err);
+            rc = need_num(f, k, "cost_usd", true, path, &r->cost_usd, err);
         if (!rc)
-            rc = need_num(f, "rounds_completed", path, &rounds, err);
+            rc = need_num(f, k, "rounds_completed", false, path, &rounds, err);
         if (!rc)
-            rc = need_num(f, "sim_time_s", path, &r->sim_time_s, err);
+            rc = need_num(f, k, "sim_time_s", true, path, &r->sim_time_s, err);
         if (!rc)
-            rc = need_num(f, "wall_time_s", path, &r->wall_time_s, err);
+            rc = need_num(f, k, "wall_time_s", true, path, &r->wall_time_s, err);
         if (rc)
             return rc;
         r->bytes_to_sat = (uint64_t)up;
@@ -293,6 +318,9 @@ int swp_point_from_report(const cJSON *report, const char *path, swp_point *p, c
         r->rounds_completed = (int)rounds;
         p->n_runs++;
     }
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(report, "machine"), "threads");
+    p->threads = cJSON_IsNumber(th) ? (int)th->valuedouble : 0;
     p->status = SWP_DONE;
     p->message[0] = '\0';
     p->exit_code = 0;
@@ -402,7 +430,7 @@ static void group_stats(const swp_grid *g, const swp_point *pts, size_t first, s
 /* True when point i is the first of its replicate group (its seed is the axis's first value). */
 static bool group_first(const swp_grid *g, size_t i)
 {
-    size_t idx[64];
+    size_t idx[SWP_MAX_AXES];
     swp_point_coords(g, i, idx);
     return idx[g->seed_axis] == 0;
 }
@@ -551,6 +579,10 @@ cJSON *swp_aggregate(const swp_grid *g, const swp_point *pts, const swp_meta *me
             cJSON_AddNullToObject(o, "report");
         }
         cJSON_AddItemToObject(o, "orbital_setup", raw_number((double)p->orbital_setup));
+        if (p->status == SWP_DONE && p->threads > 0)
+            cJSON_AddItemToObject(o, "threads", raw_number(p->threads));
+        else
+            cJSON_AddNullToObject(o, "threads");
         cJSON *runs = cJSON_AddArrayToObject(o, "runs");
         for (size_t r = 0; p->status == SWP_DONE && r < p->n_runs; r++)
             cJSON_AddItemToArray(runs, run_json(&p->runs[r]));
@@ -596,8 +628,10 @@ static void csv_text(cs_buf *b, const char *s)
 static void csv_num(cs_buf *b, double x)
 {
     char buf[40];
-    if (isnan(x))
-        return; /* empty cell */
+    if (!isfinite(x)) {
+        cs_buf_printf(b, ","); /* an empty cell, as in the JSON's null */
+        return;
+    }
     cs_fmt_double(buf, sizeof buf, x);
     cs_buf_printf(b, ",%s", buf);
 }
@@ -607,12 +641,8 @@ static const char *const stat_cols[] = {"mean", "sd", "min", "max", "ci95_low", 
 static void csv_stats(cs_buf *b, const stats *s)
 {
     double v[6] = {s->mean, s->sd, s->min, s->max, s->lo, s->hi};
-    for (int k = 0; k < 6; k++) {
-        if (isnan(v[k]))
-            cs_buf_printf(b, ",");
-        else
-            csv_num(b, v[k]);
-    }
+    for (int k = 0; k < 6; k++)
+        csv_num(b, v[k]);
 }
 
 char *swp_csv(const swp_grid *g, const swp_point *pts)
@@ -637,7 +667,7 @@ char *swp_csv(const swp_grid *g, const swp_point *pts)
     const char *tail = rep ? ",,,,,,,,,,,,,,,,,,,," : ""; /* 20 empty replicate cells */
     for (size_t i = 0; i < g->n_points; i++) {
         const swp_point *p = &pts[i];
-        size_t idx[64];
+        size_t idx[SWP_MAX_AXES];
         char id[32];
         swp_point_coords(g, i, idx);
         swp_point_id(g, i, id, sizeof id);
@@ -675,7 +705,7 @@ char *swp_csv(const swp_grid *g, const swp_point *pts)
                 if (pts[member(g, i, k)].status == SWP_DONE)
                     ref = &pts[member(g, i, k)];
             size_t n_prec = ref ? ref->n_runs : 1;
-            size_t idx[64];
+            size_t idx[SWP_MAX_AXES];
             swp_point_coords(g, i, idx);
             for (size_t pi = 0; pi < n_prec; pi++) {
                 group gr;

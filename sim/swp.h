@@ -17,6 +17,7 @@
 struct cJSON;
 
 #define SWP_FORMAT "constsim-sweep/1"
+#define SWP_MAX_AXES 64
 
 typedef struct swp_axis {
     char *key;     /* owned: the dotted scenario key */
@@ -34,7 +35,8 @@ typedef struct swp_grid {
 
 /* The grid of the --set arguments args[0..n) ("KEY=V1,V2,..."), in that order. CS_EINVAL
  * (path "--set", naming the argument) for a missing '=', an empty key or value, a key given
- * twice, a repeated value on one axis, or more than 1,000,000 points. The values themselves are
+ * twice, a repeated value on one axis (the same text or the same number), more than
+ * SWP_MAX_AXES axes, or more than 1,000,000 points. The values themselves are
  * checked by loading each point's scenario (swp_point_sets). */
 int swp_grid_parse(const char *const *args, size_t n, swp_grid *g, cs_err *err);
 void swp_grid_free(swp_grid *g); /* NULL-safe */
@@ -67,6 +69,8 @@ typedef struct swp_point {
     char message[1400]; /* failed: why ("FILE:LINE:COL: message" when it has a place) */
     int exit_code;      /* failed: the exit status `constsim run` would give (1 or 2) */
     size_t orbital_setup;
+    int threads; /* done: the compute threads of its run (the report's machine.threads), 0 if
+                    not recorded */
     swp_run runs[NN_PRECISIONS];
     size_t n_runs;
 } swp_point;

@@ -165,7 +165,8 @@ static void test_basic(void)
     T_TRUE(access(dir, F_OK) != 0);
     T_EQ(sweep("--set federated.clients=3,11", dir, log), 2); /* 11 > 10 satellites */
     T_TRUE(access(dir, F_OK) != 0);
-    T_EQ(sweep("--set federated.rounds=2,2", dir, log), 2); /* a repeated value */
+    T_EQ(sweep("--set federated.rounds=2,2", dir, log), 2);   /* a repeated value */
+    T_EQ(sweep("--set federated.rounds=2,2.0", dir, log), 2); /* the same number */
     /* --dry-run: every point listed, longest first, nothing written. */
     snprintf(cmd, sizeof cmd,
              "%s sweep %s --set federated.rounds=1,3 --set seed=1,2 -o %s --dry-run > %s", t_exe(),
@@ -287,6 +288,16 @@ static void test_basic(void)
     T_TRUE(cJSON_IsNull(t_get(g1, "accuracy")));
     cJSON_Delete(sw);
 
+    /* A group whose seeds all failed is not drawn (gnuplot-nox is installed with the build's
+     * dependencies; without it plot exits 1 and names the package). */
+    char png[200];
+    snprintf(png, sizeof png, "%s/fail.png", g_tmp);
+    snprintf(cmd, sizeof cmd, "%s plot %s -o %s 2> %s", t_exe(), dir, png, log);
+    int prc = t_sh(cmd);
+    T_TRUE(prc == 0 || prc == 1);
+    if (prc == 0)
+        T_TRUE(access(png, F_OK) == 0);
+
     /* 4. A changed grid (or scenario) in an existing folder: exit 2, saying what changed. */
     T_EQ(sweep("--set dataset.partition=dirichlet --set dataset.alpha=0.5 "
                "--set federated.rounds=1 --set seed=1,2",
@@ -295,6 +306,58 @@ static void test_basic(void)
     err = t_slurp(log, NULL);
     T_CONTAINS(err ? err : "", "the grid changed");
     free(err);
+}
+
+/* Number of fields of a CSV line (RFC 4180: commas inside quotes do not count). */
+static int csv_fields(const char *line, const char *end)
+{
+    int n = 1;
+    bool quoted = false;
+    for (const char *c = line; c < end; c++) {
+        if (*c == '"')
+            quoted = !quoted;
+        else if (*c == ',' && !quoted)
+            n++;
+    }
+    return n;
+}
+
+/* A diverged point (loss and accuracy not finite): done, its figures null in sweep.json and
+ * empty in the CSV, and the folder still resumes. */
+static void test_diverged(void)
+{
+    char dir[128], log[160], path[200];
+    snprintf(dir, sizeof dir, "%s/nan", g_tmp);
+    snprintf(log, sizeof log, "%s/nan.err", g_tmp);
+    const char *a = "--set federated.optimizer.lr=1e300,0.01 --set federated.rounds=1 "
+                    "--set wire.precision=fp32";
+    T_EQ(sweep(a, dir, log), 0);
+    T_EQ(sweep(a, dir, log), 0); /* resumes: both points found done */
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    cJSON *sw = load(path);
+    T_EQ(t_num(t_get(sw, "summary"), "done"), 2);
+    T_EQ(t_num(t_get(sw, "runtime"), "points_skipped"), 2);
+    const cJSON *r0 =
+        cJSON_GetArrayItem(t_get(cJSON_GetArrayItem(t_get(sw, "points"), 0), "runs"), 0);
+    T_TRUE(cJSON_IsNull(t_get(r0, "loss")));
+    cJSON_Delete(sw);
+    snprintf(path, sizeof path, "%s/sweep.csv", dir);
+    char *csv = t_slurp(path, NULL);
+    int header = -1, lines = 0;
+    for (char *l = csv; l && *l;) {
+        char *e = strchr(l, '\n');
+        if (!e)
+            break;
+        int n = csv_fields(l, e);
+        if (header < 0)
+            header = n;
+        else
+            T_EQ(n, header);
+        lines++;
+        l = e + 1;
+    }
+    T_EQ(lines, 3);
+    free(csv);
 }
 
 static void test_grid(bool mpi)
@@ -382,9 +445,10 @@ int main(int argc, char **argv)
     }
     snprintf(g_tmp, sizeof g_tmp, "/tmp/cs_test_sweep_XXXXXX");
     T_TRUE(mkdtemp(g_tmp) != NULL);
-    if (strcmp(argv[1], "basic") == 0)
+    if (strcmp(argv[1], "basic") == 0) {
         test_basic();
-    else
+        test_diverged();
+    } else
         test_grid(argc > 2 && strcmp(argv[2], "mpi") == 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
