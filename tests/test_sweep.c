@@ -1,5 +1,5 @@
 /* test_sweep.c - constsim sweep end to end on tests/data/sim/sweep.yaml (real EuroSAT, real
- * training). Two modes:
+ * training on a 1,000-image subset of it, symbolic links made here). Two modes:
  *   basic: bad values refused before any work; a seed axis and its replicate statistics,
  *          recomputed here from the points; a failing point recorded and retried, never
  *          averaged; a changed grid refused; the aggregate's figures equal the reports'.
@@ -18,10 +18,67 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *SCN = "tests/data/sim/sweep.yaml";
 static char g_tmp[64];
+/* Axes of one value every sweep here starts with: a EuroSAT subset of 100 images per class
+ * (symbolic links into the real dataset, made by make_mini: decoding it takes a fraction of
+ * the full 27,000 images) and a 10% test split. */
+static char g_fixed[256];
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* dst/CLASS/first n images of each class folder of the shared EuroSAT, as symbolic links. */
+static int make_mini(const char *dst, int n)
+{
+    const char *shared = getenv("CONSTSIM_SHARED");
+    char src[512], from[1100], to[1100];
+    snprintf(src, sizeof src, "%s/eurosat", shared ? shared : "../shared");
+    struct dirent **cls = NULL;
+    int nc = scandir(src, &cls, NULL, by_name), made = 0;
+    if (nc < 0 || mkdir(dst, 0755) != 0)
+        return -1;
+    for (int c = 0; c < nc; c++) {
+        const char *name = cls[c]->d_name;
+        snprintf(from, sizeof from, "%s/%s", src, name);
+        struct dirent **files = NULL;
+        int nf = name[0] == '.' ? -1 : scandir(from, &files, NULL, by_name);
+        if (nf > 0) {
+            snprintf(to, sizeof to, "%s/%s", dst, name);
+            if (mkdir(to, 0755) == 0) {
+                made++;
+                for (int f = 0, k = 0; f < nf && k < n; f++) {
+                    if (!strstr(files[f]->d_name, ".jpg"))
+                        continue;
+                    char a[1400], b[1400];
+                    snprintf(a, sizeof a, "%s/%s", from, files[f]->d_name);
+                    snprintf(b, sizeof b, "%s/%s", to, files[f]->d_name);
+                    if (a[0] != '/') {
+                        char cwd[600];
+                        if (!getcwd(cwd, sizeof cwd))
+                            return -1;
+                        char abs[2100];
+                        snprintf(abs, sizeof abs, "%s/%s", cwd, a);
+                        k += symlink(abs, b) == 0;
+                    } else {
+                        k += symlink(a, b) == 0;
+                    }
+                }
+            }
+        }
+        for (int f = 0; f < nf; f++)
+            free(files[f]);
+        free(files);
+        free(cls[c]);
+    }
+    free(cls);
+    return made == 10 ? 0 : -1;
+}
 
 static cJSON *load(const char *path)
 {
@@ -139,9 +196,9 @@ static void check_points_match_reports(const char *dir, const cJSON *sw)
 
 static int sweep(const char *args, const char *dir, const char *log)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s sweep %s %s -o %s --threads 1 --no-trace -q 2> %s", t_exe(), SCN,
-             args, dir, log);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s sweep %s %s %s -o %s --threads 1 --no-trace -q 2> %s", t_exe(),
+             SCN, g_fixed, args, dir, log);
     return t_sh(cmd);
 }
 
@@ -228,9 +285,9 @@ static void test_basic(void)
     char one[160];
     snprintf(one, sizeof one, "%s/one.json", g_tmp);
     snprintf(cmd, sizeof cmd,
-             "%s run %s --set federated.rounds=2 --set seed=2 -o %s --threads 1 --no-trace "
+             "%s run %s %s --set federated.rounds=2 --set seed=2 -o %s --threads 1 --no-trace "
              "--no-models -q > /dev/null",
-             t_exe(), SCN, one);
+             t_exe(), SCN, g_fixed, one);
     T_EQ(t_sh(cmd), 0);
     snprintf(cmd, sizeof cmd, "%s/points/p0004.json", dir);
     cJSON *ra = load(one), *rb = load(cmd);
@@ -385,8 +442,8 @@ static void test_grid(bool mpi)
     /* Killed part-way (after 3 points, while the 4th runs), then re-run. */
     snprintf(log, sizeof log, "%s/b.err", g_tmp);
     snprintf(cmd, sizeof cmd,
-             "%s sweep %s %s -o %s --threads 1 --no-trace -q 2> %s & echo $! > %s/b.pid", t_exe(),
-             SCN, grid, b, log, g_tmp);
+             "%s sweep %s %s %s -o %s --threads 1 --no-trace -q 2> %s & echo $! > %s/b.pid",
+             t_exe(), SCN, g_fixed, grid, b, log, g_tmp);
     T_EQ(t_sh(cmd), 0);
     int nr = 0, nf, no;
     for (int k = 0; k < 1200 && nr < 3; k++) {
@@ -419,9 +476,9 @@ static void test_grid(bool mpi)
     if (mpi) {
         snprintf(log, sizeof log, "%s/m.err", g_tmp);
         snprintf(cmd, sizeof cmd,
-                 "mpirun --allow-run-as-root --oversubscribe -np 2 %s sweep %s %s -o %s "
+                 "mpirun --allow-run-as-root --oversubscribe -np 2 %s sweep %s %s %s -o %s "
                  "--threads 1 --no-trace -q > %s 2>&1",
-                 t_exe(), SCN, grid, m, log);
+                 t_exe(), SCN, g_fixed, grid, m, log);
         T_EQ(t_sh(cmd), 0);
         char *sm = stripped(m);
         T_TRUE(sa && sm && strcmp(sa, sm) == 0);
@@ -445,6 +502,11 @@ int main(int argc, char **argv)
     }
     snprintf(g_tmp, sizeof g_tmp, "/tmp/cs_test_sweep_XXXXXX");
     T_TRUE(mkdtemp(g_tmp) != NULL);
+    char mini[128];
+    snprintf(mini, sizeof mini, "%s/eurosat-mini", g_tmp);
+    T_EQ(make_mini(mini, 100), 0);
+    snprintf(g_fixed, sizeof g_fixed, "--set dataset.path=%s --set dataset.test_fraction=0.1",
+             mini);
     if (strcmp(argv[1], "basic") == 0) {
         test_basic();
         test_diverged();
