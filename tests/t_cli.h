@@ -43,6 +43,18 @@ static char *t_slurp(const char *path, size_t *len)
     return (char *)d;
 }
 
+/* The JSON document in path (new, the caller deletes it); NULL, with a message, when it cannot
+ * be read or parsed. */
+__attribute__((unused)) static cJSON *t_load_json(const char *path)
+{
+    char *t = t_slurp(path, NULL);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    free(t);
+    if (t && !j)
+        fprintf(stderr, "%s: not JSON\n", path);
+    return j;
+}
+
 /* Member k of object o; NULL, with a message naming it, when missing. */
 static const cJSON *t_get(const cJSON *o, const char *k)
 {

@@ -94,16 +94,6 @@ static int block_rows(const char *script, const char *name, char rows[][256], in
     return n;
 }
 
-static cJSON *load_json(const char *path)
-{
-    char *s = t_slurp(path, NULL);
-    cJSON *j = s ? cJSON_Parse(s) : NULL;
-    free(s);
-    if (!j)
-        fprintf(stderr, "cannot parse %s\n", path);
-    return j;
-}
-
 static char *script_of(const char *args)
 {
     char a[1024], p[300];
@@ -117,7 +107,7 @@ static char *script_of(const char *args)
 static void test_report_data(void)
 {
     char *gp = script_of(DATA "report.json -o out.png");
-    cJSON *rep = load_json(DATA "report.json");
+    cJSON *rep = t_load_json(DATA "report.json");
     T_TRUE(gp && rep);
     if (!gp || !rep)
         goto done;
@@ -184,7 +174,7 @@ static int by_cost(const void *a, const void *b)
 static void test_sweep_front(void)
 {
     char *gp = script_of(DATA "sweep3x3 -o out.svg");
-    cJSON *sw = load_json(DATA "sweep3x3/sweep.json");
+    cJSON *sw = t_load_json(DATA "sweep3x3/sweep.json");
     T_TRUE(gp && sw);
     if (!gp || !sw)
         goto done;
@@ -243,7 +233,7 @@ done:
 static void test_sweep_replicates(void)
 {
     char *gp = script_of(DATA "sweep_seeds -o out.png");
-    cJSON *sw = load_json(DATA "sweep_seeds/sweep.json");
+    cJSON *sw = t_load_json(DATA "sweep_seeds/sweep.json");
     T_TRUE(gp && sw);
     if (!gp || !sw)
         goto done;

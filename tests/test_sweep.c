@@ -80,16 +80,6 @@ static int make_mini(const char *dst, int n)
     return made == 10 ? 0 : -1;
 }
 
-static cJSON *load(const char *path)
-{
-    char *t = t_slurp(path, NULL);
-    cJSON *j = t ? cJSON_Parse(t) : NULL;
-    free(t);
-    if (!j)
-        fprintf(stderr, "%s: not JSON\n", path);
-    return j;
-}
-
 /* Removes "runtime" and every member whose name contains "wall", recursively. */
 static void strip(cJSON *j)
 {
@@ -109,7 +99,7 @@ static char *stripped(const char *dir)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/sweep.json", dir);
-    cJSON *j = load(path);
+    cJSON *j = t_load_json(path);
     if (!j)
         return NULL;
     strip(j);
@@ -159,7 +149,7 @@ static void check_points_match_reports(const char *dir, const cJSON *sw)
             continue;
         char path[300];
         snprintf(path, sizeof path, "%s/%s", dir, t_get(p, "report")->valuestring);
-        cJSON *r = load(path);
+        cJSON *r = t_load_json(path);
         T_TRUE(r != NULL);
         if (!r)
             continue;
@@ -243,7 +233,7 @@ static void test_basic(void)
     snprintf(log, sizeof log, "%s/seeds.err", g_tmp);
     T_EQ(sweep("--set federated.rounds=1,2 --set seed=1,2,3", dir, log), 0);
     snprintf(cmd, sizeof cmd, "%s/sweep.json", dir);
-    cJSON *sw = load(cmd);
+    cJSON *sw = t_load_json(cmd);
     T_TRUE(sw != NULL);
     check_points_match_reports(dir, sw);
     const cJSON *rep = t_get(sw, "replicates");
@@ -290,7 +280,7 @@ static void test_basic(void)
              t_exe(), SCN, g_fixed, one);
     T_EQ(t_sh(cmd), 0);
     snprintf(cmd, sizeof cmd, "%s/points/p0004.json", dir);
-    cJSON *ra = load(one), *rb = load(cmd);
+    cJSON *ra = t_load_json(one), *rb = t_load_json(cmd);
     T_TRUE(ra && rb);
     if (ra && rb) {
         cJSON_Delete(cJSON_DetachItemFromObject(rb, "sweep"));
@@ -330,7 +320,7 @@ static void test_basic(void)
     T_EQ(nf, 2);
     T_EQ(no, 0);
     snprintf(cmd, sizeof cmd, "%s/sweep.json", dir);
-    sw = load(cmd);
+    sw = t_load_json(cmd);
     T_EQ(t_num(t_get(sw, "summary"), "failed"), 2);
     T_EQ(t_num(t_get(sw, "runtime"), "points_skipped"), 2);
     T_EQ(t_num(t_get(sw, "runtime"), "points_run"), 2);
@@ -391,7 +381,7 @@ static void test_diverged(void)
     T_EQ(sweep(a, dir, log), 0);
     T_EQ(sweep(a, dir, log), 0); /* resumes: both points found done */
     snprintf(path, sizeof path, "%s/sweep.json", dir);
-    cJSON *sw = load(path);
+    cJSON *sw = t_load_json(path);
     T_EQ(t_num(t_get(sw, "summary"), "done"), 2);
     T_EQ(t_num(t_get(sw, "runtime"), "points_skipped"), 2);
     const cJSON *r0 =
@@ -428,7 +418,7 @@ static void test_grid(bool mpi)
     /* Uninterrupted. */
     T_EQ(sweep(grid, a, log), 0);
     snprintf(cmd, sizeof cmd, "%s/sweep.json", a);
-    cJSON *sw = load(cmd);
+    cJSON *sw = t_load_json(cmd);
     T_TRUE(sw != NULL);
     const cJSON *rt = t_get(sw, "runtime");
     T_EQ(t_num(rt, "dataset_decodes"), 1);
@@ -464,7 +454,7 @@ static void test_grid(bool mpi)
     T_EQ(nf, 0);
     T_EQ(no, 0); /* no temporary files left */
     snprintf(cmd, sizeof cmd, "%s/sweep.json", b);
-    sw = load(cmd);
+    sw = t_load_json(cmd);
     T_TRUE(t_num(t_get(sw, "runtime"), "points_skipped") >= 3);
     T_TRUE(t_num(t_get(sw, "runtime"), "points_run") <= 6);
     cJSON_Delete(sw);
@@ -483,7 +473,7 @@ static void test_grid(bool mpi)
         char *sm = stripped(m);
         T_TRUE(sa && sm && strcmp(sa, sm) == 0);
         snprintf(cmd, sizeof cmd, "%s/sweep.json", m);
-        sw = load(cmd);
+        sw = t_load_json(cmd);
         T_EQ(t_num(t_get(sw, "runtime"), "ranks"), 2);
         T_EQ(t_num(t_get(sw, "runtime"), "points_run"), 9);
         cJSON_Delete(sw);
