@@ -207,13 +207,13 @@ static int commit_output(const char *tmp, const char *path)
     if (fd < 0)
         return -1;
     struct stat st;
-    int bad = fstat(fd, &st) != 0 || st.st_size == 0 || fsync(fd) != 0;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || fsync(fd) != 0)
+        rc = -1; /* errno says why */
+    else if (st.st_size == 0)
+        errno = ENODATA, rc = -1;
     close(fd);
-    if (bad) {
-        errno = bad && st.st_size == 0 ? ENODATA : errno;
-        return -1;
-    }
-    return rename(tmp, path);
+    return rc == 0 ? rename(tmp, path) : -1;
 }
 
 /* Prints gnuplot's stderr, each line prefixed. */
