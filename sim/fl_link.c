@@ -100,9 +100,12 @@ static void unqueue_all(fl_links *l, uint32_t sat)
     }
 }
 
-/* The free antenna of station k that would serve (sat, w): one still pointed at this contact
- * (no setup), else the first free one. *setup_s receives the acquisition time it needs. */
-static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, double *setup_s)
+/* The free antenna of station k that would serve (sat, w): one still pointed at this contact,
+ * which continues it (*continues true, no setup), else the first free one, which acquires a new
+ * contact (*setup_s = the scenario's setup). The grant decides whether a contact continues, not
+ * the setup time: with setup 0 a new contact still starts its own billing. */
+static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, double *setup_s,
+                        bool *continues)
 {
     const station_state *st = &l->st[k];
     int first = -1;
@@ -112,6 +115,7 @@ static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, d
             continue;
         if (an->has_last && an->last_sat == sat && an->last_win == w) {
             *setup_s = 0;
+            *continues = true;
             return a;
         }
         if (first < 0)
@@ -119,6 +123,7 @@ static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, d
     }
     CS_ASSERT(first >= 0);
     *setup_s = l->s.setup_s;
+    *continues = false;
     return first;
 }
 
@@ -143,7 +148,8 @@ static fl_segment session_segment(const fl_links *l, uint32_t sat, double now, u
                         .end = how};
 }
 
-static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double setup_s, cs_err *err)
+static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double setup_s,
+                         bool continues, cs_err *err)
 {
     sat_state *s = &l->sat[sat];
     const orb_window *ow = win(l, w);
@@ -153,7 +159,7 @@ static int start_session(fl_links *l, uint32_t sat, size_t w, int ant, double se
     unqueue_all(l, sat);
     k->free--;
     antenna *an = &k->ant[ant];
-    if (setup_s > 0 || !an->has_last) { /* a new contact */
+    if (!continues) { /* a new contact: its minutes count from this grant */
         an->contact_start_s = now;
         an->contact_billed = 0;
     }
@@ -193,10 +199,11 @@ static int try_grant(fl_links *l, uint32_t k, cs_err *err)
         queue_remove_at(st, 0);
         CS_ASSERT(l->open[q.win] && l->sat[q.sat].active && !l->sat[q.sat].in_session);
         double setup_s;
-        int ant = pick_antenna(l, k, q.sat, q.win, &setup_s);
+        bool continues;
+        int ant = pick_antenna(l, k, q.sat, q.win, &setup_s, &continues);
         if (!(win(l, q.win)->t_end_s - now > setup_s))
             continue; /* too little of this contact left: no bytes could flow */
-        int rc = start_session(l, q.sat, q.win, ant, setup_s, err);
+        int rc = start_session(l, q.sat, q.win, ant, setup_s, continues, err);
         if (rc)
             return rc;
     }

@@ -312,6 +312,40 @@ static void test_continuation_and_cancel(void)
     world_free(&w);
 }
 
+/* Contact minutes with and without setup on one antenna. Sat 0's contact [100, 200]: 5e6 bytes,
+ * then a follow-up of 3e6 continuing the same contact; sat 1's contact [1000, 1100] on the same
+ * antenna much later: 2e6 bytes. Each contact starts 1 minute, so 2 minutes in all, whatever the
+ * setup: the second contact is a new one (its start is its own grant, not sat 0's). */
+static void test_minutes_per_contact(double setup)
+{
+    orb_window wins[] = {W(0, 0, 100, 200), W(1, 0, 1000, 1100)};
+    world w;
+    world_init(&w, wins, 2, 2, &ONE, 1, setup, true);
+    w.log.follow_sat = 0;
+    w.log.follow_bytes = 3000000;
+    req(&w, 0, 0, 5000000);
+    req(&w, 0, 1, 2000000);
+    run(&w, 5000);
+    T_EQ(w.log.n_seg, 3);
+    uint64_t minutes = 0;
+    for (size_t i = 0; i < w.log.n_seg; i++)
+        minutes += w.log.seg[i].minutes;
+    T_EQ(minutes, 2);
+    const fl_segment *a = &w.log.seg[0], *b = &w.log.seg[1], *c = &w.log.seg[2];
+    T_EQ(a->sat, 0);
+    T_EQ(a->minutes, 1);
+    T_NEAR(a->t_end_s, 105 + setup, 1e-9);
+    T_EQ(b->sat, 0); /* the follow-up continues the contact: no setup, nothing more to bill */
+    T_NEAR(b->setup_s, 0, 0);
+    T_EQ(b->minutes, 0);
+    T_NEAR(b->t_end_s, 108 + setup, 1e-9);
+    T_EQ(c->sat, 1); /* a new contact on the same antenna */
+    T_NEAR(c->setup_s, setup, 0);
+    T_NEAR(c->t_grant_s, 1000, 1e-9);
+    T_EQ(c->minutes, 1);
+    world_free(&w);
+}
+
 static void test_two_stations(void)
 {
     /* Station 0 (1 antenna) serves sat 1 from 99 (data 109, done 114). Sat 0 sees station 0 from
@@ -369,5 +403,7 @@ int main(void)
     test_continuation_and_cancel();
     test_two_stations();
     test_finish_and_minutes();
+    test_minutes_per_contact(0);
+    test_minutes_per_contact(10);
     return t_done();
 }
