@@ -25,7 +25,8 @@ static void usage(FILE *f)
     cli_data_usage(f, "evaluation batch (default 256)");
 }
 
-/* Reads the list file into indices of ds. */
+/* Reads the list file into indices of ds. Errors name the file and the entry's line (blank and
+ * comment lines counted); the message is formatted before the file's text is freed. */
 static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, size_t *n, cs_err *err)
 {
     unsigned char *buf = NULL;
@@ -34,44 +35,41 @@ static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, siz
         return err->code;
     size_t cap = 1024, cnt = 0;
     uint32_t *idx = malloc(cap * sizeof *idx);
-    if (!idx) {
-        free(buf);
-        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-    }
+    int rc = idx ? 0 : cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
     long line = 0;
-    char *save = NULL;
-    for (char *s = strtok_r((char *)buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
-        line++;
+    for (char *s = (char *)buf; rc == 0 && s < (char *)buf + len; line++) {
+        char *nl = memchr(s, '\n', (size_t)((char *)buf + len - s));
+        char *next = nl ? nl + 1 : (char *)buf + len;
+        if (nl)
+            *nl = '\0';
         size_t l = strlen(s);
         while (l > 0 && (s[l - 1] == '\r' || s[l - 1] == ' ' || s[l - 1] == '\t'))
             s[--l] = '\0';
         while (*s == ' ' || *s == '\t')
             s++;
-        if (*s == '\0' || *s == '#')
-            continue;
-        long k = nn_data_find_path(ds, s);
-        if (k < 0) {
-            free(idx);
-            free(buf);
-            return cs_err_set(err, CS_EINVAL, path, line, 1,
-                              "\"%s\" is not an image of the dataset at %s", s, ds->root);
-        }
-        if (cnt == cap) {
-            uint32_t *ni = realloc(idx, 2 * cap * sizeof *idx);
-            if (!ni) {
-                free(idx);
-                free(buf);
-                return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+        if (*s != '\0' && *s != '#') {
+            long k = nn_data_find_path(ds, s);
+            if (k < 0) {
+                rc = cs_err_set(err, CS_EINVAL, path, line + 1, 1,
+                                "\"%s\" is not an image of the dataset at %s", s, ds->root);
+            } else if (cnt == cap) {
+                uint32_t *ni = realloc(idx, 2 * cap * sizeof *idx);
+                if (!ni)
+                    rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+                else
+                    idx = ni, cap *= 2;
             }
-            idx = ni;
-            cap *= 2;
+            if (rc == 0)
+                idx[cnt++] = (uint32_t)k;
         }
-        idx[cnt++] = (uint32_t)k;
+        s = next;
     }
     free(buf);
-    if (cnt == 0) {
+    if (rc == 0 && cnt == 0)
+        rc = cs_err_set(err, CS_EINVAL, path, 0, 0, "lists no images");
+    if (rc) {
         free(idx);
-        return cs_err_set(err, CS_EINVAL, path, 0, 0, "lists no images");
+        return rc;
     }
     *out = idx;
     *n = cnt;
