@@ -96,6 +96,7 @@ typedef struct rep_row {
     size_t precision; /* "fp32", ...; "" for a point that is not done */
     size_t message;   /* why a sweep point failed (points[].message), else "" */
     rep_status status;
+    bool point;          /* a sweep point's row (else a report's run) */
     size_t order;        /* position in input order (sorting is stable through it) */
     double v[REP_COL_N]; /* NaN when unknown */
 } rep_row;

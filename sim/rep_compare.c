@@ -111,6 +111,7 @@ static rep_row *push_row(rep_cmp *c, size_t file, size_t source, rep_status stat
     r->precision = 0;
     r->message = 0;
     r->status = status;
+    r->point = false;
     r->order = c->n_rows++;
     for (int k = 0; k < REP_COL_N; k++)
         r->v[k] = NAN;
@@ -318,6 +319,7 @@ static int add_point(rep_cmp *c, const char *path, const char *dir, const cJSON 
         rep_row *r = push_row(c, file, source, status);
         if (!r)
             return no_memory(err, path);
+        r->point = true;
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(pt, "message");
         if (cJSON_IsString(msg))
             r->message = put_str(c, msg->valuestring);
@@ -341,6 +343,7 @@ static int add_point(rep_cmp *c, const char *path, const char *dir, const cJSON 
             cJSON_Delete(rep);
             return no_memory(err, path);
         }
+        r->point = true;
         const char *prec = rep__str(run, "precision");
         r->precision = put_str(c, prec);
         r->v[REP_COL_ACCURACY] = rep__num(run, "accuracy");
@@ -588,6 +591,30 @@ static void end_line(cs_buf *s)
     cs_buf_str(s, "\n");
 }
 
+#define SOURCE_CELL 512
+
+/* The source column of row r: its label, prefixed "FOLDER/" (the sweep's folder name) for a
+ * sweep point when multi. */
+static const char *source_cell(const rep_cmp *c, const rep_row *r, bool multi, char *buf)
+{
+    const char *label = rep_cmp_str(c, r->source);
+    if (!multi || !r->point)
+        return label;
+    const char *file = rep_cmp_str(c, r->file);
+    const char *slash = strrchr(file, '/');
+    size_t end = slash ? (size_t)(slash - file) : 0;
+    while (end > 0 && file[end - 1] == '/') /* "DIR//sweep.json" from "DIR/" */
+        end--;
+    size_t start = end;
+    while (start > 0 && file[start - 1] != '/')
+        start--;
+    if (end == start) /* sweep.json in the current folder */
+        snprintf(buf, SOURCE_CELL, "%s", label);
+    else
+        snprintf(buf, SOURCE_CELL, "%.*s/%s", (int)(end - start), file + start, label);
+    return buf;
+}
+
 char *rep_cmp_table(const rep_cmp *c)
 {
     bool has_best[REP_COL_N], any_mark = false;
@@ -601,12 +628,20 @@ char *rep_cmp_table(const rep_cmp *c)
     if (cs_size_mul(c->n_rows ? c->n_rows : 1, REP_COL_N, &n_cells) ||
         !(cells = calloc(n_cells, sizeof *cells)))
         return NULL;
+    /* Points of two sweeps would share labels (p0000 ...): then each is prefixed with its
+     * sweep's folder. */
+    bool multi = false;
+    for (size_t i = 0; i < c->n_rows && !multi; i++)
+        for (size_t j = i + 1; j < c->n_rows && !multi; j++)
+            multi = c->rows[i].point && c->rows[j].point && c->rows[i].file != c->rows[j].file &&
+                    strcmp(rep_cmp_str(c, c->rows[i].file), rep_cmp_str(c, c->rows[j].file)) != 0;
     size_t w_source = strlen("source"), w_prec = strlen("precision"), w[REP_COL_N];
     for (int col = 0; col < REP_COL_N; col++)
         w[col] = strlen(cols[col].info.title);
     for (size_t i = 0; i < c->n_rows; i++) {
         const rep_row *r = &c->rows[i];
-        w_source = max_size(w_source, strlen(rep_cmp_str(c, r->source)));
+        char src[SOURCE_CELL];
+        w_source = max_size(w_source, strlen(source_cell(c, r, multi, src)));
         w_prec = max_size(w_prec, strlen(precision_cell(c, r)));
         for (int col = 0; col < REP_COL_N; col++) {
             char *cell = cells[i * REP_COL_N + (size_t)col];
@@ -623,7 +658,8 @@ char *rep_cmp_table(const rep_cmp *c)
     end_line(&s);
     for (size_t i = 0; i < c->n_rows; i++) {
         const rep_row *r = &c->rows[i];
-        cs_buf_printf(&s, "%-*s %-*s", (int)w_source, rep_cmp_str(c, r->source), (int)w_prec,
+        char src[SOURCE_CELL];
+        cs_buf_printf(&s, "%-*s %-*s", (int)w_source, source_cell(c, r, multi, src), (int)w_prec,
                       precision_cell(c, r));
         for (int col = 0; col < REP_COL_N; col++) {
             bool mark = has_best[col] && r->v[col] == best[col];

@@ -394,6 +394,16 @@ static void test_dir(void)
     a = output("out");
     T_CONTAINS(a, "\n" DATA "/sweep/sweep.json," P0 ",fp32,done,");
     free(a);
+    /* Two sweeps: their points' labels are prefixed with the sweep's folder. */
+    char cmd[512], args[300];
+    snprintf(cmd, sizeof cmd, "cp -r %s/sweep %s/other", DATA, tmp);
+    T_EQ(t_sh(cmd), 0);
+    snprintf(args, sizeof args, "%s/sweep %s/other/", DATA, tmp);
+    T_EQ(compare(args), 0);
+    a = output("out");
+    T_CONTAINS(a, "\nsweep/" P0);
+    T_CONTAINS(a, "\nother/" P0);
+    free(a);
 }
 
 /* ---- errors -------------------------------------------------------------------------------- */
