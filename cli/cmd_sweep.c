@@ -140,18 +140,6 @@ static void point_path(const sweep *s, size_t i, const char *suffix, char *out, 
     snprintf(out, cap, "%s/points/%s%s", s->dir, id, suffix);
 }
 
-static int write_json(const cJSON *j, const char *path, cs_err *err)
-{
-    char *text = cJSON_Print(j);
-    if (!text)
-        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-    size_t n = strlen(text);
-    text[n] = '\n'; /* replaces the NUL: the file ends with a newline */
-    int rc = cs_write_file_in_dir(path, text, n + 1, err);
-    free(text);
-    return rc;
-}
-
 static swp_runtime runtime_now(const sweep *s)
 {
     swp_runtime rt = {.wall_time_s = cs_wall_s() - s->t0,
@@ -181,7 +169,7 @@ static int write_aggregate(sweep *s, const swp_runtime *rt, cs_err *err)
     }
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/sweep.json", s->dir);
-        rc = write_json(j, path, err);
+        rc = rep_write(j, path, err);
     }
     cJSON_Delete(j);
     free(csv);
@@ -217,11 +205,10 @@ static int scan_point(sweep *s, size_t i, cs_err *err)
         return rc;
     }
     point_path(s, i, ".failed.json", path, sizeof path);
-    unsigned char *text = NULL;
-    size_t len = 0;
     cs_err ignore;
-    if (cs_read_file(path, &text, &len, &ignore) == 0) {
-        cJSON *f = cJSON_ParseWithLength((const char *)text, len);
+    if (access(path, F_OK) == 0) {
+        cJSON *f = NULL;
+        rep_parse_json(path, &f, &ignore); /* unreadable: still a failed point */
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(f, "message");
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(f, "exit");
         p->status = SWP_FAILED;
@@ -229,7 +216,6 @@ static int scan_point(sweep *s, size_t i, cs_err *err)
                  cJSON_IsString(m) ? m->valuestring : "failed (unreadable failure record)");
         p->exit_code = cJSON_IsNumber(x) ? (int)x->valuedouble : 1;
         cJSON_Delete(f);
-        free(text);
     }
     return 0;
 }
@@ -391,18 +377,12 @@ static int prepare_dir(sweep *s, int *lock_fd, cs_err *err)
                           "another constsim sweep is running in this folder (it holds %s)", path);
     snprintf(path, sizeof path, "%s/sweep.json", s->dir);
     if (access(path, F_OK) == 0) {
-        unsigned char *text = NULL;
-        size_t len = 0;
-        if ((rc = cs_read_file(path, &text, &len, err)) != 0)
+        cJSON *old = NULL;
+        if ((rc = rep_parse_json(path, &old, err)) != 0)
             return rc;
-        cJSON *old = cJSON_ParseWithLength((const char *)text, len);
-        free(text);
         swp_runtime rt = runtime_now(s);
         cJSON *now = swp_aggregate(&s->g, s->pts, &s->meta, &rt);
-        if (!old)
-            rc = cs_err_set(err, CS_EINVAL, path, 0, 0,
-                            "not valid JSON: not a sweep folder, or a damaged one");
-        else if (!now)
+        if (!now)
             rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
         else
             rc = swp_check_same(old, path, now, err);
@@ -592,7 +572,7 @@ static void record_failure(sweep *s, size_t i, const cs_err *e)
     cJSON_AddStringToObject(o, "message", p->message);
     point_path(s, i, ".failed.json", path, sizeof path);
     cs_err ignore;
-    write_json(o, path, &ignore); /* the aggregate records the failure either way */
+    rep_write(o, path, &ignore); /* the aggregate records the failure either way */
     cJSON_Delete(o);
 }
 

@@ -391,7 +391,7 @@ int rep_write(const cJSON *j, const char *path, cs_err *err)
     return rc;
 }
 
-int rep__parse_file(const char *path, cJSON **out, cs_err *err)
+int rep_parse_json(const char *path, cJSON **out, cs_err *err)
 {
     *out = NULL;
     unsigned char *data = NULL;
@@ -415,7 +415,7 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
 {
     *out = NULL;
     cJSON *j = NULL;
-    int rc = rep__parse_file(path, &j, err);
+    int rc = rep_parse_json(path, &j, err);
     if (rc)
         return rc;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");

@@ -44,6 +44,10 @@ struct cJSON *rep_build_on(const fl_study *s, const rep_machine *m, cs_err *err)
  * folder. */
 int rep_write(const struct cJSON *j, const char *path, cs_err *err);
 
+/* Reads and parses any JSON file into *out (owned by the caller); CS_EINVAL with the byte offset
+ * of a syntax error. */
+int rep_parse_json(const char *path, struct cJSON **out, cs_err *err);
+
 /* Reads and parses a report; CS_EINVAL (with the byte offset of a syntax error, or the missing
  * field) when it is not a constsim report. */
 int rep_load(const char *path, struct cJSON **out, cs_err *err);

@@ -289,7 +289,7 @@ static int point_report(const char *dir, const cJSON *pt, cJSON **out, cs_err *e
     if (stat(path, &st) != 0 && errno == ENOENT)
         return 0;
     cJSON *j = NULL;
-    int rc = rep__parse_file(path, &j, err);
+    int rc = rep_parse_json(path, &j, err);
     if (rc)
         return rc;
     if (!is_report(j)) {
@@ -426,7 +426,7 @@ int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err)
         path = sweep;
     }
     cJSON *j = NULL;
-    int rc = rep__parse_file(path, &j, err);
+    int rc = rep_parse_json(path, &j, err);
     if (rc)
         return rc;
     if (is_report(j))
@@ -631,10 +631,16 @@ char *rep_cmp_table(const rep_cmp *c)
     /* Points of two sweeps would share labels (p0000 ...): then each is prefixed with its
      * sweep's folder. */
     bool multi = false;
-    for (size_t i = 0; i < c->n_rows && !multi; i++)
-        for (size_t j = i + 1; j < c->n_rows && !multi; j++)
-            multi = c->rows[i].point && c->rows[j].point && c->rows[i].file != c->rows[j].file &&
-                    strcmp(rep_cmp_str(c, c->rows[i].file), rep_cmp_str(c, c->rows[j].file)) != 0;
+    const char *first = NULL; /* the sweep file of the first point row */
+    for (size_t i = 0; i < c->n_rows && !multi; i++) {
+        if (!c->rows[i].point)
+            continue;
+        const char *f = rep_cmp_str(c, c->rows[i].file);
+        if (!first)
+            first = f;
+        else
+            multi = strcmp(first, f) != 0;
+    }
     size_t w_source = strlen("source"), w_prec = strlen("precision"), w[REP_COL_N];
     for (int col = 0; col < REP_COL_N; col++)
         w[col] = strlen(cols[col].info.title);

@@ -10,9 +10,6 @@
 
 struct cJSON;
 
-/* Reads and parses a JSON file into *out (owned by the caller); CS_EINVAL with the byte offset
- * of a syntax error. */
-int rep__parse_file(const char *path, struct cJSON **out, cs_err *err);
 /* A number member of o: parsed (cJSON number) or built by rep_build (raw text). NaN when
  * absent or not a number. */
 double rep__num(const struct cJSON *o, const char *k);

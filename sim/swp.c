@@ -435,6 +435,16 @@ static bool group_first(const swp_grid *g, size_t i)
     return idx[g->seed_axis] == 0;
 }
 
+/* The first done member of the group of point first, NULL when none is done: its runs give the
+ * group's precisions (every member has the same wire.precision, which is not the seed axis). */
+static const swp_point *group_ref(const swp_grid *g, const swp_point *pts, size_t first)
+{
+    for (size_t k = 0; k < g->axes[g->seed_axis].n_values; k++)
+        if (pts[member(g, first, k)].status == SWP_DONE)
+            return &pts[member(g, first, k)];
+    return NULL;
+}
+
 static bool has_replicates(const swp_grid *g)
 {
     return g->seed_axis >= 0 && g->axes[g->seed_axis].n_values >= 2;
@@ -488,14 +498,8 @@ static cJSON *replicates_json(const swp_grid *g, const swp_point *pts)
     for (size_t i = 0; i < g->n_points; i++) {
         if (!group_first(g, i))
             continue;
-        /* The group's precisions: those of its first done member (every member has the same
-         * wire.precision, which is not the seed axis). */
-        size_t n_prec = 0;
-        const swp_point *ref = NULL;
-        for (size_t k = 0; k < g->axes[g->seed_axis].n_values && !ref; k++)
-            if (pts[member(g, i, k)].status == SWP_DONE)
-                ref = &pts[member(g, i, k)];
-        n_prec = ref ? ref->n_runs : 0;
+        const swp_point *ref = group_ref(g, pts, i);
+        size_t n_prec = ref ? ref->n_runs : 0;
         for (size_t pi = 0; pi < n_prec; pi++) {
             group gr;
             group_stats(g, pts, i, pi, &gr);
@@ -700,10 +704,7 @@ char *swp_csv(const swp_grid *g, const swp_point *pts)
         for (size_t i = 0; i < g->n_points; i++) {
             if (!group_first(g, i))
                 continue;
-            const swp_point *ref = NULL;
-            for (size_t k = 0; k < g->axes[g->seed_axis].n_values && !ref; k++)
-                if (pts[member(g, i, k)].status == SWP_DONE)
-                    ref = &pts[member(g, i, k)];
+            const swp_point *ref = group_ref(g, pts, i);
             size_t n_prec = ref ? ref->n_runs : 1;
             size_t idx[SWP_MAX_AXES];
             swp_point_coords(g, i, idx);
