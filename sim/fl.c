@@ -37,7 +37,8 @@ const char *fl_trace_kind_name(fl_trace_kind k)
 {
     static const char *const names[FL_TR_KINDS] = {"round_start", "link_start", "link_end",
                                                    "train_start", "train_end",  "update",
-                                                   "late",        "aggregate",  "eval"};
+                                                   "late",        "aggregate",  "eval",
+                                                   "uplink_wait", "uplink_cancel"};
     return (unsigned)k < FL_TR_KINDS ? names[k] : "?";
 }
 
@@ -66,6 +67,8 @@ typedef struct client {
     fl_client_state state;
     int work_round;        /* 0-based round of the work in progress */
     int queued_round;      /* selected while busy: starts when free, if still open; -1 */
+    int reported_round;    /* 0-based round of its last update that arrived in time; -1 */
+    uint64_t bytes_moved;  /* every session's bytes, both directions */
     unsigned char *update; /* owned: the encoded update (allocated once, on first use) */
     size_t update_len, update_cap;
     size_t n_samples;
@@ -117,6 +120,7 @@ struct fl_run {
     bool have_eval0;
     fl_client_view *views;                    /* owned: n_clients, for snapshots */
     fl_segment *sessions;                     /* owned: n_clients, for snapshots */
+    uint64_t *station_bytes;                  /* owned: n_st, for snapshots */
     size_t payload_bytes, payload_bytes_fp32; /* of the initial model */
     double wall0;
 };
@@ -216,6 +220,7 @@ static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
     }
     u->sessions++;
     u->contact_minutes += s->minutes;
+    r->clients[s->sat].bytes_moved += s->bytes;
     rd->contact_minutes += s->minutes;
     trace_add(r, FL_TR_LINK_END, s->dir, s->tag + 1, s->sat, s->station, (int64_t)s->bytes,
               (double)s->end);
@@ -228,6 +233,7 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
     CS_ASSERT(cl->state == FL_CLIENT_IDLE && r->open);
     cl->state = FL_CLIENT_RECEIVING;
     cl->work_round = r->cur;
+    trace_add(r, FL_TR_WAIT, 0, r->cur + 1, c, -1, 0, 0);
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
@@ -333,6 +339,7 @@ static int close_round(fl_run *r, bool deadline, cs_err *err)
                 continue;
             if ((rc = fl_links_cancel(r->links, c, err)))
                 return rc;
+            trace_add(r, FL_TR_CANCEL, 0, r->cur + 1, c, -1, 0, pass);
             cl->state = FL_CLIENT_IDLE;
             rd->uplinks_cancelled++;
         }
@@ -387,6 +394,7 @@ static int on_link_done(void *user, uint32_t c, fl_dir dir, int32_t tag, double 
             return rc;
         fl_avg_add(&r->avg, r->scratch, r->scratch_tracked, (double)cl->n_samples);
         r->rounds[r->cur].reported++;
+        cl->reported_round = r->cur;
         trace_add(r, FL_TR_UPDATE, 0, tag + 1, c, -1, 0, (double)cl->n_samples);
         close = r->rounds[r->cur].reported == r->rounds[r->cur].selected;
     } else {
@@ -551,6 +559,7 @@ void fl_run_destroy(fl_run *r)
     free(r->trace);
     free(r->views);
     free(r->sessions);
+    free(r->station_bytes);
     free(r);
 }
 
@@ -652,10 +661,22 @@ void fl_run_snapshot(fl_run *r, fl_snapshot *out)
             .state = cl->state,
             .round = cl->state == FL_CLIENT_IDLE ? 0 : cl->work_round + 1,
             .selected = r->open && r->chosen[c],
+            .reported = r->open && cl->state == FL_CLIENT_IDLE && cl->reported_round == r->cur,
             .n_samples = cl->n_samples,
             .bytes_left = fl_links_left(r->links, c),
+            .bytes_moved = cl->bytes_moved,
         };
     }
+    for (uint32_t k = 0; k < r->n_st; k++) {
+        uint64_t b = 0;
+        for (int i = 0; i <= r->cur; i++) {
+            const fl_station_use *u = &r->use[(size_t)i * r->n_st + k];
+            b += u->bytes_to_sat + u->bytes_to_ground;
+        }
+        r->station_bytes[k] = b;
+    }
+    out->n_stations = r->n_st;
+    out->station_bytes = r->station_bytes;
     out->n_clients = r->n_clients;
     out->clients = r->views;
     out->n_sessions = fl_links_sessions(r->links, r->sessions, r->n_clients);
@@ -702,13 +723,15 @@ static int run_setup(fl_run *r, cs_err *err)
     r->chosen = calloc(r->n_clients, sizeof *r->chosen);
     r->views = calloc(r->n_clients, sizeof *r->views);
     r->sessions = calloc(r->n_clients, sizeof *r->sessions);
+    r->station_bytes = calloc(r->n_st ? r->n_st : 1, sizeof *r->station_bytes);
     if (!r->clients || !r->st_link || !r->global || !r->sent || !r->scratch || !r->perm ||
-        !r->sel || !r->chosen || !r->views || !r->sessions)
+        !r->sel || !r->chosen || !r->views || !r->sessions || !r->station_bytes)
         return fail_nomem(err, "FL run");
     if ((rc = fl_avg_init(&r->avg, NN_STATE_FLOATS, err)))
         return rc;
     for (uint32_t c = 0; c < r->n_clients; c++) {
         r->clients[c].queued_round = -1;
+        r->clients[c].reported_round = -1;
         r->clients[c].n_samples = env->parts->off[c + 1] - env->parts->off[c];
     }
     for (uint32_t k = 0; k < r->n_st; k++)

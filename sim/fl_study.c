@@ -113,14 +113,14 @@ int fl_study_check_plan(const scn_config *cfg, const sim_plan *plan, cs_err *err
     return 0;
 }
 
-int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
-                 const fl_study_opts *opts, fl_study *out, cs_err *err)
+int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
+                   const fl_study_opts *opts, fl_study *out, cs_err *err)
 {
     memset(out, 0, sizeof *out);
     out->cfg = cfg;
     out->plan = plan;
     out->ds = ds;
-    double t0 = cs_wall_s();
+    out->t0_wall_s = cs_wall_s();
     const char *rp = opts->report_path ? opts->report_path : cfg->report.path;
     int rc;
     if ((rc = check_path(rp, sizeof out->model_dir - 20, err)) ||
@@ -151,43 +151,70 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
 
     if (opts->save_models && (rc = cs_mkdir_p(out->model_dir, err)))
         return rc;
-    for (size_t i = 0; i < cfg->wire.n_precision; i++) {
-        fl_env env = {.cfg = cfg,
-                      .plan = plan,
-                      .ds = ds,
-                      .test = out->test,
-                      .n_test = out->n_test,
-                      .parts = &out->parts,
-                      .trace = opts->trace,
-                      .progress = opts->progress,
-                      .progress_user = opts->progress_user,
-                      .observe = opts->observe,
-                      .observe_user = opts->observe_user,
-                      .run_index = i,
-                      .n_runs = cfg->wire.n_precision};
-        nn_precision prec = cfg->wire.precision[i];
-        if ((rc = fl_run_batch(&env, prec, &out->runs[i], err)))
-            return rc;
-        out->n_runs = i + 1;
-        snprintf(out->model_paths[i], sizeof out->model_paths[i], "%s/%s.safetensors",
-                 out->model_dir, nn_precision_name(prec));
-        if (opts->save_models &&
-            (rc = nn_state_save(out->model_paths[i], NN_PREC_FP32, out->runs[i].state,
-                                out->runs[i].tracked, err)))
-            return rc;
-        if (!opts->save_models)
-            out->model_paths[i][0] = '\0';
+    return 0;
+}
+
+void fl_study_env(const fl_study *s, const fl_study_opts *opts, size_t i, fl_env *env)
+{
+    *env = (fl_env){.cfg = s->cfg,
+                    .plan = s->plan,
+                    .ds = s->ds,
+                    .test = s->test,
+                    .n_test = s->n_test,
+                    .parts = &s->parts,
+                    .trace = opts->trace,
+                    .progress = opts->progress,
+                    .progress_user = opts->progress_user,
+                    .observe = opts->observe,
+                    .observe_user = opts->observe_user,
+                    .run_index = i,
+                    .n_runs = s->cfg->wire.n_precision};
+}
+
+int fl_study_add_run(fl_study *s, const fl_study_opts *opts, fl_result *res, cs_err *err)
+{
+    size_t i = s->n_runs;
+    CS_ASSERT(i < s->cfg->wire.n_precision && res->precision == s->cfg->wire.precision[i]);
+    s->runs[i] = *res;
+    memset(res, 0, sizeof *res);
+    s->n_runs = i + 1;
+    snprintf(s->model_paths[i], sizeof s->model_paths[i], "%s/%s.safetensors", s->model_dir,
+             nn_precision_name(s->runs[i].precision));
+    if (!opts->save_models) {
+        s->model_paths[i][0] = '\0';
+        return 0;
     }
-    if (cfg->report.ptq) {
+    return nn_state_save(s->model_paths[i], NN_PREC_FP32, s->runs[i].state, s->runs[i].tracked,
+                         err);
+}
+
+int fl_study_finish(fl_study *s, const fl_study_opts *opts, cs_err *err)
+{
+    if (s->cfg->report.ptq && s->n_runs > 0) {
         size_t src = 0;
-        for (size_t i = 0; i < out->n_runs; i++)
-            if (out->runs[i].precision == NN_PREC_FP32) {
+        for (size_t i = 0; i < s->n_runs; i++)
+            if (s->runs[i].precision == NN_PREC_FP32) {
                 src = i;
                 break;
             }
-        if ((rc = ptq_run(out, opts, src, err)))
+        int rc = ptq_run(s, opts, src, err);
+        if (rc)
             return rc;
     }
-    out->wall_s = cs_wall_s() - t0;
+    s->wall_s = cs_wall_s() - s->t0_wall_s;
     return 0;
+}
+
+int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
+                 const fl_study_opts *opts, fl_study *out, cs_err *err)
+{
+    int rc = fl_study_begin(cfg, plan, ds, opts, out, err);
+    for (size_t i = 0; !rc && i < cfg->wire.n_precision; i++) {
+        fl_env env;
+        fl_study_env(out, opts, i, &env);
+        fl_result res;
+        if (!(rc = fl_run_batch(&env, cfg->wire.precision[i], &res, err)))
+            rc = fl_study_add_run(out, opts, &res, err);
+    }
+    return rc ? rc : fl_study_finish(out, opts, err);
 }

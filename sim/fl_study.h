@@ -53,7 +53,8 @@ typedef struct fl_study {
     bool has_ptq;
     size_t ptq_source_run; /* the run whose final model was quantised (the fp32 one if any) */
     fl_ptq_entry ptq[NN_PRECISIONS];
-    double wall_s; /* the study's own wall time (plan and dataset not included) */
+    double wall_s;    /* the study's own wall time (plan and dataset not included) */
+    double t0_wall_s; /* when fl_study_begin started */
 } fl_study;
 
 /* CS_EINVAL (naming the scenario file) unless plan was built for cfg's orbital setup: the same
@@ -67,6 +68,21 @@ int fl_study_check_plan(const scn_config *cfg, const sim_plan *plan, cs_err *err
 int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
                  const fl_study_opts *opts, fl_study *out, cs_err *err);
 void fl_study_free(fl_study *s); /* NULL-safe */
+
+/* fl_study_run in stages, for a caller that drives the runs itself (constsim viz runs every
+ * precision side by side in time slices):
+ *   fl_study_begin   checks, split, partitions, the model folder;
+ *   fl_study_env     the fl_env of run i (0-based, in wire.precision order) over the study;
+ *   fl_study_add_run takes run i's result (the next one in order; res is moved and zeroed),
+ *                    writes its model file;
+ *   fl_study_finish  PTQ of the final model (report.ptq; the fp32 run's, else the first run's).
+ * fl_study_run is begin, fl_run_batch + add_run for each precision, finish. A study whose runs
+ * were ended early (fl_run_end before they finished) reports what they completed. */
+int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
+                   const fl_study_opts *opts, fl_study *out, cs_err *err);
+void fl_study_env(const fl_study *s, const fl_study_opts *opts, size_t i, fl_env *env);
+int fl_study_add_run(fl_study *s, const fl_study_opts *opts, fl_result *res, cs_err *err);
+int fl_study_finish(fl_study *s, const fl_study_opts *opts, cs_err *err);
 
 /* The model folder of a report path: "reports/x.json" -> "reports/x" (else path + ".models"). */
 void fl_model_dir(const char *report_path, char *out, size_t cap);
