@@ -1,5 +1,5 @@
 /* viz_internal.h - internals of the viz module (prefix viz__): map outlines from GeoJSON, the
- * scanline fill that paints them into an ARGB8888 buffer.
+ * scanline fill that paints them into an ARGB8888 buffer, and the PNG writer for screenshots.
  * Nothing here touches SDL: these pieces are testable without a display.
  *
  * Coordinates are longitude/latitude in degrees (WGS-84 as Natural Earth gives them); maps are
@@ -53,5 +53,12 @@ const char *viz__geo_dir(char *buf, size_t cap);
  * points and h); if it fails, nothing is painted. */
 void viz__fill_rings(uint32_t *px, int pitch_px, int x0, int y0, int w, int h,
                      const viz__paths *rings, uint32_t argb);
+
+/* ---- screenshots -------------------------------------------------------------------------- */
+/* Writes the w x h pixels of argb (0xAARRGGBB, pitch_px pixels per row) as an 8-bit RGB PNG
+ * (alpha dropped; non-interlaced; rows filtered with None, Sub or Up, whichever is smallest) to
+ * path, atomically, creating its folder (cs_write_file_in_dir). Requires w, h >= 1 and
+ * pitch_px >= w (else CS_EINVAL). CS_EIO/CS_ENOMEM errors name path. */
+int viz__png_write(const char *path, const uint32_t *argb, int w, int h, int pitch_px, cs_err *err);
 
 #endif
