@@ -78,6 +78,12 @@ void orb_geodetic_to_ecef(double lat_deg, double lon_deg, double alt_m, double r
 void orb_ecef_to_geodetic(const double r_ecef_km[3], double *lat_deg, double *lon_deg,
                           double *alt_m);
 
+/* ---- the Sun ------------------------------------------------------------------------------ */
+/* The subsolar point at jd_utc: lat_deg is the Sun's apparent declination, lon_deg in (-180, 180]
+ * the negated Greenwich hour angle of the Sun (right ascension minus GMST). Low-precision solar
+ * coordinates of the Astronomical Almanac: about 0.01 deg from 1950 to 2050 (orb_sun.c). */
+void orb_sun_subsolar(double jd_utc, double *lat_deg, double *lon_deg);
+
 /* ---- stations and look angles ------------------------------------------------------------- */
 typedef struct orb_station {
     char name[64];

@@ -1,0 +1,12 @@
+# viz/: map outlines and their fill, PNG screenshots (viz/viz_geo.c, viz/viz_png.c). Only when the
+# viz module is built (CONSTSIM_VIZ and sources in viz/).
+if(TARGET cs_viz)
+  # Skips (77) the Natural Earth checks when ../shared/geo is missing.
+  cs_test(NAME test_viz_geo SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_viz_geo.c LABELS unit LIBS cs_viz)
+  set_tests_properties(test_viz_geo PROPERTIES SKIP_RETURN_CODE 77)
+  cs_test(NAME test_viz_png SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_viz_png.c LABELS unit LIBS cs_viz)
+  # The same PNGs read by Python PIL, and PIL's PNGs (all five row filters) read by tests/t_png.h;
+  # skips (77) without python3 and PIL.
+  cs_test_register(NAME test_viz_png_pil EXE test_viz_png LABELS golden ARGS --pil)
+  set_tests_properties(test_viz_png_pil PROPERTIES SKIP_RETURN_CODE 77)
+endif()
