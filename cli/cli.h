@@ -28,6 +28,7 @@ int cmd_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
 int bench_contacts(int argc, char **argv);
 int bench_codec(int argc, char **argv);
+int bench_viz(int argc, char **argv);
 
 /* Shared helpers (cli/cli.c). */
 /* True if argv[1..] holds -h or --help. */

@@ -11,7 +11,8 @@ static void usage(FILE *f)
                "kinds:\n"
                "  train     training throughput of the CNN on synthetic input (images_per_s)\n"
                "  contacts  contact-window search for a large Walker shell\n"
-               "  codec     encode + decode time of the wire codecs\n\n"
+               "  codec     encode + decode time of the wire codecs\n"
+               "  viz       frame time of the view (software renderer, offscreen)\n\n"
                "'constsim bench KIND --help' lists the options of each.\n");
 }
 
@@ -31,6 +32,8 @@ int cmd_bench(int argc, char **argv)
         return bench_contacts(argc - 1, argv + 1);
     if (strcmp(argv[1], "codec") == 0)
         return bench_codec(argc - 1, argv + 1);
+    if (strcmp(argv[1], "viz") == 0)
+        return bench_viz(argc - 1, argv + 1);
     fprintf(stderr, "constsim bench: unknown kind \"%s\"\n", argv[1]);
     usage(stderr);
     return 2;

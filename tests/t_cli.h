@@ -9,7 +9,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* The executable under test: $CONSTSIM_EXE (set by ctest), else ./constsim. */
 static const char *t_exe(void)
@@ -69,6 +73,58 @@ static double t_num(const cJSON *o, const char *k)
 {
     const cJSON *x = t_get(o, k);
     return cJSON_IsNumber(x) ? x->valuedouble : -1e300;
+}
+
+__attribute__((unused)) static int t_by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* dst/CLASS/first n images of each class folder of the shared EuroSAT, as symbolic links. */
+__attribute__((unused)) static int t_make_mini(const char *dst, int n)
+{
+    const char *shared = getenv("CONSTSIM_SHARED");
+    char src[512], from[1100], to[1100];
+    snprintf(src, sizeof src, "%s/eurosat", shared ? shared : "../shared");
+    struct dirent **cls = NULL;
+    int nc = scandir(src, &cls, NULL, t_by_name), made = 0;
+    if (nc < 0 || mkdir(dst, 0755) != 0)
+        return -1;
+    for (int c = 0; c < nc; c++) {
+        const char *name = cls[c]->d_name;
+        snprintf(from, sizeof from, "%s/%s", src, name);
+        struct dirent **files = NULL;
+        int nf = name[0] == '.' ? -1 : scandir(from, &files, NULL, t_by_name);
+        if (nf > 0) {
+            snprintf(to, sizeof to, "%s/%s", dst, name);
+            if (mkdir(to, 0755) == 0) {
+                made++;
+                for (int f = 0, k = 0; f < nf && k < n; f++) {
+                    if (!strstr(files[f]->d_name, ".jpg"))
+                        continue;
+                    char a[1400], b[1400];
+                    snprintf(a, sizeof a, "%s/%s", from, files[f]->d_name);
+                    snprintf(b, sizeof b, "%s/%s", to, files[f]->d_name);
+                    if (a[0] != '/') {
+                        char cwd[600];
+                        if (!getcwd(cwd, sizeof cwd))
+                            return -1;
+                        char abs[2100];
+                        snprintf(abs, sizeof abs, "%s/%s", cwd, a);
+                        k += symlink(abs, b) == 0;
+                    } else {
+                        k += symlink(a, b) == 0;
+                    }
+                }
+            }
+        }
+        for (int f = 0; f < nf; f++)
+            free(files[f]);
+        free(files);
+        free(cls[c]);
+    }
+    free(cls);
+    return made == 10 ? 0 : -1;
 }
 
 #endif

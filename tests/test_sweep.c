@@ -24,61 +24,9 @@
 static const char *SCN = "tests/data/sim/sweep.yaml";
 static char g_tmp[64];
 /* Axes of one value every sweep here starts with: a EuroSAT subset of 100 images per class
- * (symbolic links into the real dataset, made by make_mini: decoding it takes a fraction of
+ * (symbolic links into the real dataset, made by t_make_mini: decoding it takes a fraction of
  * the full 27,000 images) and a 10% test split. */
 static char g_fixed[256];
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* dst/CLASS/first n images of each class folder of the shared EuroSAT, as symbolic links. */
-static int make_mini(const char *dst, int n)
-{
-    const char *shared = getenv("CONSTSIM_SHARED");
-    char src[512], from[1100], to[1100];
-    snprintf(src, sizeof src, "%s/eurosat", shared ? shared : "../shared");
-    struct dirent **cls = NULL;
-    int nc = scandir(src, &cls, NULL, by_name), made = 0;
-    if (nc < 0 || mkdir(dst, 0755) != 0)
-        return -1;
-    for (int c = 0; c < nc; c++) {
-        const char *name = cls[c]->d_name;
-        snprintf(from, sizeof from, "%s/%s", src, name);
-        struct dirent **files = NULL;
-        int nf = name[0] == '.' ? -1 : scandir(from, &files, NULL, by_name);
-        if (nf > 0) {
-            snprintf(to, sizeof to, "%s/%s", dst, name);
-            if (mkdir(to, 0755) == 0) {
-                made++;
-                for (int f = 0, k = 0; f < nf && k < n; f++) {
-                    if (!strstr(files[f]->d_name, ".jpg"))
-                        continue;
-                    char a[1400], b[1400];
-                    snprintf(a, sizeof a, "%s/%s", from, files[f]->d_name);
-                    snprintf(b, sizeof b, "%s/%s", to, files[f]->d_name);
-                    if (a[0] != '/') {
-                        char cwd[600];
-                        if (!getcwd(cwd, sizeof cwd))
-                            return -1;
-                        char abs[2100];
-                        snprintf(abs, sizeof abs, "%s/%s", cwd, a);
-                        k += symlink(abs, b) == 0;
-                    } else {
-                        k += symlink(a, b) == 0;
-                    }
-                }
-            }
-        }
-        for (int f = 0; f < nf; f++)
-            free(files[f]);
-        free(files);
-        free(cls[c]);
-    }
-    free(cls);
-    return made == 10 ? 0 : -1;
-}
 
 /* Removes "runtime" and every member whose name contains "wall", recursively. */
 static void strip(cJSON *j)
@@ -494,7 +442,7 @@ int main(int argc, char **argv)
     T_TRUE(mkdtemp(g_tmp) != NULL);
     char mini[128];
     snprintf(mini, sizeof mini, "%s/eurosat-mini", g_tmp);
-    T_EQ(make_mini(mini, 100), 0);
+    T_EQ(t_make_mini(mini, 100), 0);
     snprintf(g_fixed, sizeof g_fixed, "--set dataset.path=%s --set dataset.test_fraction=0.1",
              mini);
     if (strcmp(argv[1], "basic") == 0) {

@@ -10,3 +10,11 @@ if(TARGET cs_viz)
   cs_test_register(NAME test_viz_png_pil EXE test_viz_png LABELS golden ARGS --pil)
   set_tests_properties(test_viz_png_pil PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+
+# constsim viz --headless end to end (tests/test_viz.c): an orbits-only frame checked against
+# orbits/ and `constsim contacts`; a report replayed and compared with the live view at the same
+# times (real training on a EuroSAT subset: label data).
+if(TARGET cs_viz)
+  cs_test(NAME test_viz_frame SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_viz.c LABELS e2e ARGS frame LIBS cs_viz)
+  cs_test_register(NAME test_viz_replay EXE test_viz_frame LABELS e2e data ARGS replay)
+endif()

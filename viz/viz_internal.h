@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cs.h"
+#include "viz.h"
 
 /* ---- outlines ----------------------------------------------------------------------------- */
 typedef struct viz__paths { /* polylines / polygon rings in lon/lat degrees */
@@ -60,5 +61,19 @@ void viz__fill_rings(uint32_t *px, int pitch_px, int x0, int y0, int w, int h,
  * path, atomically, creating its folder (cs_write_file_in_dir). Requires w, h >= 1 and
  * pitch_px >= w (else CS_EINVAL). CS_EIO/CS_ENOMEM errors name path. */
 int viz__png_write(const char *path, const uint32_t *argb, int w, int h, int pitch_px, cs_err *err);
+
+/* ---- status ----------------------------------------------------------------------------- */
+/* Appends (t_s, acc) to r's accuracy curve and counts the round done. */
+int viz__run_curve_push(viz_run *r, double t_s, double acc, cs_err *err);
+
+/* ---- text: a glyph atlas of printable ASCII from one TTF font (viz_text.c) ------------------ */
+struct SDL_Renderer;
+typedef struct viz__font viz__font;
+viz__font *viz__font_open(struct SDL_Renderer *rd, const char *path, int px, cs_err *err);
+void viz__font_close(viz__font *f);
+int viz__font_height(const viz__font *f);
+int viz__text_width(const viz__font *f, const char *s);
+/* Draws s with its top-left at (x, y) in colour argb; returns the x after it. */
+int viz__text(viz__font *f, int x, int y, uint32_t argb, const char *s);
 
 #endif
