@@ -23,7 +23,8 @@
 #define C_DIM 0xff8a96a3u
 #define C_STATION 0xffffd166u
 #define C_FOOT 0xff9c7f3cu
-#define C_CONTACT 0xff9fb7d0u /* a contact open, nothing crossing in the run shown */
+#define C_CONTACT 0xff9fb7d0u
+#define C_CONTACT_DIM 0xff3e5570u /* the same when hundreds are open */ /* a contact open, nothing crossing in the run shown */
 #define C_TRACK 0xff6d8db0u
 #define C_SELECT 0xffffffffu
 
@@ -630,8 +631,11 @@ static void panel(viz_view *v, double t_s, const viz_status *st, const viz_opts 
     snprintf(line, sizeof line, "t+%s  warp x%g%s", b, o->warp, o->paused ? "  PAUSED" : "");
     viz__text(v->small, x, y, C_DIM, line);
     y += sh;
-    snprintf(line, sizeof line, "%s: %zu satellites, %zu stations, %zu in contact", o->mode,
-             pl->n_sats, pl->n_stations, v->n_links);
+    snprintf(line, sizeof line, "%s: %zu satellites, %zu stations", o->mode, pl->n_sats,
+             pl->n_stations);
+    viz__text(v->small, x, y, C_DIM, line);
+    y += sh;
+    snprintf(line, sizeof line, "%zu contacts open", v->n_links);
     viz__text(v->small, x, y, C_DIM, line);
     y += sh + (int)(6 * v->scale);
     if (st && st->n_runs) {
@@ -777,7 +781,9 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
         const link_draw *l = &v->links[i];
         if (v->px[l->sat] < 0)
             continue;
-        colour(rd, l->run >= 0 ? precision_colour(st->runs[l->run].precision) : C_CONTACT);
+        colour(rd, l->run >= 0 ? precision_colour(st->runs[l->run].precision)
+                   : v->n_links > 300 ? C_CONTACT_DIM
+                                      : C_CONTACT);
         int sx = v->spx[l->station], sy = v->spy[l->station];
         int ex = v->px[l->sat], ey = v->py[l->sat];
         if (abs(ex - sx) > v->map.w / 2) { /* across the antimeridian: two pieces */
@@ -792,8 +798,10 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
         }
     }
     /* Satellites: a direction mark, then a square in the state's colour, batched by state. */
-    int half = v->scale > 1.5 ? 4 : 3;
-    int mark = (int)(7 * v->scale);
+    /* Markers shrink for large constellations so that they stay apart. */
+    bool many = pl->n_sats > 300;
+    int half = (int)((many ? 1 : 3) * v->scale + 0.5);
+    int mark = (int)((many ? 4 : 7) * v->scale);
     SDL_Rect *rects = v->rects;
     for (int s = 0; s < VIZ_SAT_STATES; s++) {
         int n = 0;
@@ -808,7 +816,7 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
         SDL_RenderFillRects(rd, rects, n);
     }
     /* Stations: a larger square with a dark outline. */
-    int sh = half + 2;
+    int sh = (int)((pl->n_stations > 30 ? 2 : 4) * v->scale + 0.5);
     for (size_t k = 0; k < pl->n_stations; k++) {
         colour(rd, 0xff000000u);
         SDL_RenderDrawRect(rd, &(SDL_Rect){v->spx[k] - sh - 1, v->spy[k] - sh - 1, 2 * sh + 3,
