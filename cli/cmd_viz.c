@@ -99,8 +99,8 @@ static int parse_size(const char *s, int *w, int *h)
 }
 
 /* --at: an ISO time, +DURATION, or round:N (replay). */
-static int parse_at(const char *s, double jd_epoch, const viz_replay *rp, size_t focus,
-                    double *t_s, cs_err *err)
+static int parse_at(const char *s, double jd_epoch, const viz_replay *rp, size_t focus, double *t_s,
+                    cs_err *err)
 {
     if (s[0] == '+') {
         if (scn_duration_parse(s + 1, t_s) == 0)
@@ -182,18 +182,19 @@ static int write_json(const char *path, cJSON *j, cs_err *err)
     return rc;
 }
 
-/* ---- the window -------------------------------------------------------------------------------- */
+/* ---- the window --------------------------------------------------------------------------------
+ */
 
 typedef struct app {
     const args *a;
     const scn_config *cfg;
     const sim_plan *plan;
     viz_scene *scene;
-    viz_live *live;       /* live view, or NULL */
-    viz_replay *replay;   /* replay, or NULL */
-    viz_status st;        /* the status drawn (live or replay), n_runs 0 for orbits only */
+    viz_live *live;     /* live view, or NULL */
+    viz_replay *replay; /* replay, or NULL */
+    viz_status st;      /* the status drawn (live or replay), n_runs 0 for orbits only */
     bool has_status;
-    double t_s;           /* the view's clock */
+    double t_s; /* the view's clock */
     double end_s;
 } app;
 
@@ -270,13 +271,11 @@ static int window(app *p, cs_err *err)
     viz_opts o = a->vo;
     if (SDL_Init(SDL_INIT_VIDEO) != 0)
         return cs_err_set(err, CS_EIO, NULL, 0, 0,
-                          "no display (%s); use --headless for frames without one",
-                          SDL_GetError());
+                          "no display (%s); use --headless for frames without one", SDL_GetError());
     char title[256];
     snprintf(title, sizeof title, "constsim viz: %s", p->cfg->name);
-    SDL_Window *win =
-        SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, a->w, a->h,
-                         SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+    SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
+                                       a->w, a->h, SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
     if (!win) {
         cs_err_set(err, CS_EIO, NULL, 0, 0, "cannot open a window: %s", SDL_GetError());
         SDL_Quit();
@@ -363,8 +362,8 @@ static int window(app *p, cs_err *err)
                 int ww, wh;
                 SDL_GetWindowSize(win, &ww, &wh);
                 double sx = ww > 0 ? (double)fw / ww : 1, sy = wh > 0 ? (double)fh / wh : 1;
-                viz_view_pick(v, (int)(ev.button.x * sx), (int)(ev.button.y * sy),
-                              &o.selected_sat, &o.selected_station);
+                viz_view_pick(v, (int)(ev.button.x * sx), (int)(ev.button.y * sy), &o.selected_sat,
+                              &o.selected_station);
             }
         }
         double now = cs_wall_s(), dt = now - last;
@@ -401,7 +400,8 @@ static int window(app *p, cs_err *err)
     return rc;
 }
 
-/* ---- the command ------------------------------------------------------------------------------- */
+/* ---- the command -------------------------------------------------------------------------------
+ */
 
 static int parse_args(int argc, char **argv, args *a)
 {
@@ -600,7 +600,6 @@ int cmd_viz(int argc, char **argv)
     p.end_s = cfg->duration_s;
     draw_opts(&a, plan.n_sats);
 
-
     if (a.replay) {
         if (!(p.replay = viz_replay_create(rep, plan.n_sats, plan.n_stations, &err)) ||
             viz_status_init(&p.st, plan.n_sats, plan.n_stations, viz_replay_runs(p.replay), &err))
@@ -680,8 +679,8 @@ int cmd_viz(int argc, char **argv)
     if (rc)
         goto fail;
     if (a.headless && !a.quiet)
-        fprintf(stderr, "viz: frame at %s%s%s%s%s\n", a.at, a.png ? " -> " : "",
-                a.png ? a.png : "", a.frame_json ? " -> " : "", a.frame_json ? a.frame_json : "");
+        fprintf(stderr, "viz: frame at %s%s%s%s%s\n", a.at, a.png ? " -> " : "", a.png ? a.png : "",
+                a.frame_json ? " -> " : "", a.frame_json ? a.frame_json : "");
     rc = 0;
     goto done;
 fail:

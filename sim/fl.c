@@ -35,10 +35,9 @@ const char *fl_client_state_name(fl_client_state st)
 
 const char *fl_trace_kind_name(fl_trace_kind k)
 {
-    static const char *const names[FL_TR_KINDS] = {"round_start", "link_start", "link_end",
-                                                   "train_start", "train_end",  "update",
-                                                   "late",        "aggregate",  "eval",
-                                                   "uplink_wait", "uplink_cancel"};
+    static const char *const names[FL_TR_KINDS] = {
+        "round_start", "link_start", "link_end", "train_start", "train_end",    "update",
+        "late",        "aggregate",  "eval",     "uplink_wait", "uplink_cancel"};
     return (unsigned)k < FL_TR_KINDS ? names[k] : "?";
 }
 

@@ -60,7 +60,7 @@ typedef enum fl_trace_kind {
     FL_TR_LATE,            /* an update reached the server after its round closed: sat */
     FL_TR_AGGREGATE,       /* round closed: value = updates aggregated */
     FL_TR_EVAL,            /* the new global model evaluated: value = accuracy */
-    FL_TR_WAIT,   /* sat starts waiting for the round's global model (selected and free) */
+    FL_TR_WAIT,            /* sat starts waiting for the round's global model (selected and free) */
     FL_TR_CANCEL, /* sat's uplink abandoned as its round closed: value = 1 in a session, else 0 */
     FL_TR_KINDS
 } fl_trace_kind;
@@ -163,11 +163,11 @@ const char *fl_client_state_name(fl_client_state s); /* "idle", "receiving", ...
 
 typedef struct fl_client_view {
     fl_client_state state;
-    int round;           /* 1-based round of the work in progress, 0 when idle */
-    bool selected;       /* selected in the open round */
-    bool reported;       /* idle, its update for the open round delivered */
-    size_t n_samples;    /* images of its partition */
-    uint64_t bytes_left; /* of its transfer in progress (0 when none) */
+    int round;            /* 1-based round of the work in progress, 0 when idle */
+    bool selected;        /* selected in the open round */
+    bool reported;        /* idle, its update for the open round delivered */
+    size_t n_samples;     /* images of its partition */
+    uint64_t bytes_left;  /* of its transfer in progress (0 when none) */
     uint64_t bytes_moved; /* by all its sessions so far, both directions */
 } fl_client_view;
 

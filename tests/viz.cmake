@@ -16,5 +16,8 @@ endif()
 # times (real training on a EuroSAT subset: label data).
 if(TARGET cs_viz)
   cs_test(NAME test_viz_frame SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_viz.c LABELS e2e ARGS frame LIBS cs_viz)
-  cs_test_register(NAME test_viz_replay EXE test_viz_frame LABELS e2e data ARGS replay)
+  # 12 live frames, each simulated from the start: slow under the sanitizers (410 s), 13 s in
+  # the release build; replay-quick compares one of them.
+  cs_test_register(NAME test_viz_replay EXE test_viz_frame LABELS e2e data slow ARGS replay)
+  cs_test_register(NAME test_viz_replay_quick EXE test_viz_frame LABELS e2e data ARGS replay-quick)
 endif()

@@ -42,16 +42,16 @@ typedef struct viz_run {
     nn_precision precision;
     int rounds_total, rounds_done;
     bool round_open, finished;
-    double accuracy0;      /* of the initial model (NAN when unknown) */
-    double *curve_t_s;     /* owned: rounds_done aggregation times */
-    double *curve_acc;     /* owned: the accuracy after each closed round */
-    size_t cap_curve;      /* capacity of the two curve arrays */
-    uint64_t bytes;        /* moved so far, both directions */
-    double cost_usd;       /* so far (docs/viz.md: replay counts closed rounds only) */
-    uint8_t *sat_state;    /* owned: n_sats viz_sat_state */
-    int32_t *sat_station;  /* owned: n_sats, the station of its open session or -1 */
-    uint64_t *sat_bytes;   /* owned: n_sats, bytes moved by its sessions so far */
-    uint64_t *st_bytes;    /* owned: n_stations, bytes moved by each station so far */
+    double accuracy0;     /* of the initial model (NAN when unknown) */
+    double *curve_t_s;    /* owned: rounds_done aggregation times */
+    double *curve_acc;    /* owned: the accuracy after each closed round */
+    size_t cap_curve;     /* capacity of the two curve arrays */
+    uint64_t bytes;       /* moved so far, both directions */
+    double cost_usd;      /* so far (docs/viz.md: replay counts closed rounds only) */
+    uint8_t *sat_state;   /* owned: n_sats viz_sat_state */
+    int32_t *sat_station; /* owned: n_sats, the station of its open session or -1 */
+    uint64_t *sat_bytes;  /* owned: n_sats, bytes moved by its sessions so far */
+    uint64_t *st_bytes;   /* owned: n_stations, bytes moved by each station so far */
 } viz_run;
 
 /* The runs at time t_s. n_runs 0: orbits only (no training). */

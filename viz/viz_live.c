@@ -96,7 +96,8 @@ static void *thread_main(void *arg)
             pthread_cond_wait(&l->cv, &l->mu);
         if (l->quit || l->done)
             break;
-        double t = l->allow_s < l->reached_s + SLICE_MAX_S ? l->allow_s : l->reached_s + SLICE_MAX_S;
+        double t =
+            l->allow_s < l->reached_s + SLICE_MAX_S ? l->allow_s : l->reached_s + SLICE_MAX_S;
         pthread_mutex_unlock(&l->mu);
         int rc = step(l, t, &err);
         pthread_mutex_lock(&l->mu);
@@ -113,8 +114,7 @@ static void *thread_main(void *arg)
 
 int viz_live_status_init(const viz_live *l, viz_status *out, cs_err *err)
 {
-    return viz_status_init(out, l->study->plan->n_sats, l->study->plan->n_stations, l->n_runs,
-                           err);
+    return viz_status_init(out, l->study->plan->n_sats, l->study->plan->n_stations, l->n_runs, err);
 }
 
 static void destroy(viz_live *l)
@@ -240,7 +240,8 @@ int viz_live_stop(viz_live *l, cs_err *err)
         }
         fl_result res;
         memset(&res, 0, sizeof res);
-        if ((rc = fl_run_end(r, &res, err)) || (rc = fl_study_add_run(l->study, l->opts, &res, err)))
+        if ((rc = fl_run_end(r, &res, err)) ||
+            (rc = fl_study_add_run(l->study, l->opts, &res, err)))
             fl_result_free(&res);
     }
     destroy(l);

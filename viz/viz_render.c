@@ -24,8 +24,10 @@
 #define C_STATION 0xffffd166u
 #define C_FOOT 0xff9c7f3cu
 #define C_CONTACT 0xff9fb7d0u
-#define C_CONTACT_DIM 0xff3e5570u /* the same when hundreds are open */ /* a contact open, nothing crossing in the run shown */
-#define C_TRACK 0xff6d8db0u
+#define C_CONTACT_DIM                                                                              \
+    0xff3e5570u /* the same when hundreds are open */ /* a contact open, nothing crossing in the   \
+                                                         run shown */
+#define C_TRACK 0xffe6ecf2u
 #define C_SELECT 0xffffffffu
 
 static const uint32_t state_colour[VIZ_SAT_STATES] = {
@@ -50,16 +52,17 @@ static uint32_t precision_colour(nn_precision p)
     }
 }
 
-/* ---- the scene -------------------------------------------------------------------------------- */
+/* ---- the scene --------------------------------------------------------------------------------
+ */
 
 struct viz_scene {
     const scn_config *cfg; /* borrowed */
     const sim_plan *plan;  /* borrowed */
     viz__paths land, coast;
     bool have_geo;
-    double foot_alt_km;     /* satellite altitude the footprints are drawn for */
-    size_t *part;           /* owned: n_sats partition sizes, or NULL */
-    double max_window_s;    /* longest window (bounds the search for open ones) */
+    double foot_alt_km;  /* satellite altitude the footprints are drawn for */
+    size_t *part;        /* owned: n_sats partition sizes, or NULL */
+    double max_window_s; /* longest window (bounds the search for open ones) */
 };
 
 const char *viz_geo_dir(char *buf, size_t cap)
@@ -126,7 +129,8 @@ fail:
     return NULL;
 }
 
-/* ---- the view --------------------------------------------------------------------------------- */
+/* ---- the view ---------------------------------------------------------------------------------
+ */
 
 typedef struct link_draw {
     uint32_t sat, station;
@@ -220,8 +224,8 @@ const char *viz_font_path(void)
     return NULL;
 }
 
-viz_view *viz_view_create(const viz_scene *sc, void *px, int w, int h, int pitch,
-                          const char *font, double scale, cs_err *err)
+viz_view *viz_view_create(const viz_scene *sc, void *px, int w, int h, int pitch, const char *font,
+                          double scale, cs_err *err)
 {
     if (w < 320 || h < 200 || w > 16384 || h > 16384)
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
@@ -268,8 +272,8 @@ viz_view *viz_view_create(const viz_scene *sc, void *px, int w, int h, int pitch
     v->spx = malloc(nt * sizeof *v->spx);
     v->spy = malloc(nt * sizeof *v->spy);
     v->rects = malloc(ns * sizeof *v->rects);
-    if (!v->rects || !v->bg || !v->row_sin || !v->row_cos || !v->col_b || !v->lat || !v->lon || !v->px ||
-        !v->py || !v->dx || !v->dy || !v->state || !v->spx || !v->spy)
+    if (!v->rects || !v->bg || !v->row_sin || !v->row_cos || !v->col_b || !v->lat || !v->lon ||
+        !v->px || !v->py || !v->dx || !v->dy || !v->state || !v->spx || !v->spy)
         goto nomem;
     for (int y = 0; y < mh; y++) {
         double lat = (90.0 - (y + 0.5) * 180.0 / mh) * ORB_DEG2RAD;
@@ -644,8 +648,8 @@ static void panel(viz_view *v, double t_s, const viz_status *st, const viz_opts 
             double acc = r->rounds_done ? r->curve_acc[r->rounds_done - 1] : r->accuracy0;
             fmt_bytes(a, sizeof a, r->bytes);
             snprintf(line, sizeof line, "%s%s r%d/%d %5.1f%% %s $%.2f", i == o->focus ? ">" : " ",
-                     nn_precision_name(r->precision), r->rounds_done, r->rounds_total,
-                     100 * acc, a, r->cost_usd);
+                     nn_precision_name(r->precision), r->rounds_done, r->rounds_total, 100 * acc, a,
+                     r->cost_usd);
             viz__text(v->small, x, y, precision_colour(r->precision), line);
             y += sh;
         }
@@ -771,7 +775,6 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
         return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (links)");
     SDL_Renderer *rd = v->rd;
     SDL_RenderSetClipRect(rd, &v->map);
-    draw_tracks(v, t_s, o);
     for (size_t k = 0; k < pl->n_stations; k++) {
         v->spx[k] = (int)floor(proj_x(v, pl->stations[k].lon_deg));
         v->spy[k] = (int)floor(proj_y(v, pl->stations[k].lat_deg));
@@ -781,7 +784,7 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
         const link_draw *l = &v->links[i];
         if (v->px[l->sat] < 0)
             continue;
-        colour(rd, l->run >= 0 ? precision_colour(st->runs[l->run].precision)
+        colour(rd, l->run >= 0        ? precision_colour(st->runs[l->run].precision)
                    : v->n_links > 300 ? C_CONTACT_DIM
                                       : C_CONTACT);
         int sx = v->spx[l->station], sy = v->spy[l->station];
@@ -797,6 +800,7 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
                 SDL_RenderDrawLine(rd, sx + 1, sy, ex + 1, ey);
         }
     }
+    draw_tracks(v, t_s, o); /* over the links, under the markers */
     /* Satellites: a direction mark, then a square in the state's colour, batched by state. */
     /* Markers shrink for large constellations so that they stay apart. */
     bool many = pl->n_sats > 300;
@@ -819,11 +823,10 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
     int sh = (int)((pl->n_stations > 30 ? 2 : 4) * v->scale + 0.5);
     for (size_t k = 0; k < pl->n_stations; k++) {
         colour(rd, 0xff000000u);
-        SDL_RenderDrawRect(rd, &(SDL_Rect){v->spx[k] - sh - 1, v->spy[k] - sh - 1, 2 * sh + 3,
-                                           2 * sh + 3});
+        SDL_RenderDrawRect(
+            rd, &(SDL_Rect){v->spx[k] - sh - 1, v->spy[k] - sh - 1, 2 * sh + 3, 2 * sh + 3});
         colour(rd, C_STATION);
-        SDL_RenderFillRect(rd,
-                           &(SDL_Rect){v->spx[k] - sh, v->spy[k] - sh, 2 * sh + 1, 2 * sh + 1});
+        SDL_RenderFillRect(rd, &(SDL_Rect){v->spx[k] - sh, v->spy[k] - sh, 2 * sh + 1, 2 * sh + 1});
     }
     if (o->selected_sat >= 0 && (size_t)o->selected_sat < pl->n_sats &&
         v->px[o->selected_sat] >= 0) {
@@ -843,7 +846,7 @@ int viz_view_draw(viz_view *v, const viz_status *st, double t_s, const viz_opts 
                       pl->stations[k].name);
         if (pl->n_sats <= 200)
             for (size_t i = 0; i < pl->n_sats; i++)
-                if (v->px[i] >= 0)
+                if (v->px[i] >= 0 && (int)i != o->selected_sat)
                     viz__text(v->small, v->px[i] + half + 2, v->py[i] + half, C_DIM,
                               pl->sats[i].name);
     }
@@ -907,7 +910,8 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
     ok = ok && sats;
     for (size_t i = 0; ok && i < pl->n_sats; i++) {
         cJSON *s = cJSON_CreateObject();
-        ok = s && cJSON_AddItemToArray(sats, s) && cJSON_AddStringToObject(s, "name", pl->sats[i].name);
+        ok = s && cJSON_AddItemToArray(sats, s) &&
+             cJSON_AddStringToObject(s, "name", pl->sats[i].name);
         if (!ok)
             break;
         if (v->px[i] < 0) { /* propagation failed (decayed) */
@@ -918,7 +922,8 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
                  cJSON_AddNumberToObject(s, "lat_deg", v->lat[i]) &&
                  cJSON_AddNumberToObject(s, "lon_deg", v->lon[i]);
         }
-        ok = ok && cJSON_AddStringToObject(s, "state", viz_sat_state_name((viz_sat_state)v->state[i]));
+        ok = ok &&
+             cJSON_AddStringToObject(s, "state", viz_sat_state_name((viz_sat_state)v->state[i]));
     }
     cJSON *sts = ok ? cJSON_AddArrayToObject(j, "stations") : NULL;
     ok = ok && sts;
@@ -926,7 +931,8 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
         cJSON *s = cJSON_CreateObject();
         ok = s && cJSON_AddItemToArray(sts, s) &&
              cJSON_AddStringToObject(s, "name", pl->stations[k].name) &&
-             cJSON_AddNumberToObject(s, "x", v->spx[k]) && cJSON_AddNumberToObject(s, "y", v->spy[k]);
+             cJSON_AddNumberToObject(s, "x", v->spx[k]) &&
+             cJSON_AddNumberToObject(s, "y", v->spy[k]);
     }
     cJSON *ls = ok ? cJSON_AddArrayToObject(j, "links") : NULL;
     ok = ok && ls;
@@ -936,9 +942,10 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
         ok = o && cJSON_AddItemToArray(ls, o) &&
              cJSON_AddStringToObject(o, "satellite", pl->sats[l->sat].name) &&
              cJSON_AddStringToObject(o, "station", pl->stations[l->station].name) &&
-             (l->run >= 0 ? cJSON_AddStringToObject(
-                                o, "precision", nn_precision_name(v->last.runs[l->run].precision)) != NULL
-                          : cJSON_AddNullToObject(o, "precision") != NULL);
+             (l->run >= 0
+                  ? cJSON_AddStringToObject(
+                        o, "precision", nn_precision_name(v->last.runs[l->run].precision)) != NULL
+                  : cJSON_AddNullToObject(o, "precision") != NULL);
     }
     cJSON *runs = ok ? cJSON_AddArrayToObject(j, "runs") : NULL;
     ok = ok && runs;

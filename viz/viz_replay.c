@@ -26,10 +26,10 @@ static const struct {
     const char *name;
     ev_kind kind;
 } kinds[] = {
-    {"round_start", EV_ROUND_START}, {"up_start", EV_LINK_START},   {"down_start", EV_LINK_START},
-    {"up_end", EV_LINK_END},         {"down_end", EV_LINK_END},     {"train_start", EV_TRAIN_START},
-    {"train_end", EV_TRAIN_END},     {"update", EV_UPDATE},         {"late", EV_LATE},
-    {"aggregate", EV_AGGREGATE},     {"eval", EV_EVAL},             {"uplink_wait", EV_WAIT},
+    {"round_start", EV_ROUND_START}, {"up_start", EV_LINK_START}, {"down_start", EV_LINK_START},
+    {"up_end", EV_LINK_END},         {"down_end", EV_LINK_END},   {"train_start", EV_TRAIN_START},
+    {"train_end", EV_TRAIN_END},     {"update", EV_UPDATE},       {"late", EV_LATE},
+    {"aggregate", EV_AGGREGATE},     {"eval", EV_EVAL},           {"uplink_wait", EV_WAIT},
     {"uplink_cancel", EV_CANCEL},
 };
 
@@ -135,8 +135,9 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
         if (!cJSON_IsArray(ev) || cJSON_GetArraySize(ev) != 7 || !cJSON_IsNumber(f[0]) ||
             !cJSON_IsString(f[1]) || !cJSON_IsNumber(f[2]) || !cJSON_IsNumber(f[3]) ||
             !cJSON_IsNumber(f[4]) || !cJSON_IsNumber(f[5]) || !cJSON_IsNumber(f[6]))
-            return bad(err, ri, ".trace.events[%s%lld]: not [t_s, event, round, sat, station, "
-                                "bytes, value]",
+            return bad(err, ri,
+                       ".trace.events[%s%lld]: not [t_s, event, round, sat, station, "
+                       "bytes, value]",
                        "", (long long)i);
         rp_event *e = &o->ev[i];
         size_t kk = 0;
@@ -151,12 +152,10 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
         e->station = (int32_t)f[4]->valuedouble;
         e->bytes = (int64_t)f[5]->valuedouble;
         e->value = f[6]->valuedouble;
-        bool needs_sat = e->kind != EV_ROUND_START && e->kind != EV_AGGREGATE &&
-                         e->kind != EV_EVAL;
+        bool needs_sat = e->kind != EV_ROUND_START && e->kind != EV_AGGREGATE && e->kind != EV_EVAL;
         bool needs_st = e->kind == EV_LINK_START || e->kind == EV_LINK_END;
         if (!(e->t_s >= prev) || (needs_sat && (e->sat < 0 || (size_t)e->sat >= r->n_sats)) ||
-            (needs_st && (e->station < 0 || (size_t)e->station >= r->n_stations)) ||
-            e->bytes < 0)
+            (needs_st && (e->station < 0 || (size_t)e->station >= r->n_stations)) || e->bytes < 0)
             return bad(err, ri,
                        ".trace.events[%s%lld]: time going back, or a satellite or station this "
                        "scenario does not have",
@@ -295,8 +294,8 @@ int viz_replay_seek(viz_replay *r, double t_s, viz_status *out, cs_err *err)
         }
         /* The rounds' evaluations are the curve; a round counts as done once aggregated. */
         v->rounds_done = v->rounds_done < closed ? v->rounds_done : closed;
-        v->finished = closed >= r->rounds_total || (o->n_ev && t_s >= o->ev[o->n_ev - 1].t_s &&
-                                                    !v->round_open);
+        v->finished = closed >= r->rounds_total ||
+                      (o->n_ev && t_s >= o->ev[o->n_ev - 1].t_s && !v->round_open);
         for (size_t c = 0; c < r->n_sats; c++)
             if (v->round_open && v->sat_state[c] == VIZ_SAT_IDLE && r->reported[c] == open_round)
                 v->sat_state[c] = VIZ_SAT_DONE;

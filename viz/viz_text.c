@@ -55,8 +55,8 @@ viz__font *viz__font_open(SDL_Renderer *rd, const char *path, int px, cs_err *er
         }
     }
     int cols = 16, rows = (LAST - FIRST + cols) / cols;
-    sheet = SDL_CreateRGBSurfaceWithFormat(0, cols * cell, rows * row_h, 32,
-                                           SDL_PIXELFORMAT_ARGB8888);
+    sheet =
+        SDL_CreateRGBSurfaceWithFormat(0, cols * cell, rows * row_h, 32, SDL_PIXELFORMAT_ARGB8888);
     if (!sheet)
         goto nomem;
     SDL_FillRect(sheet, NULL, 0);
@@ -67,7 +67,8 @@ viz__font *viz__font_open(SDL_Renderer *rd, const char *path, int px, cs_err *er
         TTF_GlyphMetrics(tf, (Uint16)c, NULL, NULL, NULL, NULL, &adv);
         f->advance[i] = adv;
         SDL_Rect dst = {(i % cols) * cell, (i / cols) * row_h, 0, 0};
-        SDL_Surface *g = c == ' ' ? NULL : TTF_RenderText_Blended(tf, s, (SDL_Color){255, 255, 255, 255});
+        SDL_Surface *g =
+            c == ' ' ? NULL : TTF_RenderText_Blended(tf, s, (SDL_Color){255, 255, 255, 255});
         if (g) {
             SDL_SetSurfaceBlendMode(g, SDL_BLENDMODE_NONE);
             dst.w = g->w < cell ? g->w : cell;
