@@ -272,6 +272,16 @@ static int window(app *p, cs_err *err)
     if (SDL_Init(SDL_INIT_VIDEO) != 0)
         return cs_err_set(err, CS_EIO, NULL, 0, 0,
                           "no display (%s); use --headless for frames without one", SDL_GetError());
+    /* Without a display SDL falls back to its offscreen or dummy driver: a window nobody sees. */
+    const char *drv = SDL_GetCurrentVideoDriver();
+    const char *asked = getenv("SDL_VIDEODRIVER");
+    if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")) && !(asked && asked[0])) {
+        SDL_Quit();
+        return cs_err_set(err, CS_EIO, NULL, 0, 0,
+                          "no display (SDL found only its %s video driver): set DISPLAY or "
+                          "WAYLAND_DISPLAY, or use --headless for frames without one",
+                          drv);
+    }
     char title[256];
     snprintf(title, sizeof title, "constsim viz: %s", p->cfg->name);
     SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
@@ -602,8 +612,11 @@ int cmd_viz(int argc, char **argv)
 
     if (a.replay) {
         if (!(p.replay = viz_replay_create(rep, plan.n_sats, plan.n_stations, &err)) ||
-            viz_status_init(&p.st, plan.n_sats, plan.n_stations, viz_replay_runs(p.replay), &err))
+            viz_status_init(&p.st, plan.n_sats, plan.n_stations, viz_replay_runs(p.replay), &err)) {
+            if (!err.path[0])
+                snprintf(err.path, sizeof err.path, "%s", a.replay);
             goto fail;
+        }
         p.has_status = true;
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(rep, "dataset");
         const cJSON *cs = d ? cJSON_GetObjectItemCaseSensitive(d, "client_samples") : NULL;
@@ -654,6 +667,8 @@ int cmd_viz(int argc, char **argv)
     }
     rc = a.headless ? headless(&p, &err) : window(&p, &err);
     if (p.live) {
+        if (!a.quiet && !a.headless && !viz_live_done(p.live))
+            fprintf(stderr, "viz: stopping the runs (the slice in progress ends first)\n");
         int rc2 = viz_live_stop(p.live, &err);
         p.live = NULL;
         rc = rc ? rc : rc2;
