@@ -249,9 +249,8 @@ static int headless(app *p, cs_err *err)
     return rc;
 }
 
-static double round_step(app *p, int dir)
+static double round_step(app *p, size_t f, int dir)
 {
-    size_t f = p->a->vo.focus;
     double best = dir > 0 ? p->end_s : 0;
     for (int r = 0;; r++) {
         double t = viz_replay_round_time(p->replay, f, r);
@@ -265,14 +264,13 @@ static double round_step(app *p, int dir)
     return best;
 }
 
-static int window(app *p, cs_err *err)
+/* SDL's video, checked before any work: without a display SDL falls back to its offscreen or
+ * dummy driver, a window nobody would see. */
+static int display_open(cs_err *err)
 {
-    const args *a = p->a;
-    viz_opts o = a->vo;
     if (SDL_Init(SDL_INIT_VIDEO) != 0)
         return cs_err_set(err, CS_EIO, NULL, 0, 0,
                           "no display (%s); use --headless for frames without one", SDL_GetError());
-    /* Without a display SDL falls back to its offscreen or dummy driver: a window nobody sees. */
     const char *drv = SDL_GetCurrentVideoDriver();
     const char *asked = getenv("SDL_VIDEODRIVER");
     if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")) && !(asked && asked[0])) {
@@ -282,14 +280,20 @@ static int window(app *p, cs_err *err)
                           "WAYLAND_DISPLAY, or use --headless for frames without one",
                           drv);
     }
+    return 0;
+}
+
+/* The window's loop (display_open succeeded). */
+static int window(app *p, cs_err *err)
+{
+    const args *a = p->a;
+    viz_opts o = a->vo;
     char title[256];
     snprintf(title, sizeof title, "constsim viz: %s", p->cfg->name);
     SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
                                        a->w, a->h, SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
     if (!win) {
-        cs_err_set(err, CS_EIO, NULL, 0, 0, "cannot open a window: %s", SDL_GetError());
-        SDL_Quit();
-        return err->code;
+        return cs_err_set(err, CS_EIO, NULL, 0, 0, "cannot open a window: %s", SDL_GetError());
     }
     uint32_t *px = NULL;
     SDL_Surface *frame = NULL;
@@ -318,9 +322,12 @@ static int window(app *p, cs_err *err)
             int ww, wh;
             SDL_GetWindowSize(win, &ww, &wh);
             double scale = ww > 0 ? (double)ws->w / ww : 1;
-            if (!frame ||
-                !(v = viz_view_create(p->scene, px, fw, fh, fw * 4, viz_font_path(), scale, err))) {
-                rc = err->code ? err->code : CS_ENOMEM;
+            if (!frame) {
+                rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (frame %dx%d)", fw, fh);
+                break;
+            }
+            if (!(v = viz_view_create(p->scene, px, fw, fh, fw * 4, viz_font_path(), scale, err))) {
+                rc = err->code;
                 break;
             }
             fw = ws->w;
@@ -361,9 +368,9 @@ static int window(app *p, cs_err *err)
                 } else if (p->replay && (k == SDLK_LEFT || k == SDLK_RIGHT))
                     p->t_s += (k == SDLK_LEFT ? -60.0 : 60.0) * (shift ? 10 : 1);
                 else if (p->replay && k == SDLK_PAGEUP)
-                    p->t_s = round_step(p, -1);
+                    p->t_s = round_step(p, o.focus, -1);
                 else if (p->replay && k == SDLK_PAGEDOWN)
-                    p->t_s = round_step(p, +1);
+                    p->t_s = round_step(p, o.focus, +1);
                 else if (p->replay && k == SDLK_HOME)
                     p->t_s = 0;
                 else if (p->replay && k == SDLK_END)
@@ -382,11 +389,12 @@ static int window(app *p, cs_err *err)
             p->t_s += dt * o.warp;
         p->t_s = p->t_s < 0 ? 0 : p->t_s > p->end_s ? p->end_s : p->t_s;
         if (p->live) {
-            /* The view's clock never runs ahead of the runs by more than a second of warp. */
+            /* The view's clock never runs ahead of the runs by more than a second of warp; a
+             * failure of the runs ends the view (viz_live_allow returns it). */
             double reached = viz_live_reached(p->live);
             if (p->t_s > reached + o.warp)
                 p->t_s = reached + o.warp > 0 ? reached + o.warp : 0;
-            if (!o.paused && (rc = viz_live_allow(p->live, p->t_s, err)))
+            if ((rc = viz_live_allow(p->live, o.paused ? reached : p->t_s, err)))
                 break;
         }
         if ((rc = status_at(p, p->t_s, err)))
@@ -406,7 +414,6 @@ static int window(app *p, cs_err *err)
         SDL_FreeSurface(frame);
     free(px);
     SDL_DestroyWindow(win);
-    SDL_Quit();
     return rc;
 }
 
@@ -525,7 +532,8 @@ static void draw_opts(args *a, size_t n_sats)
 }
 
 /* --select and --focus against the scene. */
-static int resolve_choices(args *a, const sim_plan *plan, const viz_status *st, cs_err *err)
+static int resolve_choices(args *a, const sim_plan *plan, const nn_precision *precs, size_t n,
+                           cs_err *err)
 {
     if (a->select) {
         for (size_t i = 0; i < plan->n_sats; i++)
@@ -540,9 +548,9 @@ static int resolve_choices(args *a, const sim_plan *plan, const viz_status *st, 
     }
     if (a->focus) {
         size_t i = 0;
-        while (i < st->n_runs && strcmp(nn_precision_name(st->runs[i].precision), a->focus))
+        while (i < n && strcmp(nn_precision_name(precs[i]), a->focus))
             i++;
-        if (i == st->n_runs)
+        if (i == n)
             return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "--focus %s: no run in that precision",
                               a->focus);
         a->vo.focus = i;
@@ -576,7 +584,7 @@ int cmd_viz(int argc, char **argv)
     memset(&ds, 0, sizeof ds);
     fl_study study;
     memset(&study, 0, sizeof study);
-    bool study_begun = false;
+    bool study_begun = false, sdl_open = false;
     const size_t *part_sizes = NULL;
     size_t *sizes = NULL;
     app p;
@@ -610,26 +618,53 @@ int cmd_viz(int argc, char **argv)
     p.end_s = cfg->duration_s;
     draw_opts(&a, plan.n_sats);
 
+    /* The runs' precisions, then every choice of the command line checked before any work. */
+    nn_precision precs[NN_PRECISIONS];
+    size_t n_prec = 0;
     if (a.replay) {
         if (!(p.replay = viz_replay_create(rep, plan.n_sats, plan.n_stations, &err)) ||
-            viz_status_init(&p.st, plan.n_sats, plan.n_stations, viz_replay_runs(p.replay), &err)) {
+            viz_status_init(&p.st, plan.n_sats, plan.n_stations, viz_replay_runs(p.replay), &err) ||
+            viz_replay_seek(p.replay, 0, &p.st, &err)) {
             if (!err.path[0])
                 snprintf(err.path, sizeof err.path, "%s", a.replay);
             goto fail;
         }
         p.has_status = true;
+        for (size_t i = 0; i < p.st.n_runs; i++)
+            precs[n_prec++] = p.st.runs[i].precision;
+        /* Partition sizes: one per client, the first satellites. */
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(rep, "dataset");
         const cJSON *cs = d ? cJSON_GetObjectItemCaseSensitive(d, "client_samples") : NULL;
-        if (cJSON_IsArray(cs) && (size_t)cJSON_GetArraySize(cs) == plan.n_sats &&
-            (sizes = calloc(plan.n_sats ? plan.n_sats : 1, sizeof *sizes))) {
+        if (cJSON_IsArray(cs) && (size_t)cJSON_GetArraySize(cs) <= plan.n_sats) {
+            if (!(sizes = calloc(plan.n_sats ? plan.n_sats : 1, sizeof *sizes))) {
+                cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+                goto fail;
+            }
             size_t i = 0;
             const cJSON *x;
             cJSON_ArrayForEach(x, cs) sizes[i++] = cJSON_IsNumber(x) ? (size_t)x->valuedouble : 0;
             part_sizes = sizes;
         }
-        double end = viz_replay_end_time(p.replay);
-        p.end_s = end > 0 && end < cfg->duration_s ? cfg->duration_s : cfg->duration_s;
     } else if (!a.orbits_only) {
+        for (size_t i = 0; i < cfg->wire.n_precision; i++)
+            precs[n_prec++] = cfg->wire.precision[i];
+    }
+    if (resolve_choices(&a, &plan, precs, n_prec, &err) ||
+        (a.at && parse_at(a.at, plan.jd_epoch, p.replay, a.vo.focus, &p.t_s, &err)))
+        goto fail;
+    if (a.at && (p.t_s < 0 || p.t_s > cfg->duration_s)) {
+        cs_err_set(&err, CS_EINVAL, NULL, 0, 0,
+                   "--at %s is outside the scenario (its epoch to %g s later)", a.at,
+                   cfg->duration_s);
+        goto fail;
+    }
+    if (!a.headless) {
+        if (display_open(&err))
+            goto fail;
+        sdl_open = true;
+    }
+
+    if (!a.replay && !a.orbits_only) {
         char root[1024];
         if (nn_data_find_root(cfg->dataset.path, root, sizeof root, &err) ||
             nn_data_load(root, (int)a.threads, &ds, &err))
@@ -640,8 +675,10 @@ int cmd_viz(int argc, char **argv)
         if (fl_study_begin(cfg, &plan, &ds, &so, &study, &err))
             goto fail;
         study_begun = true;
-        if (!(sizes = calloc(plan.n_sats ? plan.n_sats : 1, sizeof *sizes)))
+        if (!(sizes = calloc(plan.n_sats ? plan.n_sats : 1, sizeof *sizes))) {
+            cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
             goto fail;
+        }
         for (size_t c = 0; c < study.parts.n_clients && c < plan.n_sats; c++)
             sizes[c] = study.parts.off[c + 1] - study.parts.off[c];
         part_sizes = sizes;
@@ -655,21 +692,11 @@ int cmd_viz(int argc, char **argv)
         goto fail;
     free(sizes);
     sizes = NULL;
-    if (a.at && parse_at(a.at, plan.jd_epoch, p.replay, a.vo.focus, &p.t_s, &err))
-        goto fail;
-    if (resolve_choices(&a, &plan, &p.st, &err))
-        goto fail;
-    if (a.at && (p.t_s < 0 || p.t_s > cfg->duration_s)) {
-        cs_err_set(&err, CS_EINVAL, NULL, 0, 0,
-                   "--at %s is outside the scenario (its epoch to %g s later)", a.at,
-                   cfg->duration_s);
-        goto fail;
-    }
     rc = a.headless ? headless(&p, &err) : window(&p, &err);
     if (p.live) {
         if (!a.quiet && !a.headless && !viz_live_done(p.live))
             fprintf(stderr, "viz: stopping the runs (the slice in progress ends first)\n");
-        int rc2 = viz_live_stop(p.live, &err);
+        int rc2 = viz_live_stop(p.live, rc == 0, &err);
         p.live = NULL;
         rc = rc ? rc : rc2;
         if (rc)
@@ -701,8 +728,10 @@ int cmd_viz(int argc, char **argv)
 fail:
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
-    if (p.live)
-        viz_live_stop(p.live, &err);
+    if (p.live) { /* abandoned: no model file is written */
+        cs_err ignored;
+        viz_live_stop(p.live, false, &ignored);
+    }
     free(sizes);
 done:
     viz_status_free(&p.st);
@@ -716,6 +745,8 @@ done:
     sim_plan_free(&plan);
     scn_free(cfg);
     free(a.sets);
+    if (sdl_open)
+        SDL_Quit();
     return rc;
 }
 #endif

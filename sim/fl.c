@@ -117,9 +117,10 @@ struct fl_run {
     bool horizon_hit;        /* finished by the duration */
     double accuracy0, loss0; /* the initial global model (for snapshots before round 1) */
     bool have_eval0;
-    fl_client_view *views;                    /* owned: n_clients, for snapshots */
-    fl_segment *sessions;                     /* owned: n_clients, for snapshots */
-    uint64_t *station_bytes;                  /* owned: n_st, for snapshots */
+    bool links_done;         /* transfers abandoned once the run finished (fl_links_finish) */
+    fl_client_view *views;   /* owned: n_clients, for snapshots */
+    fl_segment *sessions;    /* owned: n_clients, for snapshots */
+    uint64_t *station_bytes; /* owned: n_st, for snapshots */
     size_t payload_bytes, payload_bytes_fp32; /* of the initial model */
     double wall0;
 };
@@ -837,6 +838,14 @@ int fl_run_advance(fl_run *r, double t_s, cs_err *err)
             r->horizon_hit = true;
         }
     }
+    /* A finished run abandons its transfers where it stopped (as fl_run_end would at the same
+     * time), so that its snapshots show no session still open. */
+    if (r->finished && !r->links_done) {
+        r->links_done = true;
+        int rc = fl_links_finish(r->links, err);
+        if (rc)
+            return rc;
+    }
     observe(r);
     return 0;
 }
@@ -859,7 +868,7 @@ int fl_run_end(fl_run *r, fl_result *out, cs_err *err)
     int rc;
     out->payload_bytes = r->payload_bytes;
     out->payload_bytes_fp32 = r->payload_bytes_fp32;
-    if ((rc = fl_links_finish(r->links, err)) || (rc = run_result(r, out, err)))
+    if ((!r->links_done && (rc = fl_links_finish(r->links, err))) || (rc = run_result(r, out, err)))
         goto fail;
     if (out->n_rounds > 0) {
         out->accuracy = out->rounds[out->n_rounds - 1].accuracy;

@@ -285,6 +285,46 @@ static void test_replay(bool quick)
         }
     }
     T_EQ(compared, quick ? 1 : 4 * nr);
+    /* After the last round, and at the scenario's end: the live view's time follows --at although
+     * every run has finished, and its sessions are closed as the replay's are. */
+    double t_last = t_num(cJSON_GetArrayItem(rounds, nr - 1), "sim_time_s");
+    double dur = 86400;
+    double after[2] = {t_last + 0.5 * (dur - t_last), dur};
+    for (int q = 0; !quick && q < 2; q++) {
+        char at[64], live_args[1024];
+        snprintf(at, sizeof at, "+%.3f", after[q]);
+        snprintf(live_args, sizeof live_args, "%s %s --threads 2", SCN, sets);
+        cJSON *a = frame(live_args, at, NULL);
+        cJSON *b = frame(replay, at, NULL);
+        T_TRUE(a && b);
+        if (!a || !b)
+            continue;
+        T_NEAR(t_num(a, "t_s"), after[q], 1e-3);
+        T_NEAR(t_num(b, "t_s"), after[q], 1e-3);
+        char sa[256], sb[256], la[4096], lb[4096];
+        states(a, sa, sizeof sa);
+        states(b, sb, sizeof sb);
+        T_STREQ(sa, sb);
+        links(a, la, sizeof la);
+        links(b, lb, sizeof lb);
+        T_STREQ(la, lb);
+        const cJSON *ra = cJSON_GetArrayItem(t_get(a, "runs"), 0);
+        const cJSON *rb = cJSON_GetArrayItem(t_get(b, "runs"), 0);
+        T_EQ(t_num(ra, "bytes"), t_num(rb, "bytes"));
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    /* --focus picks the run by precision in a replay too. */
+    char focus[600];
+    snprintf(focus, sizeof focus, "%s --focus int8", replay);
+    f = frame(focus, "round:1", NULL);
+    T_TRUE(f != NULL);
+    if (f) {
+        const cJSON *r1 = cJSON_GetArrayItem(t_get(f, "runs"), 1);
+        T_STREQ(t_get(r1, "precision")->valuestring, "int8");
+        T_TRUE(cJSON_IsTrue(t_get(r1, "focus")));
+        cJSON_Delete(f);
+    }
     T_TRUE(busy > 0); /* not a comparison of idle constellations */
     fprintf(stderr, "replay: %d frames compared, %d busy satellite states\n", compared, busy);
     cJSON_Delete(r);

@@ -147,16 +147,19 @@ typedef struct viz_live viz_live; /* opaque */
  * viz_live_allow permits; else viz_live_allow advances them before it returns. */
 viz_live *viz_live_start(struct fl_study *study, const struct fl_study_opts *opts, bool threaded,
                          cs_err *err);
-/* Lets the runs advance to t_s (capped at the scenario duration). */
+/* Lets the runs advance to t_s (capped at the scenario duration). Once every run finished the
+ * status's time still follows t_s. Threaded: returns the runs' failure once it happened. */
 int viz_live_allow(viz_live *l, double t_s, cs_err *err);
 /* Copies the newest published status into out (initialised by viz_live_status_init); false when
  * memory ran out. A failure of the runs is returned by viz_live_stop. */
 bool viz_live_latest(viz_live *l, viz_status *out);
 int viz_live_status_init(const viz_live *l, viz_status *out, cs_err *err);
 double viz_live_reached(viz_live *l); /* simulated time the runs reached */
-bool viz_live_done(viz_live *l);      /* every run finished, or one failed */
-/* Stops the runs where they are, ends them and hands their results to the study in order
- * (fl_study_add_run); the caller then finishes the study and writes the report. l is freed. */
-int viz_live_stop(viz_live *l, cs_err *err);
+bool viz_live_done(viz_live *l);      /* every run finished */
+/* Stops the runs where they are; with keep, ends them and hands their results to the study in
+ * order (fl_study_add_run: model files when the study saves them), after which the caller
+ * finishes the study and writes the report; without keep, abandons them. l is freed. Returns a
+ * failure of the runs (also when viz_live_allow reported it). */
+int viz_live_stop(viz_live *l, bool keep, cs_err *err);
 
 #endif

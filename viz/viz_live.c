@@ -28,7 +28,7 @@ struct viz_live {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     double allow_s, reached_s;
-    bool quit, done;
+    bool quit, done, failed; /* done: every run finished (the time still advances) */
     int rc;
     cs_err err;
 };
@@ -92,9 +92,9 @@ static void *thread_main(void *arg)
     cs_err_clear(&err);
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (!l->quit && !l->done && l->allow_s <= l->reached_s)
+        while (!l->quit && l->allow_s <= l->reached_s)
             pthread_cond_wait(&l->cv, &l->mu);
-        if (l->quit || l->done)
+        if (l->quit)
             break;
         double t =
             l->allow_s < l->reached_s + SLICE_MAX_S ? l->allow_s : l->reached_s + SLICE_MAX_S;
@@ -104,7 +104,7 @@ static void *thread_main(void *arg)
         if (rc) {
             l->rc = rc;
             l->err = err;
-            l->done = true;
+            l->failed = true;
             break;
         }
     }
@@ -115,6 +115,12 @@ static void *thread_main(void *arg)
 int viz_live_status_init(const viz_live *l, viz_status *out, cs_err *err)
 {
     return viz_status_init(out, l->study->plan->n_sats, l->study->plan->n_stations, l->n_runs, err);
+}
+
+static void no_observer(void *user, const fl_snapshot *s)
+{
+    (void)user;
+    (void)s;
 }
 
 static void destroy(viz_live *l)
@@ -146,6 +152,8 @@ viz_live *viz_live_start(fl_study *study, const fl_study_opts *opts, bool thread
         goto fail;
     for (size_t i = 0; i < n; i++) {
         fl_study_env(study, opts, i, &l->env[i]);
+        if (!l->env[i].observe) /* snapshots then show the initial model's accuracy */
+            l->env[i].observe = no_observer;
         if (!(l->run[i] = fl_run_begin(&l->env[i], study->cfg->wire.precision[i], err)))
             goto fail;
         l->n_runs = i + 1;
@@ -172,20 +180,26 @@ int viz_live_allow(viz_live *l, double t_s, cs_err *err)
     double end = l->study->cfg->duration_s;
     t_s = t_s < end ? t_s : end;
     if (!l->threaded) {
-        while (!l->done && l->reached_s < t_s) {
+        while (!l->failed && l->reached_s < t_s) {
             double t = t_s < l->reached_s + SLICE_MAX_S ? t_s : l->reached_s + SLICE_MAX_S;
             t = t > 0 ? t : 0;
             int rc = step(l, t, err);
             if (rc) {
                 l->rc = rc;
                 l->err = *err;
-                l->done = true;
+                l->failed = true;
                 return rc;
             }
         }
         return 0;
     }
     pthread_mutex_lock(&l->mu);
+    if (l->failed) {
+        *err = l->err;
+        int rc = l->rc;
+        pthread_mutex_unlock(&l->mu);
+        return rc;
+    }
     if (t_s > l->allow_s || l->allow_s == 0) {
         l->allow_s = t_s;
         pthread_cond_signal(&l->cv);
@@ -219,7 +233,7 @@ bool viz_live_done(viz_live *l)
     return d;
 }
 
-int viz_live_stop(viz_live *l, cs_err *err)
+int viz_live_stop(viz_live *l, bool keep, cs_err *err)
 {
     if (l->threaded) {
         pthread_mutex_lock(&l->mu);
@@ -234,7 +248,7 @@ int viz_live_stop(viz_live *l, cs_err *err)
     for (size_t i = 0; i < l->n_runs; i++) {
         fl_run *r = l->run[i];
         l->run[i] = NULL;
-        if (rc) {
+        if (rc || !keep) {
             fl_run_destroy(r);
             continue;
         }

@@ -67,7 +67,14 @@ struct viz_scene {
 
 const char *viz_geo_dir(char *buf, size_t cap)
 {
-    return viz__geo_dir(buf, cap);
+    const char *d = viz__geo_dir(buf, cap);
+    char p[1200];
+    if (d) { /* both files, or the grid alone */
+        snprintf(p, sizeof p, "%s/ne_110m_coastline.geojson", d);
+        if (access(p, R_OK) != 0)
+            return NULL;
+    }
+    return d;
 }
 
 void viz_scene_destroy(viz_scene *sc)
@@ -212,7 +219,7 @@ const char *viz_font_path(void)
 {
     const char *e = getenv("CONSTSIM_FONT");
     if (e && e[0])
-        return e;
+        return access(e, R_OK) == 0 ? e : NULL;
     static const char *const known[] = {
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -647,8 +654,12 @@ static void panel(viz_view *v, double t_s, const viz_status *st, const viz_opts 
             const viz_run *r = &st->runs[i];
             double acc = r->rounds_done ? r->curve_acc[r->rounds_done - 1] : r->accuracy0;
             fmt_bytes(a, sizeof a, r->bytes);
-            snprintf(line, sizeof line, "%s%s r%d/%d %5.1f%% %s $%.2f", i == o->focus ? ">" : " ",
-                     nn_precision_name(r->precision), r->rounds_done, r->rounds_total, 100 * acc, a,
+            if (isnan(acc))
+                snprintf(b, sizeof b, "    -");
+            else
+                snprintf(b, sizeof b, "%5.1f%%", 100 * acc);
+            snprintf(line, sizeof line, "%s%s r%d/%d %s %s $%.2f", i == o->focus ? ">" : " ",
+                     nn_precision_name(r->precision), r->rounds_done, r->rounds_total, b, a,
                      r->cost_usd);
             viz__text(v->small, x, y, precision_colour(r->precision), line);
             y += sh;
