@@ -21,7 +21,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "side-by-side table of reports and sweeps (best marked, CSV, sort)"},
     {"plot", cmd_plot,
      "plots of a report or a sweep with gnuplot (report curves, sweep heatmaps, Pareto front)"},
-    {"viz", cmd_viz, "SDL2 orbit and link view: not available yet (exits 1)"},
+    {"viz", cmd_viz, "SDL2 orbit and link view, live or replayed; headless frames (PNG, JSON)"},
     {"train", cmd_train, "centralised training baseline on the EuroSAT train split"},
     {"eval", cmd_eval, "accuracy and loss of a saved model"},
     {"quantize", cmd_quantize, "post-training quantisation study (FP32/FP16/INT8)"},
