@@ -52,7 +52,7 @@ int bench_contacts(int argc, char **argv)
     long planes = 72, per_plane = 22, phasing = 1, n_st = 100, threads = 1;
     double alt = 550.0, inc = 53.0, hours = 24.0, mask = 10.0;
     orb_prop_kind prop = ORB_PROP_SGP4;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
@@ -87,7 +87,6 @@ int bench_contacts(int argc, char **argv)
             return cli_usage_error(cmd, "unknown option \"%s\"", a);
         if (rc != 0)
             return 2;
-        i++;
     }
     if (phasing >= planes)
         return cli_usage_error(cmd, "--phasing must be in 0..%ld (planes - 1)", planes - 1);

@@ -42,7 +42,7 @@ int bench_train(int argc, char **argv)
         return 0;
     }
     long threads = cs_host_cpus(), batches = 20, batch = 32, warmup = 3;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = strcmp(o, "--threads") == 0   ? &threads
                     : strcmp(o, "--batches") == 0 ? &batches
@@ -55,7 +55,6 @@ int bench_train(int argc, char **argv)
         const long hi = dst == &threads ? 256 : dst == &batch ? 4096 : 100000;
         if (cli_parse_int(cmd, o, v, lo, hi, dst) != 0)
             return 2;
-        i++;
     }
 
     nn_set_threads((int)threads);

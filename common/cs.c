@@ -1,8 +1,10 @@
 #include "cs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,9 +204,25 @@ int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *er
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cs_err_set(err, CS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    /* Opened without blocking (a FIFO would wait for a writer), then checked to be a regular
+     * file: an input that cannot be read is bad input (CS_EINVAL, exit 2). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        close(fd);
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "%s",
+                          dir ? "is a directory, not a file" : "is not a regular file");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "cannot open: %s", strerror(e));
+    }
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap + 1);
     if (!buf) {
@@ -216,9 +234,10 @@ int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *er
         n += r;
         if (r == 0) {
             if (ferror(f)) {
+                int e = errno;
                 free(buf);
                 fclose(f);
-                return cs_err_set(err, CS_EIO, path, 0, 0, "read failed");
+                return cs_err_set(err, CS_EINVAL, path, 0, 0, "read failed: %s", strerror(e));
             }
             break;
         }

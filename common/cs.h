@@ -72,7 +72,9 @@ int cs_mkdir_parent(const char *path, cs_err *err);
  * writes len bytes to path atomically (cs_write_file_atomic: a temporary file beside it, fsync,
  * rename). */
 int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err *err);
-/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). An input that
+ * cannot be read (missing, unreadable, a directory, not a regular file such as a FIFO) is
+ * CS_EINVAL, naming path and why: bad input, exit code 2 in every command. */
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err);
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as exactly x, "null" when x is not finite:

@@ -565,7 +565,34 @@ int nn_codec_load_with(const nn_layout *l, const char *path, float *state, int64
     int rc = cs_read_file(path, &buf, &len, err);
     if (rc)
         return rc;
-    rc = nn_codec_decode_with(l, buf, len, path, NULL, state, tracked, prec, err);
+    /* Decoded aside first: a file with a non-finite value leaves state unchanged. */
+    float *tmp = malloc((l->state_floats ? l->state_floats : 1) * sizeof *tmp);
+    if (!tmp) {
+        free(buf);
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (model)");
+    }
+    memcpy(tmp, state, l->state_floats * sizeof *tmp);
+    int64_t tr[64];
+    CS_ASSERT(l->n_tracked <= sizeof tr / sizeof tr[0]);
+    memcpy(tr, tracked, l->n_tracked * sizeof *tr);
+    rc = nn_codec_decode_with(l, buf, len, path, NULL, tmp, tr, prec, err);
     free(buf);
+    for (size_t v = 0; rc == 0 && v < l->n_views; v++) {
+        const nn_view *w = &l->views[v];
+        if (w->store == NN_STORE_TRACKED)
+            continue;
+        for (size_t i = 0; i < w->count; i++)
+            if (!isfinite(tmp[w->offset + i])) {
+                rc = cs_err_set(err, CS_EINVAL, path, 0, 0,
+                                "tensor %s: element %zu is %s; a model must hold finite values",
+                                w->name, i, isnan(tmp[w->offset + i]) ? "NaN" : "infinite");
+                break;
+            }
+    }
+    if (rc == 0) {
+        memcpy(state, tmp, l->state_floats * sizeof *tmp);
+        memcpy(tracked, tr, l->n_tracked * sizeof *tr);
+    }
+    free(tmp);
     return rc;
 }

@@ -106,6 +106,8 @@ int nn_codec_decode(const unsigned char *buf, size_t len, const float *base, flo
 /* ---- model files: payloads on disk (written atomically) ------------------------------------ */
 int nn_codec_save_with(const nn_layout *l, const char *path, nn_precision prec, const float *state,
                        const int64_t *tracked, cs_err *err);
+/* Loads a model file: nn_codec_decode_with of its bytes, refused (CS_EINVAL naming the tensor
+ * and the element; state and tracked unchanged) when a weight or statistic is NaN or infinite. */
 int nn_codec_load_with(const nn_layout *l, const char *path, float *state, int64_t *tracked,
                        nn_precision *prec, cs_err *err);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define NN_HAVE_X86 1
 #else
@@ -128,8 +129,17 @@ bool nn_fp16_have_f16c(void)
     static int have = -1; /* computed once; every thread computes the same value */
     int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
     if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+        /* CPUID.1:ECX: OSXSAVE (27), AVX (28), F16C (29); and the OS saves the YMM state
+         * (XCR0 bits 1 and 2). Read directly: clang 14's __builtin_cpu_supports knows no
+         * "f16c". */
+        unsigned a, b, c, d;
+        h = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d) && (c >> 27 & 7u) == 7u) {
+            unsigned lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            (void)hi;
+            h = (lo & 6u) == 6u;
+        }
         __atomic_store_n(&have, h, __ATOMIC_RELAXED);
     }
     return h != 0;

@@ -1,3 +1,5 @@
 cs_test(NAME test_common SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_common.c LABELS unit LIBS cs_common)
 # The typed checks of tests/t.h.
 cs_test(NAME test_t SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_t.c LABELS unit LIBS m)
+# Every command: an input it cannot read (missing, a folder, a FIFO) is exit 2, naming the path.
+cs_test(NAME test_cli_inputs SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_inputs.c LABELS e2e)

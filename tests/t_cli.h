@@ -60,7 +60,7 @@ __attribute__((unused)) static cJSON *t_load_json(const char *path)
 }
 
 /* Member k of object o; NULL, with a message naming it, when missing. */
-static const cJSON *t_get(const cJSON *o, const char *k)
+__attribute__((unused)) static const cJSON *t_get(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!x)
@@ -69,7 +69,7 @@ static const cJSON *t_get(const cJSON *o, const char *k)
 }
 
 /* Number member k of o; -1e300 when missing or not a number (no check can expect that). */
-static double t_num(const cJSON *o, const char *k)
+__attribute__((unused)) static double t_num(const cJSON *o, const char *k)
 {
     const cJSON *x = t_get(o, k);
     return cJSON_IsNumber(x) ? x->valuedouble : -1e300;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The names in folder dir, one a line, in the folder's order; NULL if it cannot be read. */
@@ -218,8 +219,19 @@ int main(void)
     unsigned char *data = NULL;
     size_t len = 0;
     snprintf(path, sizeof path, "%s/missing", dir);
-    T_EQ(cs_read_file(path, &data, &len, &e), CS_EIO);
+    T_EQ(cs_read_file(path, &data, &len, &e), CS_EINVAL); /* a missing input is bad input */
     T_CONTAINS(e.msg, "cannot open");
+    T_EQ(cs_err_exit_code(&e), 2);
+    /* A folder, a FIFO (refused without waiting for a writer) and /dev/null are not files. */
+    T_EQ(cs_read_file(dir, &data, &len, &e), CS_EINVAL);
+    T_STREQ(e.msg, "is a directory, not a file");
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    T_EQ(mkfifo(path, 0600), 0);
+    T_EQ(cs_read_file(path, &data, &len, &e), CS_EINVAL);
+    T_STREQ(e.msg, "is not a regular file");
+    unlink(path);
+    T_EQ(cs_read_file("/dev/null", &data, &len, &e), CS_EINVAL);
+    T_STREQ(e.path, "/dev/null");
     snprintf(sub, sizeof sub, "%s/in_dir", dir);
     T_EQ(cs_mkdir_p(sub, &e), 0);
     test_write_in_dir(sub);

@@ -820,7 +820,7 @@ static void test_yaml_edges(void)
             "constellation, ground_stations, federated, ...");
     /* A missing file. */
     c = NULL;
-    T_EQ(scn_load("tests/data/good/no-such.yaml", NULL, 0, &c, &e), CS_EIO);
+    T_EQ(scn_load("tests/data/good/no-such.yaml", NULL, 0, &c, &e), CS_EINVAL);
     T_STREQ(err_text(&e),
             "tests/data/good/no-such.yaml: error: cannot open: No such file or directory");
     /* Bad numbers: NaN, inf, hex are not numbers. */

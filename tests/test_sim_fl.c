@@ -321,6 +321,7 @@ typedef struct watch {
     int calls;
     double last_t;
     int last_done;
+    int rounds; /* federated.rounds of the scenario */
     bool ordered, consistent, saw_session, saw_training, finished;
 } watch;
 
@@ -333,7 +334,7 @@ static void on_snapshot(void *user, const fl_snapshot *s)
     w->last_t = s->t_s;
     w->last_done = s->rounds_done;
     w->finished = s->finished;
-    if (s->n_clients != 2 || s->n_sessions > 1 || s->rounds_total != s->rounds_total ||
+    if (s->n_clients != 2 || s->n_sessions > 1 || s->rounds_total != w->rounds ||
         s->rounds_done > s->rounds_total)
         w->consistent = false;
     for (size_t i = 0; i < s->n_sessions; i++) {
@@ -401,7 +402,7 @@ static void check_slices(const char *deadline_line, const char *set, double step
     fl_result batch, sliced;
     T_EQ(run(&f, &batch), 0);
 
-    watch w = {.ordered = true, .consistent = true};
+    watch w = {.ordered = true, .consistent = true, .rounds = f.cfg->federated.rounds};
     fl_env env = {.cfg = f.cfg,
                   .plan = &f.plan,
                   .ds = &f.ds,

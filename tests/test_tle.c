@@ -178,8 +178,8 @@ static void test_bad_files(void)
     orb_tle *t = NULL;
     size_t n = 0;
     cs_err err;
-    T_EQ(orb_tle_load(fixture("no_such_file.tle"), &t, &n, &err), CS_EIO);
-    T_EQ(err.code, CS_EIO);
+    T_EQ(orb_tle_load(fixture("no_such_file.tle"), &t, &n, &err), CS_EINVAL);
+    T_EQ(err.code, CS_EINVAL);
 }
 
 static void test_parse_strings(void)
