@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config git time
+  build-essential clang cmake pkg-config git time
   libgsl-dev libopenblas-dev libyaml-dev libcjson-dev libsdl2-dev libjpeg62-turbo-dev
   libsdl2-ttf-dev zlib1g-dev fonts-dejavu-core
   python3 python3-numpy python3-torch python3-skyfield python3-pil
