@@ -143,7 +143,7 @@ struct fl_study_opts;
 typedef struct viz_live viz_live; /* opaque */
 
 /* Begins one run per wire precision of study (after fl_study_begin; study and opts borrowed until
- * viz_live_stop). threaded: the runs advance in a thread of their own, up to the time
+ * viz_live_stop); the view is the runs' observer (opts->observe is not used). threaded: the runs advance in a thread of their own, up to the time
  * viz_live_allow permits; else viz_live_allow advances them before it returns. */
 viz_live *viz_live_start(struct fl_study *study, const struct fl_study_opts *opts, bool threaded,
                          cs_err *err);

@@ -15,14 +15,23 @@
 /* The longest slice: the view gets a new status at least this often in simulated time. */
 #define SLICE_MAX_S 600.0
 
+/* What a run's observer is told: which run it watches. */
+typedef struct run_watch {
+    viz_live *l; /* borrowed */
+    size_t i;
+} run_watch;
+
 struct viz_live {
     fl_study *study;           /* borrowed */
     const fl_study_opts *opts; /* borrowed */
     size_t n_runs;
     fl_env env[NN_PRECISIONS];
     fl_run *run[NN_PRECISIONS]; /* owned until stop */
-    viz_status work;            /* the sim side's status */
-    viz_status pub;             /* the published copy (under mu) */
+    run_watch watch[NN_PRECISIONS];
+    int fill_rc; /* a failure of the observer (out of memory), returned by the next step */
+    cs_err fill_err;
+    viz_status work; /* the sim side's status */
+    viz_status pub;  /* the published copy (under mu) */
     bool threaded;
     pthread_t th;
     pthread_mutex_t mu;
@@ -33,37 +42,50 @@ struct viz_live {
     cs_err err;
 };
 
-/* The view status of run i from its snapshot. */
-static int fill(viz_live *l, size_t i, cs_err *err)
+/* The view status of run i from its snapshot (the sim side's `work`). */
+static int fill(viz_live *l, size_t i, const fl_snapshot *s, cs_err *err)
 {
-    fl_snapshot s;
-    fl_run_snapshot(l->run[i], &s);
     viz_run *v = &l->work.runs[i];
-    v->precision = s.precision;
-    v->rounds_total = s.rounds_total;
-    v->round_open = s.round_open;
-    v->finished = s.finished;
-    if (s.rounds_done == 0)
-        v->accuracy0 = s.accuracy;
+    v->precision = s->precision;
+    v->rounds_total = s->rounds_total;
+    v->round_open = s->round_open;
+    v->finished = s->finished;
+    if (s->rounds_done == 0)
+        v->accuracy0 = s->accuracy;
     v->rounds_done = 0;
-    for (int k = 0; k < s.rounds_done; k++) {
-        int rc = viz__run_curve_push(v, s.rounds[k].t_end_s, s.rounds[k].accuracy, err);
+    for (int k = 0; k < s->rounds_done; k++) {
+        int rc = viz__run_curve_push(v, s->rounds[k].t_end_s, s->rounds[k].accuracy, err);
         if (rc)
             return rc;
     }
-    v->bytes = s.bytes_to_sat + s.bytes_to_ground;
-    v->cost_usd = s.cost_usd;
-    for (size_t c = 0; c < s.n_clients; c++) {
-        const fl_client_view *cv = &s.clients[c];
+    v->bytes = s->bytes_to_sat + s->bytes_to_ground;
+    v->cost_usd = s->cost_usd;
+    for (size_t c = 0; c < s->n_clients; c++) {
+        const fl_client_view *cv = &s->clients[c];
         v->sat_state[c] = cv->reported ? VIZ_SAT_DONE : (uint8_t)cv->state; /* same order */
         v->sat_station[c] = -1;
         v->sat_bytes[c] = cv->bytes_moved;
     }
-    for (size_t k = 0; k < s.n_sessions; k++)
-        v->sat_station[s.sessions[k].sat] = (int32_t)s.sessions[k].station;
-    memcpy(v->st_bytes, s.station_bytes, s.n_stations * sizeof *v->st_bytes);
-    l->work.t_s = s.t_s;
+    for (size_t k = 0; k < s->n_sessions; k++)
+        v->sat_station[s->sessions[k].sat] = (int32_t)s->sessions[k].station;
+    memcpy(v->st_bytes, s->station_bytes, s->n_stations * sizeof *v->st_bytes);
     return 0;
+}
+
+/* The runs' observer: called by fl_run_advance at the end of every slice (and after every
+ * aggregation), in the thread that advances the runs. */
+static void on_snapshot(void *user, const fl_snapshot *s)
+{
+    run_watch *w = user;
+    if (!w->l->fill_rc)
+        w->l->fill_rc = fill(w->l, w->i, s, &w->l->fill_err);
+}
+
+/* The end of the next slice towards target. */
+static double slice_end(const viz_live *l, double target)
+{
+    double t = target < l->reached_s + SLICE_MAX_S ? target : l->reached_s + SLICE_MAX_S;
+    return t > 0 ? t : 0;
 }
 
 /* Advances every run to t and publishes the status (called without mu held). */
@@ -71,8 +93,10 @@ static int step(viz_live *l, double t, cs_err *err)
 {
     bool all = true;
     for (size_t i = 0; i < l->n_runs; i++) {
-        int rc = fl_run_advance(l->run[i], t, err);
-        if (rc || (rc = fill(l, i, err)))
+        int rc = fl_run_advance(l->run[i], t, err); /* the observer fills work.runs[i] */
+        if (!rc && (rc = l->fill_rc))
+            *err = l->fill_err;
+        if (rc)
             return rc;
         all = all && fl_run_finished(l->run[i]);
     }
@@ -96,8 +120,7 @@ static void *thread_main(void *arg)
             pthread_cond_wait(&l->cv, &l->mu);
         if (l->quit)
             break;
-        double t =
-            l->allow_s < l->reached_s + SLICE_MAX_S ? l->allow_s : l->reached_s + SLICE_MAX_S;
+        double t = slice_end(l, l->allow_s);
         pthread_mutex_unlock(&l->mu);
         int rc = step(l, t, &err);
         pthread_mutex_lock(&l->mu);
@@ -115,12 +138,6 @@ static void *thread_main(void *arg)
 int viz_live_status_init(const viz_live *l, viz_status *out, cs_err *err)
 {
     return viz_status_init(out, l->study->plan->n_sats, l->study->plan->n_stations, l->n_runs, err);
-}
-
-static void no_observer(void *user, const fl_snapshot *s)
-{
-    (void)user;
-    (void)s;
 }
 
 static void destroy(viz_live *l)
@@ -152,16 +169,21 @@ viz_live *viz_live_start(fl_study *study, const fl_study_opts *opts, bool thread
         goto fail;
     for (size_t i = 0; i < n; i++) {
         fl_study_env(study, opts, i, &l->env[i]);
-        if (!l->env[i].observe) /* snapshots then show the initial model's accuracy */
-            l->env[i].observe = no_observer;
+        /* The view is the runs' observer (which also makes them evaluate the initial model). */
+        l->watch[i] = (run_watch){l, i};
+        l->env[i].observe = on_snapshot;
+        l->env[i].observe_user = &l->watch[i];
         if (!(l->run[i] = fl_run_begin(&l->env[i], study->cfg->wire.precision[i], err)))
             goto fail;
         l->n_runs = i + 1;
     }
     /* The status at t = 0, before any event. */
-    for (size_t i = 0; i < n; i++)
-        if (fill(l, i, err))
+    for (size_t i = 0; i < n; i++) {
+        fl_snapshot snap;
+        fl_run_snapshot(l->run[i], &snap);
+        if (fill(l, i, &snap, err))
             goto fail;
+    }
     if (viz_status_copy(&l->pub, &l->work, err))
         goto fail;
     l->reached_s = -1; /* events at t = 0 have not run yet */
@@ -181,9 +203,7 @@ int viz_live_allow(viz_live *l, double t_s, cs_err *err)
     t_s = t_s < end ? t_s : end;
     if (!l->threaded) {
         while (!l->failed && l->reached_s < t_s) {
-            double t = t_s < l->reached_s + SLICE_MAX_S ? t_s : l->reached_s + SLICE_MAX_S;
-            t = t > 0 ? t : 0;
-            int rc = step(l, t, err);
+            int rc = step(l, slice_end(l, t_s), err);
             if (rc) {
                 l->rc = rc;
                 l->err = *err;
