@@ -22,18 +22,6 @@ static void usage(FILE *f)
                "  --seed S      seed of the random state (default 1)\n");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int bench_codec(int argc, char **argv)
 {
     long repeats = 50, seed = 1;
@@ -110,7 +98,7 @@ int bench_codec(int argc, char **argv)
             }
             if (rc)
                 break;
-            double e = median(enc_us, (int)repeats), d = median(dec_us, (int)repeats);
+            double e = cli_median(enc_us, (size_t)repeats), d = cli_median(dec_us, (size_t)repeats);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "precision", nn_precision_name(prec));
             cJSON_AddStringToObject(o, "payload", delta ? "delta" : "state");

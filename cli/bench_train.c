@@ -28,12 +28,6 @@ static void usage(FILE *f)
             "  --warmup W    untimed batches first (default 3)\n");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int bench_train(int argc, char **argv)
 {
     const char *cmd = "bench train";
@@ -102,9 +96,7 @@ int bench_train(int argc, char **argv)
         if (s >= warmup)
             times[s - warmup] = dt;
     }
-    qsort(times, (size_t)batches, sizeof(double), cmp_double);
-    const double med =
-        batches % 2 ? times[batches / 2] : 0.5 * (times[batches / 2 - 1] + times[batches / 2]);
+    const double med = cli_median(times, (size_t)batches); /* sorts: times[0] is the fastest */
     const double fpi = nn_model_train_flops_per_image();
     printf("{\"framework\": \"constsim\", \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
            "\"ms_per_batch_min\": %.3f, \"threads\": %ld, \"batch\": %ld, \"batches\": %ld, "

@@ -43,12 +43,6 @@ static void usage(FILE *f)
             "  --threads T  threads for the contact plan (default: all cores; frames use one)\n");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int bench_viz(int argc, char **argv)
 {
     const char *scenario = NULL;
@@ -79,16 +73,8 @@ int bench_viz(int argc, char **argv)
                 goto out;
             i++;
         } else if (!strcmp(a, "--size")) {
-            char *e;
-            long ww = v ? strtol(v, &e, 10) : 0, hh = 0;
-            if (v && (*e == 'x' || *e == 'X'))
-                hh = strtol(e + 1, &e, 10);
-            if (!v || *e || ww < 320 || hh < 200 || ww > 16384 || hh > 16384) {
-                cli_usage_error("bench viz", "--size: expected WxH, 320x200 to 16384x16384");
+            if (cli_parse_size("bench viz", a, v, &w, &h))
                 goto out;
-            }
-            w = (int)ww;
-            h = (int)hh;
             i++;
         } else if (!strcmp(a, "--set")) {
             if (!v) {
@@ -158,8 +144,8 @@ int bench_viz(int argc, char **argv)
         }
     }
     double first = ms[0];
-    qsort(ms + 1, (size_t)frames - 1, sizeof *ms, cmp_double);
     size_t n = (size_t)frames - 1;
+    double median = cli_median(ms + 1, n); /* sorts ms[1..frames) */
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "bench", "viz");
     cJSON_AddStringToObject(j, "scenario", cfg->name);
@@ -170,7 +156,6 @@ int bench_viz(int argc, char **argv)
     cJSON_AddNumberToObject(j, "width", w);
     cJSON_AddNumberToObject(j, "height", h);
     cJSON_AddNumberToObject(j, "frames", (double)frames);
-    double median = n % 2 ? ms[1 + n / 2] : 0.5 * (ms[n / 2] + ms[n / 2 + 1]);
     cJSON_AddNumberToObject(j, "ms_per_frame", median);
     cJSON_AddNumberToObject(j, "ms_min", ms[1]);
     cJSON_AddNumberToObject(j, "ms_p90", ms[1 + (size_t)(0.9 * (double)(n - 1))]);

@@ -66,6 +66,39 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
     return 0;
 }
 
+int cli_parse_size(const char *cmd, const char *opt, const char *s, int *w, int *h)
+{
+    char *e = NULL;
+    long a = s ? strtol(s, &e, 10) : 0, b = 0;
+    if (s && e != s && (*e == 'x' || *e == 'X')) {
+        const char *hs = e + 1;
+        b = strtol(hs, &e, 10);
+        if (e == hs)
+            b = 0;
+    }
+    if (!s || *e || a < 320 || b < 200 || a > 16384 || b > 16384) {
+        cli_usage_error(cmd, "%s: expected WxH, 320x200 to 16384x16384, got \"%s\"", opt,
+                        s ? s : "");
+        return -1;
+    }
+    *w = (int)a;
+    *h = (int)b;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double cli_median(double *v, size_t n)
+{
+    CS_ASSERT(n >= 1);
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 bool cli_progress_tty(void)
 {
     return isatty(fileno(stderr)) != 0;

@@ -38,6 +38,11 @@ bool cli_wants_help(int argc, char **argv);
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
+/* Parses a frame size "WxH" (320x200 .. 16384x16384); prints the error and returns -1 if bad. */
+int cli_parse_size(const char *cmd, const char *opt, const char *s, int *w, int *h);
+/* Sorts v[0..n) (n >= 1) in place and returns its median (the mean of the middle two for even
+ * n): the figure the benchmarks quote. */
+double cli_median(double *v, size_t n);
 /* True when progress may redraw a line on stderr (stderr is a terminal). */
 bool cli_progress_tty(void);
 /* Prints "constsim CMD: message" to stderr and returns 2 (for bad usage). */
