@@ -257,12 +257,16 @@ static void test_loader(const char *dir)
 
 static void test_geo_dir(const char *dir)
 {
-    char buf[600], land[700];
+    char buf[600], land[700], coast[700];
     const char *saved_geo = getenv("CONSTSIM_GEO");
-    /* $CONSTSIM_GEO comes first when it holds the land file */
+    /* $CONSTSIM_GEO comes first when it holds both files; the land file alone is not enough */
     snprintf(land, sizeof land, "%s/ne_110m_land.geojson", dir);
+    snprintf(coast, sizeof coast, "%s/ne_110m_coastline.geojson", dir);
     write_text(land, "{}");
     setenv("CONSTSIM_GEO", dir, 1);
+    const char *alone = viz__geo_dir(buf, sizeof buf);
+    T_TRUE(alone == NULL || strcmp(alone, dir) != 0);
+    write_text(coast, "{}");
     T_STREQ(viz__geo_dir(buf, sizeof buf), dir);
     /* a buffer too small for that name skips it (or finds nothing) */
     const char *small = viz__geo_dir(buf, 4);
@@ -271,6 +275,7 @@ static void test_geo_dir(const char *dir)
     unlink(land);
     const char *next = viz__geo_dir(buf, sizeof buf);
     T_TRUE(next == NULL || strcmp(next, dir) != 0);
+    unlink(coast);
     if (saved_geo)
         setenv("CONSTSIM_GEO", saved_geo, 1);
     else

@@ -14,6 +14,7 @@
 
 #define GEO_MAX_BYTES (64u << 20)
 #define GEO_LAND_FILE "ne_110m_land.geojson"
+#define GEO_COAST_FILE "ne_110m_coastline.geojson"
 
 void viz__paths_free(viz__paths *p)
 {
@@ -276,11 +277,11 @@ done:
     return rc;
 }
 
-static int has_land_file(const char *dir)
+static int has_file(const char *dir, const char *name)
 {
     char file[4096];
     struct stat st;
-    int n = snprintf(file, sizeof file, "%s/%s", dir, GEO_LAND_FILE);
+    int n = snprintf(file, sizeof file, "%s/%s", dir, name);
     return n > 0 && (size_t)n < sizeof file && stat(file, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -295,7 +296,8 @@ const char *viz__geo_dir(char *buf, size_t cap)
         snprintf(cand[n_cand++], sizeof cand[0], "%s/geo", shared);
     snprintf(cand[n_cand++], sizeof cand[0], "../shared/geo");
     for (int i = 0; i < n_cand; i++) {
-        if (strlen(cand[i]) < cap && has_land_file(cand[i])) {
+        if (strlen(cand[i]) < cap && has_file(cand[i], GEO_LAND_FILE) &&
+            has_file(cand[i], GEO_COAST_FILE)) {
             memcpy(buf, cand[i], strlen(cand[i]) + 1);
             return buf;
         }

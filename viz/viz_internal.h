@@ -39,8 +39,8 @@ void viz__paths_free(viz__paths *p);
 int viz__geo_load(const char *path, viz__paths *out, cs_err *err);
 
 /* The folder of the map outlines: the first of $CONSTSIM_GEO, $CONSTSIM_SHARED/geo and
- * ../shared/geo (relative to the working directory) that holds a regular file
- * ne_110m_land.geojson. Returns buf holding that folder, or NULL when none does (or the folder's
+ * ../shared/geo (relative to the working directory) that holds both regular files
+ * ne_110m_land.geojson and ne_110m_coastline.geojson. Returns buf holding that folder, or NULL when none does (or the folder's
  * name does not fit in cap bytes). */
 const char *viz__geo_dir(char *buf, size_t cap);
 

@@ -67,14 +67,7 @@ struct viz_scene {
 
 const char *viz_geo_dir(char *buf, size_t cap)
 {
-    const char *d = viz__geo_dir(buf, cap);
-    char p[1200];
-    if (d) { /* both files, or the grid alone */
-        snprintf(p, sizeof p, "%s/ne_110m_coastline.geojson", d);
-        if (access(p, R_OK) != 0)
-            return NULL;
-    }
-    return d;
+    return viz__geo_dir(buf, cap);
 }
 
 void viz_scene_destroy(viz_scene *sc)
