@@ -84,20 +84,6 @@ typedef struct args {
     viz_opts vo;
 } args;
 
-static int parse_size(const char *s, int *w, int *h)
-{
-    char *e;
-    long a = strtol(s, &e, 10);
-    if (*e != 'x' && *e != 'X')
-        return -1;
-    long b = strtol(e + 1, &e, 10);
-    if (*e || a < 320 || b < 200 || a > 16384 || b > 16384)
-        return -1;
-    *w = (int)a;
-    *h = (int)b;
-    return 0;
-}
-
 /* --at: an ISO time, +DURATION, or round:N (replay). */
 static int parse_at(const char *s, double jd_epoch, const viz_replay *rp, size_t focus, double *t_s,
                     cs_err *err)
@@ -202,10 +188,8 @@ static int status_at(app *p, double t, cs_err *err)
 {
     if (p->replay)
         return viz_replay_seek(p->replay, t, &p->st, err);
-    if (p->live) {
+    if (p->live)
         viz_live_latest(p->live, &p->st);
-        return 0;
-    }
     return 0;
 }
 
@@ -463,10 +447,9 @@ static int parse_args(int argc, char **argv, args *a)
                 return 2;
             i++;
         } else if (!strcmp(s, "--size")) {
-            NEED("WxH");
-            if (parse_size(v, &a->w, &a->h))
-                return cli_usage_error("viz", "--size \"%s\": expected WxH, 320x200 to 16384x16384",
-                                       v);
+            if (cli_parse_size("viz", s, v, &a->w, &a->h))
+                return 2;
+            i++;
         } else if (!strcmp(s, "--focus")) {
             NEED("a precision");
             a->focus = v;
@@ -584,7 +567,7 @@ int cmd_viz(int argc, char **argv)
     memset(&ds, 0, sizeof ds);
     fl_study study;
     memset(&study, 0, sizeof study);
-    bool study_begun = false, sdl_open = false;
+    bool sdl_open = false;
     const size_t *part_sizes = NULL;
     size_t *sizes = NULL;
     app p;
@@ -674,7 +657,6 @@ int cmd_viz(int argc, char **argv)
                     ds.load_wall_s);
         if (fl_study_begin(cfg, &plan, &ds, &so, &study, &err))
             goto fail;
-        study_begun = true;
         if (!(sizes = calloc(plan.n_sats ? plan.n_sats : 1, sizeof *sizes))) {
             cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
             goto fail;
@@ -739,8 +721,7 @@ done:
     viz_scene_destroy(p.scene);
     cJSON_Delete(report);
     cJSON_Delete(rep);
-    if (study_begun || study.cfg)
-        fl_study_free(&study);
+    fl_study_free(&study); /* zeroed when never begun */
     nn_data_free(&ds);
     sim_plan_free(&plan);
     scn_free(cfg);

@@ -210,6 +210,39 @@ static void links(const cJSON *j, char *out, size_t cap)
     }
 }
 
+/* Frames of the live view (simulated to t) and of the replay (sought to t): both at t, the same
+ * satellite states, links and link precisions, accuracy curve and bytes of the first run. Adds
+ * the busy (not idle) states to *busy; returns 1 when both frames were drawn. */
+static int live_vs_replay(const char *live_args, const char *replay, double t, int *busy)
+{
+    char at[64];
+    snprintf(at, sizeof at, "+%.3f", t);
+    cJSON *a = frame(live_args, at, NULL);
+    cJSON *b = frame(replay, at, NULL);
+    T_TRUE(a && b);
+    int drawn = a && b;
+    if (drawn) {
+        T_NEAR(t_num(a, "t_s"), t, 1e-3);
+        T_NEAR(t_num(b, "t_s"), t, 1e-3);
+        char sa[256], sb[256], la[4096], lb[4096];
+        states(a, sa, sizeof sa);
+        states(b, sb, sizeof sb);
+        T_STREQ(sa, sb);
+        links(a, la, sizeof la);
+        links(b, lb, sizeof lb);
+        T_STREQ(la, lb);
+        for (const char *c = sa; *c; c++)
+            *busy += *c != 'i';
+        const cJSON *ra = cJSON_GetArrayItem(t_get(a, "runs"), 0);
+        const cJSON *rb = cJSON_GetArrayItem(t_get(b, "runs"), 0);
+        T_TRUE(cJSON_Compare(t_get(ra, "accuracy_curve"), t_get(rb, "accuracy_curve"), true));
+        T_EQ(t_num(ra, "bytes"), t_num(rb, "bytes"));
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return drawn;
+}
+
 static void test_replay(bool quick)
 {
     char mini[128], sets[512], rep[256], cmd[4096];
@@ -249,70 +282,25 @@ static void test_replay(bool quick)
 
     /* Live (simulated to t) and replay (sought to t) agree on states and links, at round ends
      * and in the middle of rounds. */
+    char live_args[1024];
+    snprintf(live_args, sizeof live_args, "%s %s --threads 2", SCN, sets);
     int busy = 0, compared = 0;
     for (int k = 0; k < nr; k++) {
         const cJSON *rd = cJSON_GetArrayItem(rounds, k);
         double t0 = t_num(rd, "start_s"), t1 = t_num(rd, "sim_time_s");
         double ts[4] = {t0 + 0.25 * (t1 - t0), t0 + 0.5 * (t1 - t0), t0 + 0.8 * (t1 - t0), t1};
-        for (int q = quick ? 1 : 0; q < (quick ? 2 : 4); q++) {
-            if (quick && k != 1)
-                continue;
-            char at[64];
-            snprintf(at, sizeof at, "+%.3f", ts[q]);
-            char live_args[1024];
-            snprintf(live_args, sizeof live_args, "%s %s --threads 2", SCN, sets);
-            cJSON *a = frame(live_args, at, NULL);
-            cJSON *b = frame(replay, at, NULL);
-            T_TRUE(a && b);
-            if (!a || !b)
-                continue;
-            char sa[256], sb[256], la[4096], lb[4096];
-            states(a, sa, sizeof sa);
-            states(b, sb, sizeof sb);
-            T_STREQ(sa, sb);
-            links(a, la, sizeof la);
-            links(b, lb, sizeof lb);
-            T_STREQ(la, lb);
-            for (const char *c = sa; *c; c++)
-                busy += *c != 'i';
-            /* The curves agree too. */
-            const cJSON *ca = t_get(cJSON_GetArrayItem(t_get(a, "runs"), 0), "accuracy_curve");
-            const cJSON *cb = t_get(cJSON_GetArrayItem(t_get(b, "runs"), 0), "accuracy_curve");
-            T_TRUE(cJSON_Compare(ca, cb, true));
-            compared++;
-            cJSON_Delete(a);
-            cJSON_Delete(b);
-        }
+        for (int q = quick ? 1 : 0; q < (quick ? 2 : 4); q++)
+            if (!quick || k == 1)
+                compared += live_vs_replay(live_args, replay, ts[q], &busy);
     }
     T_EQ(compared, quick ? 1 : 4 * nr);
     /* After the last round, and at the scenario's end: the live view's time follows --at although
      * every run has finished, and its sessions are closed as the replay's are. */
     double t_last = t_num(cJSON_GetArrayItem(rounds, nr - 1), "sim_time_s");
     double dur = 86400;
-    double after[2] = {t_last + 0.5 * (dur - t_last), dur};
-    for (int q = 0; !quick && q < 2; q++) {
-        char at[64], live_args[1024];
-        snprintf(at, sizeof at, "+%.3f", after[q]);
-        snprintf(live_args, sizeof live_args, "%s %s --threads 2", SCN, sets);
-        cJSON *a = frame(live_args, at, NULL);
-        cJSON *b = frame(replay, at, NULL);
-        T_TRUE(a && b);
-        if (!a || !b)
-            continue;
-        T_NEAR(t_num(a, "t_s"), after[q], 1e-3);
-        T_NEAR(t_num(b, "t_s"), after[q], 1e-3);
-        char sa[256], sb[256], la[4096], lb[4096];
-        states(a, sa, sizeof sa);
-        states(b, sb, sizeof sb);
-        T_STREQ(sa, sb);
-        links(a, la, sizeof la);
-        links(b, lb, sizeof lb);
-        T_STREQ(la, lb);
-        const cJSON *ra = cJSON_GetArrayItem(t_get(a, "runs"), 0);
-        const cJSON *rb = cJSON_GetArrayItem(t_get(b, "runs"), 0);
-        T_EQ(t_num(ra, "bytes"), t_num(rb, "bytes"));
-        cJSON_Delete(a);
-        cJSON_Delete(b);
+    if (!quick) {
+        T_EQ(live_vs_replay(live_args, replay, t_last + 0.5 * (dur - t_last), &busy), 1);
+        T_EQ(live_vs_replay(live_args, replay, dur, &busy), 1);
     }
     /* --focus picks the run by precision in a replay too. */
     char focus[600];

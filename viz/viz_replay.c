@@ -72,11 +72,11 @@ void viz_replay_destroy(viz_replay *r)
     free(r);
 }
 
-static int bad(cs_err *err, size_t run, const char *fmt, const char *what, long long k)
+/* "report: runs[RUN].MEMBER[K]: WHY" */
+static int bad(cs_err *err, size_t run, const char *member, long long k, const char *why)
 {
-    char where[128];
-    snprintf(where, sizeof where, fmt, what, k);
-    return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "report: runs[%zu]%s", run, where);
+    return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "report: runs[%zu].%s[%lld]: %s", run, member, k,
+                      why);
 }
 
 static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
@@ -101,7 +101,7 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(rd, "sim_time_s");
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(rd, "start_s");
         if (!cJSON_IsNumber(c) || !cJSON_IsNumber(t))
-            return bad(err, ri, ".rounds[%s%lld]: no cost_usd or sim_time_s", "", k);
+            return bad(err, ri, "rounds", k, "no cost_usd or sim_time_s");
         if (k == 0 && cJSON_IsNumber(s))
             o->round0_t = s->valuedouble;
         o->round_cost[k] = c->valuedouble;
@@ -135,16 +135,14 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
         if (!cJSON_IsArray(ev) || cJSON_GetArraySize(ev) != 7 || !cJSON_IsNumber(f[0]) ||
             !cJSON_IsString(f[1]) || !cJSON_IsNumber(f[2]) || !cJSON_IsNumber(f[3]) ||
             !cJSON_IsNumber(f[4]) || !cJSON_IsNumber(f[5]) || !cJSON_IsNumber(f[6]))
-            return bad(err, ri,
-                       ".trace.events[%s%lld]: not [t_s, event, round, sat, station, "
-                       "bytes, value]",
-                       "", (long long)i);
+            return bad(err, ri, "trace.events", (long long)i,
+                       "not [t_s, event, round, sat, station, bytes, value]");
         rp_event *e = &o->ev[i];
         size_t kk = 0;
         while (kk < sizeof kinds / sizeof kinds[0] && strcmp(kinds[kk].name, f[1]->valuestring))
             kk++;
         if (kk == sizeof kinds / sizeof kinds[0])
-            return bad(err, ri, ".trace.events[%s%lld]: unknown event", "", (long long)i);
+            return bad(err, ri, "trace.events", (long long)i, "unknown event");
         e->t_s = f[0]->valuedouble;
         e->kind = (uint8_t)kinds[kk].kind;
         e->round = (int32_t)f[2]->valuedouble;
@@ -156,10 +154,8 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
         bool needs_st = e->kind == EV_LINK_START || e->kind == EV_LINK_END;
         if (!(e->t_s >= prev) || (needs_sat && (e->sat < 0 || (size_t)e->sat >= r->n_sats)) ||
             (needs_st && (e->station < 0 || (size_t)e->station >= r->n_stations)) || e->bytes < 0)
-            return bad(err, ri,
-                       ".trace.events[%s%lld]: time going back, or a satellite or station this "
-                       "scenario does not have",
-                       "", (long long)i);
+            return bad(err, ri, "trace.events", (long long)i,
+                       "time going back, or a satellite or station this scenario does not have");
         prev = e->t_s;
         i++;
     }
