@@ -2,7 +2,9 @@
  * the report JSON, model files and a comparison table. */
 #include "cli.h"
 #include "cs.h"
+#include "cs_buf.h"
 #include "cs_host.h"
+#include "fl_ckpt.h"
 #include "fl_study.h"
 #include "nn.h"
 #include "nn_data.h"
@@ -10,9 +12,11 @@
 #include "scn.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -33,8 +37,16 @@ static void usage(FILE *f)
             "  --threads T      compute threads (default: all cores)\n"
             "  --no-trace       leave the event trace out of the report\n"
             "  --no-models      do not write model files\n"
+            "  --resume         continue a stopped run from its checkpoint (REPORT's model\n"
+            "                   folder + .ckpt, written after every aggregation); the\n"
+            "                   scenario, --set values, --threads and --no-trace must be the\n"
+            "                   same, and the result is what the uninterrupted run gives\n"
             "  -q, --quiet      no progress on stderr\n\n"
-            "exit status: 0 success, 1 the run failed, 2 bad usage or a bad scenario.\n");
+            "Until it finishes, REPORT holds a report whose status is \"incomplete\". SIGINT\n"
+            "or SIGTERM stops the run at the next event (a second one at once), writes the\n"
+            "checkpoint and prints the command that resumes it.\n\n"
+            "exit status: 0 success, 1 the run failed or was stopped, 2 bad usage or a bad\n"
+            "scenario.\n");
 }
 
 typedef struct prog {
@@ -113,11 +125,79 @@ static void on_progress(void *user, const fl_progress *p)
     fflush(stderr);
 }
 
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    static const char msg[] = "\nconstsim run: stopping after the current event to write the "
+                              "checkpoint (again to quit at once)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal has its default effect */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* a as one shell word. */
+static void shell_word(cs_buf *b, const char *a)
+{
+    bool plain = a[0] != '\0';
+    for (const char *c = a; *c; c++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%",
+                    *c))
+            plain = false;
+    if (plain) {
+        cs_buf_str(b, a);
+        return;
+    }
+    cs_buf_str(b, "'");
+    for (const char *c = a; *c; c++)
+        if (*c == '\'')
+            cs_buf_str(b, "'\\''");
+        else
+            cs_buf_put(b, c, 1);
+    cs_buf_str(b, "'");
+}
+
+/* The command line that resumes this run: the same arguments, with --resume. */
+static char *resume_command(int argc, char **argv, const char *report_path, bool has_o)
+{
+    cs_buf b = {0};
+    cs_buf_str(&b, "constsim run");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume"))
+            continue;
+        cs_buf_str(&b, " ");
+        shell_word(&b, argv[i]);
+    }
+    if (!has_o) {
+        cs_buf_str(&b, " -o ");
+        shell_word(&b, report_path);
+    }
+    cs_buf_str(&b, " --resume");
+    return cs_buf_take(&b);
+}
+
+static bool file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *scenario = NULL, *out = NULL;
     long threads = 0;
-    bool trace = true, models = true, quiet = false;
+    bool trace = true, models = true, quiet = false, resume = false;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t n_sets = 0;
     if (!sets) {
@@ -154,6 +234,8 @@ int cmd_run(int argc, char **argv)
             trace = false;
         } else if (!strcmp(a, "--no-models")) {
             models = false;
+        } else if (!strcmp(a, "--resume")) {
+            resume = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = true;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -180,27 +262,84 @@ int cmd_run(int argc, char **argv)
     memset(&plan, 0, sizeof plan);
     nn_dataset ds;
     memset(&ds, 0, sizeof ds);
+    fl_ckpt ck;
+    memset(&ck, 0, sizeof ck);
     cJSON *report = NULL;
-    char *table = NULL;
+    char *table = NULL, *again = NULL;
     prog pg = {.tty = cli_progress_tty(), .quiet = quiet};
     if (scn_load(scenario, sets, n_sets, &cfg, &err))
         goto fail;
     if (threads <= 0)
         threads = cs_host_cpus();
     nn_set_threads((int)threads);
+    const char *report_path = out ? out : cfg->report.path;
+    char ckpt_path[1200];
+    fl_ckpt_path(report_path, ckpt_path, sizeof ckpt_path);
+    nn_blas_info blas = nn_blas_describe();
+    fl_ckpt_ident ident = {.build = cs_build_version(),
+                           .threads = (int)threads,
+                           .blas = blas.core,
+                           .trace = trace};
+    /* Checkpoints, before any work: the one to resume must fit; none may be overwritten by a
+     * fresh run by mistake. */
+    if (resume) {
+        if (!file_exists(ckpt_path)) {
+            cs_err_set(&err, CS_EINVAL, ckpt_path, 0, 0,
+                       "no checkpoint to resume from (the run of %s finished, or never wrote "
+                       "one)",
+                       report_path);
+            goto fail;
+        }
+        if (fl_ckpt_read(ckpt_path, &ck, &err) || fl_ckpt_check(&ck, cfg, NULL, &ident, &err))
+            goto fail;
+    } else if (file_exists(ckpt_path)) {
+        cs_err_set(&err, CS_EINVAL, ckpt_path, 0, 0,
+                   "a checkpoint of an unfinished run writing %s is here: continue it with "
+                   "--resume, or delete this file to start again",
+                   report_path);
+        goto fail;
+    }
+    if (!(again = resume_command(argc, argv, report_path, out != NULL))) {
+        cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
     fl_study_opts so = {.report_path = out,
                         .trace = trace,
                         .save_models = models,
                         .progress = on_progress,
-                        .progress_user = &pg};
-    if (!quiet)
+                        .progress_user = &pg,
+                        .checkpoint_path = ckpt_path,
+                        .ident = &ident,
+                        .resume = resume ? &ck : NULL,
+                        .interrupt = &g_stop};
+    /* Until the run finishes, the report path says so (an earlier report there is replaced
+     * now, so that a stopped run never leaves a complete report beside models of its own). */
+    if (rep_write_incomplete(cfg, report_path, ckpt_path, again, &err))
+        goto fail;
+    catch_signals();
+    if (!quiet) {
         fprintf(stderr,
                 "run: %s (%s): %d rounds x %zu precision(s), %zu satellites, %zu stations, "
                 "%d threads\n",
                 cfg->name, scenario, cfg->federated.rounds, cfg->wire.n_precision,
                 cfg->constellation.n_satellites, cfg->n_stations, (int)threads);
+        if (resume) {
+            char t[32];
+            cs_fmt_duration(t, sizeof t, ck.current_t_s);
+            if (ck.current[0])
+                fprintf(stderr,
+                        "run: resuming from %s: %d run(s) done, the %s run at %d round(s), "
+                        "sim %s\n",
+                        ckpt_path, ck.runs_done, ck.current, ck.current_rounds, t);
+            else
+                fprintf(stderr, "run: resuming from %s: %d run(s) done\n", ckpt_path,
+                        ck.runs_done);
+        }
+    }
     /* The contact plan and the decoded dataset, once for every precision. */
     if (sim_plan_build(cfg, (int)threads, &plan, &err))
+        goto fail;
+    if (resume && fl_ckpt_check(&ck, cfg, &plan, &ident, &err))
         goto fail;
     double contact_s = 0;
     sim_plan_summary(&plan, NULL, &contact_s);
@@ -214,13 +353,24 @@ int cmd_run(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "run: dataset: %zu images from %s in %.1f s\n", ds.n, ds.root,
                 ds.load_wall_s);
-    if (fl_study_run(cfg, &plan, &ds, &so, &study, &err))
+    if (fl_study_run(cfg, &plan, &ds, &so, &study, &err)) {
+        if (err.code == CS_EINTR) {
+            clear_live(&pg);
+            fprintf(stderr,
+                    "run: stopped (%s); the checkpoint is %s\n"
+                    "run: continue with: %s\n",
+                    err.msg, ckpt_path, again);
+            rc = 1;
+            goto done;
+        }
         goto fail;
+    }
     rep_machine machine;
     rep_machine_probe(&machine, (int)threads);
-    if (!(report = rep_build_on(&study, &machine, &err)) ||
-        rep_write(report, study.report_path, &err))
+    if (rep_write_study(&study, &machine, NULL, &report, &err))
         goto fail;
+    if (unlink(ckpt_path) != 0 && file_exists(ckpt_path))
+        fprintf(stderr, "run: warning: could not remove the checkpoint %s\n", ckpt_path);
     const cJSON *one[1] = {report};
     table = rep_table(one, 1, false, true);
     if (!table) {
@@ -240,8 +390,12 @@ fail:
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
 done:
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     free(table);
+    free(again);
     cJSON_Delete(report);
+    fl_ckpt_free(&ck);
     fl_study_free(&study);
     nn_data_free(&ds);
     sim_plan_free(&plan);

@@ -470,15 +470,18 @@ static void on_progress(void *user, const fl_progress *p)
 }
 
 /* Adds {"id", "index", "values"} to a point's document. */
-static void add_point_name(const sweep *s, size_t i, cJSON *o)
+/* {"sweep": {"id", "index", "values"}}: what a point report adds. */
+static cJSON *point_name(const sweep *s, size_t i)
 {
     char id[32];
     swp_point_id(&s->g, i, id, sizeof id);
+    cJSON *o = cJSON_CreateObject();
     cJSON *x = cJSON_CreateObject();
     cJSON_AddStringToObject(x, "id", id);
     cJSON_AddNumberToObject(x, "index", (double)i);
     cJSON_AddItemToObject(x, "values", swp_point_values(&s->g, i));
     cJSON_AddItemToObject(o, "sweep", x);
+    return o;
 }
 
 static int run_point(sweep *s, size_t i, cs_err *err)
@@ -508,11 +511,10 @@ static int run_point(sweep *s, size_t i, cs_err *err)
         rc = fl_study_run(cfg, plan, ds, &so, &study, err);
     rep_machine machine;
     rep_machine_probe(&machine, s->job_threads);
-    if (rc == 0 && !(report = rep_build_on(&study, &machine, err)))
-        rc = err->code ? err->code : CS_ENOMEM;
     if (rc == 0) {
-        add_point_name(s, i, report);
-        rc = rep_write(report, report_path, err);
+        cJSON *name = point_name(s, i);
+        rc = rep_write_study(&study, &machine, name, &report, err);
+        cJSON_Delete(name);
     }
     /* The summary is read back from the file just written: what a resumed sweep would read. */
     swp_point got;

@@ -688,8 +688,7 @@ int cmd_viz(int argc, char **argv)
                 goto fail;
             rep_machine machine;
             rep_machine_probe(&machine, (int)a.threads);
-            if (!(report = rep_build_on(&study, &machine, &err)) ||
-                rep_write(report, study.report_path, &err))
+            if (rep_write_study(&study, &machine, NULL, &report, &err))
                 goto fail;
             const cJSON *one[1] = {report};
             char *table = rep_table(one, 1, false, true);

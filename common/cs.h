@@ -20,6 +20,7 @@ enum {
     CS_ENOMEM = -3, /* allocation failed or a size would overflow */
     CS_ERANGE = -4, /* a computation left its domain (e.g. SGP4 decay) */
     CS_EFAIL = -5,  /* a run failed for another reason: exit code 1 */
+    CS_EINTR = -6,  /* stopped by a signal at a safe point (a checkpoint was written): exit 1 */
 };
 
 typedef struct cs_err {
@@ -72,6 +73,14 @@ int cs_mkdir_parent(const char *path, cs_err *err);
  * writes len bytes to path atomically (cs_write_file_atomic: a temporary file beside it, fsync,
  * rename). */
 int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err *err);
+/* Staged writes, for outputs committed together: cs_stage_file writes data to a new temporary
+ * file beside path (creating missing parent folders), fsyncs it and returns its name in tmp;
+ * cs_commit_file renames it onto path and fsyncs the folder; cs_discard_file removes it (NULL or
+ * "" is a no-op). */
+int cs_stage_file(const char *path, const void *data, size_t len, char *tmp, size_t tmp_cap,
+                  cs_err *err);
+int cs_commit_file(const char *tmp, const char *path, cs_err *err);
+void cs_discard_file(const char *tmp);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). An input that
  * cannot be read (missing, unreadable, a directory, not a regular file such as a FIFO) is
  * CS_EINVAL, naming path and why: bad input, exit code 2 in every command. */

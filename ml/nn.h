@@ -18,6 +18,7 @@
 #define NN_H
 
 #include "cs.h"
+#include "cs_ser.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -146,5 +147,9 @@ void nn_opt_reset(nn_opt *o);   /* zero moments and step count */
 void nn_opt_set_lr(nn_opt *o, float lr);
 /* One step: params -= update(grads). */
 void nn_opt_step(nn_opt *o, float *params, const float *grads);
+/* Checkpoints: the moments, step count and learning rate appended to b; load restores them into
+ * an optimiser created with the same kind and size (CS_EINVAL, r failed, otherwise). */
+void nn_opt_save(const nn_opt *o, cs_buf *b);
+int nn_opt_load(nn_opt *o, cs_rd *r);
 
 #endif

@@ -199,3 +199,39 @@ void nn_opt_step(nn_opt *o, float *params, const float *grads)
     else
         sgd_step(o, params, grads);
 }
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+void nn_opt_save(const nn_opt *o, cs_buf *b)
+{
+    cs_ser_tag(b, "OPTM");
+    cs_ser_u32(b, (uint32_t)o->cfg.kind);
+    cs_ser_u64(b, (uint64_t)o->n);
+    cs_ser_i64(b, (int64_t)o->step);
+    cs_ser_f32s(b, &o->cfg.lr, 1);
+    cs_ser_f32s(b, o->m, o->n);
+    if (o->v)
+        cs_ser_f32s(b, o->v, o->n);
+}
+
+int nn_opt_load(nn_opt *o, cs_rd *r)
+{
+    cs_rd_tag(r, "OPTM");
+    uint32_t kind = cs_rd_u32(r);
+    uint64_t n = cs_rd_u64(r);
+    if (!r->failed && (kind != (uint32_t)o->cfg.kind || n != o->n))
+        cs_rd_fail(r, "an optimiser of another kind or size");
+    int64_t step = cs_rd_i64(r);
+    if (!r->failed && step < 0)
+        cs_rd_fail(r, "a negative optimiser step count");
+    float lr;
+    cs_rd_f32s(r, &lr, 1);
+    cs_rd_f32s(r, o->m, o->n);
+    if (o->v)
+        cs_rd_f32s(r, o->v, o->n);
+    if (r->failed)
+        return CS_EINVAL;
+    o->step = (long)step;
+    o->cfg.lr = lr;
+    return 0;
+}

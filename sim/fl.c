@@ -118,6 +118,8 @@ struct fl_run {
     double accuracy0, loss0; /* the initial global model (for snapshots before round 1) */
     bool have_eval0;
     bool links_done;         /* transfers abandoned once the run finished (fl_links_finish) */
+    bool ckpt_due;           /* a round closed: the loop pauses after this event for env->checkpoint */
+    double wall_before;      /* wall seconds spent before a resume (fl_run_load) */
     fl_client_view *views;   /* owned: n_clients, for snapshots */
     fl_segment *sessions;    /* owned: n_clients, for snapshots */
     uint64_t *station_bytes; /* owned: n_st, for snapshots */
@@ -364,6 +366,10 @@ static int close_round(fl_run *r, bool deadline, cs_err *err)
         sim_engine_stop(r->e);
     }
     observe(r);
+    if (r->env->checkpoint) {
+        r->ckpt_due = true; /* the loop returns after this event, a safe point */
+        sim_engine_stop(r->e);
+    }
     return r->finished ? 0 : round_start(r, err);
 }
 
@@ -434,15 +440,18 @@ static int on_deadline(void *user, sim_engine *e, const sim_event *ev, cs_err *e
     return close_round(r, true, err);
 }
 
-static int grow_rounds(fl_run *r, cs_err *err)
+/* Room for need round records (capacity doubles from 16, up to federated.rounds + 1). */
+static int grow_rounds(fl_run *r, size_t need, cs_err *err)
 {
-    if ((size_t)r->cur + 1 < r->cap_rounds)
+    if (need <= r->cap_rounds)
         return 0;
     size_t cap = r->cap_rounds ? 2 * r->cap_rounds : 16;
+    while (cap < need)
+        cap *= 2;
     size_t max = (size_t)r->cfg->federated.rounds + 1;
     if (cap > max)
         cap = max;
-    CS_ASSERT(cap > (size_t)r->cur + 1);
+    CS_ASSERT(cap >= need);
     fl_round *rd = realloc(r->rounds, cap * sizeof *rd);
     if (rd)
         r->rounds = rd;
@@ -463,7 +472,7 @@ static int round_start(fl_run *r, cs_err *err)
 {
     const scn_federated *f = &r->cfg->federated;
     int rc;
-    if ((rc = grow_rounds(r, err)))
+    if ((rc = grow_rounds(r, (size_t)r->cur + 2, err)))
         return rc;
     r->cur++;
     r->open = true;
@@ -791,6 +800,7 @@ static int run_setup(fl_run *r, cs_err *err)
                               &r->payload_bytes_fp32, err)))
         return rc;
     free(buf);
+    sim_engine_set_interrupt(r->e, env->interrupt);
     sim_event_data d = {{0}};
     if ((rc = fl_links_start(r->links, err)) ||
         (rc = sim_engine_schedule(r->e, 0, EV_ROUND_START, SIM_NO_TARGET, d, err)))
@@ -830,9 +840,21 @@ int fl_run_advance(fl_run *r, double t_s, cs_err *err)
     double duration = r->cfg->duration_s;
     double horizon = t_s < duration ? t_s : duration;
     if (!r->finished && horizon >= sim_engine_now(r->e)) {
-        int rc = sim_engine_run(r->e, horizon, err);
-        if (rc)
-            return rc;
+        for (;;) {
+            int rc = sim_engine_run(r->e, horizon, err);
+            if (rc)
+                return rc;
+            if (r->ckpt_due) { /* between two events, after an aggregation */
+                r->ckpt_due = false;
+                if ((rc = r->env->checkpoint(r->env->checkpoint_user, r, err)))
+                    return rc;
+            }
+            if (sim_engine_interrupted(r->e))
+                return cs_err_set(err, CS_EINTR, NULL, 0, 0, "interrupted at simulated time %.3f s",
+                                  sim_engine_now(r->e));
+            if (r->finished || !sim_engine_stopped(r->e))
+                break;
+        }
         if (!r->finished && horizon >= duration) {
             r->finished = true;
             r->horizon_hit = true;
@@ -853,6 +875,16 @@ int fl_run_advance(fl_run *r, double t_s, cs_err *err)
 bool fl_run_finished(const fl_run *r)
 {
     return r->finished;
+}
+
+nn_precision fl_run_precision(const fl_run *r)
+{
+    return r->prec;
+}
+
+int fl_run_rounds_done(const fl_run *r)
+{
+    return r->rounds_done;
 }
 
 double fl_run_now(const fl_run *r)
@@ -879,7 +911,7 @@ int fl_run_end(fl_run *r, fl_result *out, cs_err *err)
     } else if ((rc = evaluate_global(r, &out->accuracy, &out->loss, err))) {
         goto fail;
     }
-    out->wall_time_s = cs_wall_s() - r->wall0;
+    out->wall_time_s = r->wall_before + (cs_wall_s() - r->wall0);
     fl_progress p = {.kind = FL_PROG_RUN,
                      .precision = r->prec,
                      .run_index = r->env->run_index,
@@ -910,4 +942,408 @@ int fl_run_batch(const fl_env *env, nn_precision prec, fl_result *out, cs_err *e
         return rc;
     }
     return fl_run_end(r, out, err);
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+static void save_round(cs_buf *b, const fl_round *x)
+{
+    cs_ser_u32(b, (uint32_t)x->round);
+    cs_ser_f64(b, x->t_start_s);
+    cs_ser_f64(b, x->t_end_s);
+    cs_ser_u32(b, (uint32_t)x->selected);
+    cs_ser_u32(b, (uint32_t)x->reported);
+    cs_ser_u32(b, (uint32_t)x->late);
+    cs_ser_u32(b, (uint32_t)x->uplinks_cancelled);
+    cs_ser_u32(b, (uint32_t)x->deferred);
+    cs_ser_bool(b, x->deadline_hit);
+    cs_ser_f64(b, x->accuracy);
+    cs_ser_f64(b, x->loss);
+    cs_ser_f64(b, x->samples);
+    cs_ser_u64(b, x->bytes_to_sat);
+    cs_ser_u64(b, x->bytes_to_ground);
+    cs_ser_u64(b, x->contact_minutes);
+    cs_ser_f64(b, x->cost_usd);
+}
+
+static void load_round(cs_rd *r, fl_round *x)
+{
+    memset(x, 0, sizeof *x);
+    x->round = (int)cs_rd_u32(r);
+    x->t_start_s = cs_rd_f64(r);
+    x->t_end_s = cs_rd_f64(r);
+    x->selected = (int)cs_rd_u32(r);
+    x->reported = (int)cs_rd_u32(r);
+    x->late = (int)cs_rd_u32(r);
+    x->uplinks_cancelled = (int)cs_rd_u32(r);
+    x->deferred = (int)cs_rd_u32(r);
+    x->deadline_hit = cs_rd_bool(r);
+    x->accuracy = cs_rd_f64(r);
+    x->loss = cs_rd_f64(r);
+    x->samples = cs_rd_f64(r);
+    x->bytes_to_sat = cs_rd_u64(r);
+    x->bytes_to_ground = cs_rd_u64(r);
+    x->contact_minutes = cs_rd_u64(r);
+    x->cost_usd = cs_rd_f64(r);
+}
+
+static void save_use(cs_buf *b, const fl_station_use *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cs_ser_u64(b, u[i].bytes_to_sat);
+        cs_ser_u64(b, u[i].bytes_to_ground);
+        cs_ser_u64(b, u[i].transfers_to_sat);
+        cs_ser_u64(b, u[i].transfers_to_ground);
+        cs_ser_u64(b, u[i].partial_bytes_to_sat);
+        cs_ser_u64(b, u[i].partial_bytes_to_ground);
+        cs_ser_u64(b, u[i].sessions);
+        cs_ser_u64(b, u[i].contact_minutes);
+    }
+}
+
+static void load_use(cs_rd *r, fl_station_use *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        u[i].bytes_to_sat = cs_rd_u64(r);
+        u[i].bytes_to_ground = cs_rd_u64(r);
+        u[i].transfers_to_sat = cs_rd_u64(r);
+        u[i].transfers_to_ground = cs_rd_u64(r);
+        u[i].partial_bytes_to_sat = cs_rd_u64(r);
+        u[i].partial_bytes_to_ground = cs_rd_u64(r);
+        u[i].sessions = cs_rd_u64(r);
+        u[i].contact_minutes = cs_rd_u64(r);
+    }
+}
+
+enum { TRACE_EVENT_BYTES = 8 + 1 + 1 + 4 + 4 + 4 + 8 + 8 };
+
+static void save_trace(cs_buf *b, const fl_trace_event *t, size_t n, uint64_t dropped)
+{
+    cs_ser_tag(b, "TRCE");
+    cs_ser_u64(b, (uint64_t)n);
+    cs_ser_u64(b, dropped);
+    for (size_t i = 0; i < n; i++) {
+        cs_ser_f64(b, t[i].t_s);
+        cs_ser_u8(b, t[i].kind);
+        cs_ser_u8(b, t[i].dir);
+        cs_ser_u32(b, (uint32_t)t[i].round);
+        cs_ser_u32(b, (uint32_t)t[i].sat);
+        cs_ser_u32(b, (uint32_t)t[i].station);
+        cs_ser_i64(b, t[i].bytes);
+        cs_ser_f64(b, t[i].value);
+    }
+}
+
+/* A trace into a malloc'd array (*out NULL when empty). */
+static int load_trace(cs_rd *r, fl_trace_event **out, size_t *n_out, uint64_t *dropped,
+                      cs_err *err)
+{
+    cs_rd_tag(r, "TRCE");
+    size_t n = (size_t)cs_rd_count(r, (r->len - r->off) / TRACE_EVENT_BYTES,
+                                   "more trace events than the file holds");
+    *dropped = cs_rd_u64(r);
+    *out = NULL;
+    *n_out = 0;
+    if (r->failed)
+        return CS_EINVAL;
+    fl_trace_event *t = n ? malloc(n * sizeof *t) : NULL;
+    if (n && !t)
+        return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (trace)");
+    for (size_t i = 0; i < n; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].t_s = cs_rd_f64(r);
+        t[i].kind = cs_rd_u8(r);
+        t[i].dir = cs_rd_u8(r);
+        t[i].round = (int32_t)cs_rd_u32(r);
+        t[i].sat = (int32_t)cs_rd_u32(r);
+        t[i].station = (int32_t)cs_rd_u32(r);
+        t[i].bytes = cs_rd_i64(r);
+        t[i].value = cs_rd_f64(r);
+        if (!r->failed && t[i].kind >= FL_TR_KINDS)
+            cs_rd_fail(r, "a trace event of an unknown kind");
+    }
+    if (r->failed) {
+        free(t);
+        return CS_EINVAL;
+    }
+    *out = t;
+    *n_out = n;
+    return 0;
+}
+
+void fl_run_save(const fl_run *r, cs_buf *b)
+{
+    cs_ser_tag(b, "FRUN");
+    cs_ser_u32(b, (uint32_t)r->prec);
+    cs_ser_u32(b, r->n_clients);
+    cs_ser_u32(b, r->n_st);
+    cs_ser_f64(b, r->wall_before + (cs_wall_s() - r->wall0));
+    cs_ser_u64(b, (uint64_t)(r->cur + 1)); /* rounds started */
+    cs_ser_bool(b, r->open);
+    cs_ser_u32(b, (uint32_t)r->trained);
+    cs_ser_u32(b, (uint32_t)r->rounds_done);
+    cs_ser_bool(b, r->finished);
+    cs_ser_bool(b, r->horizon_hit);
+    cs_ser_bool(b, r->links_done);
+    cs_ser_bool(b, r->have_eval0);
+    cs_ser_f64(b, r->accuracy0);
+    cs_ser_f64(b, r->loss0);
+    cs_ser_u64(b, (uint64_t)r->payload_bytes);
+    cs_ser_u64(b, (uint64_t)r->payload_bytes_fp32);
+    cs_ser_u32(b, (uint32_t)r->n_sel);
+    for (int i = 0; i < r->n_sel; i++)
+        cs_ser_u32(b, r->sel[i]);
+    for (int i = 0; i <= r->cur; i++)
+        save_round(b, &r->rounds[i]);
+    save_use(b, r->use, (size_t)(r->cur + 1) * r->n_st);
+    cs_ser_tag(b, "MODL");
+    cs_ser_f32s(b, r->global, NN_STATE_FLOATS);
+    cs_ser_i64s(b, r->global_tracked, NN_TRACKED);
+    cs_ser_f32s(b, r->sent, NN_STATE_FLOATS);
+    cs_ser_i64s(b, r->sent_tracked, NN_TRACKED);
+    cs_ser_blob(b, r->gpay, r->gpay ? r->gpay_len : 0);
+    cs_ser_bool(b, r->vel != NULL);
+    if (r->vel)
+        cs_ser_f32s(b, r->vel, NN_STATE_FLOATS);
+    fl_avg_save(&r->avg, b);
+    cs_ser_tag(b, "CLNT");
+    for (uint32_t c = 0; c < r->n_clients; c++) {
+        const client *cl = &r->clients[c];
+        cs_ser_u32(b, (uint32_t)cl->state);
+        cs_ser_u32(b, (uint32_t)cl->work_round);
+        cs_ser_u32(b, (uint32_t)cl->queued_round);
+        cs_ser_u32(b, (uint32_t)cl->reported_round);
+        cs_ser_u64(b, cl->bytes_moved);
+        cs_ser_u64(b, (uint64_t)cl->n_samples);
+        cs_ser_blob(b, cl->update, cl->update ? cl->update_len : 0);
+        cs_ser_bool(b, r->copt != NULL);
+        if (r->copt)
+            nn_opt_save(r->copt[c], b);
+    }
+    save_trace(b, r->trace, r->n_trace, r->trace_dropped);
+    sim_engine_save(r->e, b);
+    fl_links_save(r->links, b);
+    cs_ser_tag(b, "REND");
+}
+
+int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
+{
+    int rc;
+    cs_rd_tag(rd, "FRUN");
+    uint32_t prec = cs_rd_u32(rd), n_clients = cs_rd_u32(rd), n_st = cs_rd_u32(rd);
+    if (!rd->failed && (prec != (uint32_t)r->prec || n_clients != r->n_clients || n_st != r->n_st))
+        cs_rd_fail(rd, "a run of another precision, fleet or set of stations");
+    double wall = cs_rd_f64(rd);
+    size_t started = (size_t)cs_rd_count(rd, (uint64_t)r->cfg->federated.rounds,
+                                         "more rounds started than the scenario has");
+    bool open = cs_rd_bool(rd);
+    int trained = (int)cs_rd_u32(rd), rounds_done = (int)cs_rd_u32(rd);
+    bool finished = cs_rd_bool(rd), horizon_hit = cs_rd_bool(rd), links_done = cs_rd_bool(rd);
+    bool have_eval0 = cs_rd_bool(rd);
+    double acc0 = cs_rd_f64(rd), loss0 = cs_rd_f64(rd);
+    size_t pay = (size_t)cs_rd_u64(rd), pay32 = (size_t)cs_rd_u64(rd);
+    uint32_t n_sel = cs_rd_u32(rd);
+    if (!rd->failed &&
+        (n_sel > r->n_clients || rounds_done < 0 || (size_t)rounds_done > started ||
+         (open && (size_t)rounds_done + 1 != started) || (!open && (size_t)rounds_done != started) ||
+         pay != r->payload_bytes || pay32 != r->payload_bytes_fp32))
+        cs_rd_fail(rd, "a run whose rounds or payloads do not add up");
+    if (rd->failed)
+        return CS_EINVAL;
+    memset(r->chosen, 0, r->n_clients * sizeof *r->chosen);
+    for (uint32_t i = 0; i < n_sel && !rd->failed; i++) {
+        uint32_t c = cs_rd_u32(rd);
+        if (c >= r->n_clients || r->chosen[c] || (i > 0 && c <= r->sel[i - 1]))
+            cs_rd_fail(rd, "a selection of clients out of order");
+        else
+            r->sel[i] = c, r->chosen[c] = true;
+    }
+    if (rd->failed)
+        return CS_EINVAL;
+    if (started > 0 && (rc = grow_rounds(r, started, err)))
+        return rc;
+    for (size_t i = 0; i < started; i++)
+        load_round(rd, &r->rounds[i]);
+    load_use(rd, r->use, started * r->n_st);
+    cs_rd_tag(rd, "MODL");
+    cs_rd_f32s(rd, r->global, NN_STATE_FLOATS);
+    cs_rd_i64s(rd, r->global_tracked, NN_TRACKED);
+    cs_rd_f32s(rd, r->sent, NN_STATE_FLOATS);
+    cs_rd_i64s(rd, r->sent_tracked, NN_TRACKED);
+    size_t glen;
+    const void *g = cs_rd_blob(rd, &glen);
+    bool has_vel = cs_rd_bool(rd);
+    if (!rd->failed && has_vel != (r->vel != NULL))
+        cs_rd_fail(rd, "a run with another server momentum setting");
+    if (r->vel)
+        cs_rd_f32s(rd, r->vel, NN_STATE_FLOATS);
+    if (rd->failed)
+        return CS_EINVAL;
+    free(r->gpay);
+    r->gpay = NULL;
+    r->gpay_len = 0;
+    if (glen) {
+        if (!(r->gpay = malloc(glen)))
+            return fail_nomem(err, "global payload");
+        memcpy(r->gpay, g, glen);
+        r->gpay_len = glen;
+    }
+    if ((rc = fl_avg_load(&r->avg, rd)))
+        return rc;
+    cs_rd_tag(rd, "CLNT");
+    for (uint32_t c = 0; c < r->n_clients && !rd->failed; c++) {
+        client *cl = &r->clients[c];
+        uint32_t st = cs_rd_u32(rd);
+        cl->state = st <= FL_CLIENT_SENDING ? (fl_client_state)st : FL_CLIENT_IDLE;
+        cl->work_round = (int)cs_rd_u32(rd);
+        cl->queued_round = (int)cs_rd_u32(rd);
+        cl->reported_round = (int)cs_rd_u32(rd);
+        cl->bytes_moved = cs_rd_u64(rd);
+        uint64_t n_samples = cs_rd_u64(rd);
+        size_t ulen;
+        const void *u = cs_rd_blob(rd, &ulen);
+        bool has_opt = cs_rd_bool(rd);
+        if (!rd->failed && (st > FL_CLIENT_SENDING || n_samples != cl->n_samples ||
+                            has_opt != (r->copt != NULL) || cl->work_round < 0 ||
+                            (size_t)cl->work_round > started || cl->queued_round < -1 ||
+                            cl->reported_round < -1))
+            cs_rd_fail(rd, "a client that does not fit this run");
+        if (rd->failed)
+            break;
+        if (ulen > cl->update_cap) {
+            unsigned char *nb = realloc(cl->update, ulen);
+            if (!nb)
+                return fail_nomem(err, "client update");
+            cl->update = nb;
+            cl->update_cap = ulen;
+        }
+        if (ulen)
+            memcpy(cl->update, u, ulen);
+        cl->update_len = ulen;
+        if (r->copt && (rc = nn_opt_load(r->copt[c], rd)))
+            return rc;
+    }
+    if (rd->failed)
+        return CS_EINVAL;
+    free(r->trace);
+    r->trace = NULL;
+    r->n_trace = r->cap_trace = 0;
+    if ((rc = load_trace(rd, &r->trace, &r->n_trace, &r->trace_dropped, err)))
+        return rc;
+    r->cap_trace = r->n_trace;
+    if ((rc = sim_engine_load(r->e, rd, err)) || (rc = fl_links_load(r->links, rd, err)))
+        return rc;
+    cs_rd_tag(rd, "REND");
+    if (rd->failed)
+        return CS_EINVAL;
+    r->cur = (int)started - 1;
+    r->open = open;
+    r->trained = trained;
+    r->rounds_done = rounds_done;
+    r->n_sel = (int)n_sel;
+    r->finished = finished;
+    r->horizon_hit = horizon_hit;
+    r->links_done = links_done;
+    r->have_eval0 = have_eval0;
+    r->accuracy0 = acc0;
+    r->loss0 = loss0;
+    r->wall_before = wall;
+    r->wall0 = cs_wall_s();
+    r->ckpt_due = false;
+    return 0;
+}
+
+void fl_result_save(const fl_result *x, cs_buf *b)
+{
+    cs_ser_tag(b, "RSLT");
+    cs_ser_u32(b, (uint32_t)x->precision);
+    cs_ser_u64(b, (uint64_t)x->payload_bytes);
+    cs_ser_u64(b, (uint64_t)x->payload_bytes_fp32);
+    cs_ser_u64(b, (uint64_t)x->n_rounds);
+    cs_ser_u64(b, (uint64_t)x->n_stations);
+    for (size_t i = 0; i < x->n_rounds; i++)
+        save_round(b, &x->rounds[i]);
+    cs_ser_bool(b, x->has_unfinished);
+    save_round(b, &x->unfinished);
+    save_use(b, x->use, (x->n_rounds + 1) * x->n_stations);
+    save_use(b, x->station_totals, x->n_stations);
+    cs_ser_u64(b, x->bytes_to_sat);
+    cs_ser_u64(b, x->bytes_to_ground);
+    cs_ser_u64(b, x->contact_minutes);
+    cs_ser_f64(b, x->cost_usd);
+    cs_ser_u32(b, (uint32_t)x->updates_received);
+    cs_ser_u32(b, (uint32_t)x->updates_late);
+    cs_ser_f64(b, x->accuracy);
+    cs_ser_f64(b, x->loss);
+    cs_ser_f64(b, x->sim_time_s);
+    cs_ser_f64(b, x->end_time_s);
+    cs_ser_bool(b, x->horizon_hit);
+    cs_ser_f64(b, x->wall_time_s);
+    cs_ser_f32s(b, x->state, NN_STATE_FLOATS);
+    cs_ser_i64s(b, x->tracked, NN_TRACKED);
+    cs_ser_bool(b, x->traced);
+    cs_ser_bool(b, x->trace_truncated);
+    save_trace(b, x->trace, x->n_trace, x->trace_dropped);
+    cs_ser_u64(b, x->engine.scheduled);
+    cs_ser_u64(b, x->engine.dispatched);
+    cs_ser_u64(b, x->engine.stale);
+    cs_ser_u64(b, (uint64_t)x->engine.max_pending);
+}
+
+int fl_result_load(fl_result *x, const scn_config *cfg, cs_rd *r, cs_err *err)
+{
+    memset(x, 0, sizeof *x);
+    cs_rd_tag(r, "RSLT");
+    uint32_t prec = cs_rd_u32(r);
+    x->precision = prec < NN_PRECISIONS ? (nn_precision)prec : NN_PREC_FP32;
+    x->payload_bytes = (size_t)cs_rd_u64(r);
+    x->payload_bytes_fp32 = (size_t)cs_rd_u64(r);
+    x->n_rounds = (size_t)cs_rd_count(r, (uint64_t)cfg->federated.rounds,
+                                      "more rounds than the scenario has");
+    x->n_stations = (size_t)cs_rd_u64(r);
+    if (!r->failed && (prec >= NN_PRECISIONS || x->n_stations != cfg->n_stations))
+        cs_rd_fail(r, "a run result of another precision or set of stations");
+    if (r->failed)
+        return CS_EINVAL;
+    size_t n_st = x->n_stations;
+    x->rounds = calloc(x->n_rounds ? x->n_rounds : 1, sizeof *x->rounds);
+    x->use = calloc((x->n_rounds + 1) * n_st, sizeof *x->use);
+    x->station_totals = calloc(n_st, sizeof *x->station_totals);
+    x->state = malloc(NN_STATE_FLOATS * sizeof *x->state);
+    if (!x->rounds || !x->use || !x->station_totals || !x->state) {
+        fl_result_free(x);
+        return fail_nomem(err, "run result");
+    }
+    for (size_t i = 0; i < x->n_rounds; i++)
+        load_round(r, &x->rounds[i]);
+    x->has_unfinished = cs_rd_bool(r);
+    load_round(r, &x->unfinished);
+    load_use(r, x->use, (x->n_rounds + 1) * n_st);
+    load_use(r, x->station_totals, n_st);
+    x->bytes_to_sat = cs_rd_u64(r);
+    x->bytes_to_ground = cs_rd_u64(r);
+    x->contact_minutes = cs_rd_u64(r);
+    x->cost_usd = cs_rd_f64(r);
+    x->updates_received = (int)cs_rd_u32(r);
+    x->updates_late = (int)cs_rd_u32(r);
+    x->accuracy = cs_rd_f64(r);
+    x->loss = cs_rd_f64(r);
+    x->sim_time_s = cs_rd_f64(r);
+    x->end_time_s = cs_rd_f64(r);
+    x->horizon_hit = cs_rd_bool(r);
+    x->wall_time_s = cs_rd_f64(r);
+    cs_rd_f32s(r, x->state, NN_STATE_FLOATS);
+    cs_rd_i64s(r, x->tracked, NN_TRACKED);
+    x->traced = cs_rd_bool(r);
+    x->trace_truncated = cs_rd_bool(r);
+    int rc = r->failed ? CS_EINVAL : load_trace(r, &x->trace, &x->n_trace, &x->trace_dropped, err);
+    x->engine.scheduled = cs_rd_u64(r);
+    x->engine.dispatched = cs_rd_u64(r);
+    x->engine.stale = cs_rd_u64(r);
+    x->engine.max_pending = (size_t)cs_rd_u64(r);
+    if (!rc && r->failed)
+        rc = CS_EINVAL;
+    if (rc)
+        fl_result_free(x);
+    return rc;
 }

@@ -22,6 +22,7 @@
 #include "sim_engine.h"
 #include "sim_plan.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -201,6 +202,7 @@ typedef void (*fl_observer_fn)(void *user, const fl_snapshot *s);
 /* ---- one run --------------------------------------------------------------------------------- */
 
 /* Everything the runs of one scenario share. All borrowed. */
+struct fl_run;
 typedef struct fl_env {
     const scn_config *cfg;
     const sim_plan *plan; /* of cfg's constellation and stations, over cfg->duration_s */
@@ -214,6 +216,14 @@ typedef struct fl_env {
     fl_observer_fn observe; /* may be NULL */
     void *observe_user;
     size_t run_index, n_runs; /* passed through to progress and snapshots */
+    /* Checkpoints (may be NULL): called after every aggregation, between two events (a safe
+     * point where fl_run_save captures everything the run needs to continue). An error stops
+     * the run with it. */
+    int (*checkpoint)(void *user, const struct fl_run *r, cs_err *err);
+    void *checkpoint_user;
+    /* Polled after every event (may be NULL): when set, fl_run_advance returns CS_EINTR at that
+     * safe point; the run stays valid (fl_run_save, then fl_run_destroy). */
+    const volatile sig_atomic_t *interrupt;
 } fl_env;
 
 typedef struct fl_run fl_run; /* opaque: a run in progress */
@@ -231,6 +241,8 @@ fl_run *fl_run_begin(const fl_env *env, nn_precision prec, cs_err *err);
 int fl_run_advance(fl_run *r, double t_s, cs_err *err);
 
 bool fl_run_finished(const fl_run *r);
+nn_precision fl_run_precision(const fl_run *r);
+int fl_run_rounds_done(const fl_run *r);
 double fl_run_now(const fl_run *r); /* simulated seconds */
 
 /* The run's state now, in buffers the run owns (valid until it advances or snapshots again). */
@@ -243,6 +255,21 @@ int fl_run_end(fl_run *r, fl_result *out, cs_err *err);
 
 /* Abandons a run without a result (NULL is a no-op). */
 void fl_run_destroy(fl_run *r);
+
+/* Checkpoints. fl_run_save appends the whole state of a run stopped between two events (at an
+ * env->checkpoint call or after CS_EINTR): the global model and what the clients decoded, the
+ * server momentum, the FedAvg sum, every client's state, pending update and optimiser (when
+ * kept), the round and station records, the trace, the event queue and the links. Random
+ * streams are not saved: every draw derives its stream from (seed, purpose, id) where it is
+ * used, and none is live between events. fl_run_load restores such a record into a run just
+ * begun (fl_run_begin) with the same env and precision; the run then continues as the saved one
+ * would have. CS_EINVAL (r failed: offset and reason) when the record does not fit. */
+void fl_run_save(const fl_run *r, cs_buf *b);
+int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err);
+
+/* A finished run's result, saved and restored the same way (out is filled; fl_result_free). */
+void fl_result_save(const fl_result *res, cs_buf *b);
+int fl_result_load(fl_result *out, const scn_config *cfg, cs_rd *rd, cs_err *err);
 
 /* The batch path: begin, advance to cfg->duration_s, end. */
 int fl_run_batch(const fl_env *env, nn_precision prec, fl_result *out, cs_err *err);

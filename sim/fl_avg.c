@@ -80,3 +80,36 @@ bool fl_avg_finish_step(const fl_avg *a, const float *base, double lr, double mo
             tracked_out[i] = a->tracked_max[i];
     return true;
 }
+
+void fl_avg_save(const fl_avg *a, cs_buf *b)
+{
+    cs_ser_tag(b, "FAVG");
+    cs_ser_u64(b, (uint64_t)a->n);
+    cs_ser_u64(b, (uint64_t)a->count);
+    cs_ser_f64(b, a->weight);
+    cs_ser_i64s(b, a->tracked_max, NN_TRACKED);
+    if (a->count > 0) /* after a reset the sum is all zeros */
+        cs_ser_f64s(b, a->sum, a->n);
+}
+
+int fl_avg_load(fl_avg *a, cs_rd *r)
+{
+    cs_rd_tag(r, "FAVG");
+    if (cs_rd_u64(r) != a->n && !r->failed)
+        cs_rd_fail(r, "a FedAvg sum of another size");
+    size_t count = (size_t)cs_rd_u64(r);
+    double weight = cs_rd_f64(r);
+    int64_t tmax[NN_TRACKED];
+    cs_rd_i64s(r, tmax, NN_TRACKED);
+    if (r->failed)
+        return CS_EINVAL;
+    fl_avg_reset(a);
+    if (count > 0)
+        cs_rd_f64s(r, a->sum, a->n);
+    if (r->failed)
+        return CS_EINVAL;
+    a->count = count;
+    a->weight = weight;
+    memcpy(a->tracked_max, tmax, sizeof tmax);
+    return 0;
+}

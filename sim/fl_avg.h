@@ -5,6 +5,7 @@
 #define FL_AVG_H
 
 #include "cs.h"
+#include "cs_ser.h"
 #include "nn.h"
 
 #include <stdbool.h>
@@ -36,5 +37,9 @@ bool fl_avg_finish(const fl_avg *a, float *out, int64_t *tracked_out);
  * changes nothing) when nothing of positive weight was added. */
 bool fl_avg_finish_step(const fl_avg *a, const float *base, double lr, double momentum, float *vel,
                         float *global, int64_t *tracked_out);
+
+/* Checkpoints: the running sum appended to b / restored into a sum of the same size. */
+void fl_avg_save(const fl_avg *a, cs_buf *b);
+int fl_avg_load(fl_avg *a, cs_rd *r);
 
 #endif

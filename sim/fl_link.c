@@ -517,3 +517,124 @@ size_t fl_links_sessions(const fl_links *l, fl_segment *out, size_t cap)
     }
     return n;
 }
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+void fl_links_save(const fl_links *l, cs_buf *b)
+{
+    cs_ser_tag(b, "LINK");
+    cs_ser_u32(b, l->s.n_sats);
+    cs_ser_u32(b, l->s.n_stations);
+    cs_ser_u64(b, (uint64_t)l->n_wins);
+    cs_ser_bool(b, l->finishing);
+    cs_ser_u64(b, (uint64_t)l->n_open);
+    for (size_t i = 0; i < l->n_open; i++)
+        cs_ser_u64(b, (uint64_t)l->open_list[i]); /* open[] follows from the list */
+    for (uint32_t k = 0; k < l->s.n_stations; k++) {
+        const station_state *st = &l->st[k];
+        cs_ser_u32(b, (uint32_t)st->free);
+        for (int a = 0; a < l->s.stations[k].antennas; a++) {
+            const antenna *an = &st->ant[a];
+            cs_ser_bool(b, an->busy);
+            cs_ser_bool(b, an->has_last);
+            cs_ser_u32(b, an->last_sat);
+            cs_ser_u64(b, (uint64_t)an->last_win);
+            cs_ser_f64(b, an->contact_start_s);
+            cs_ser_u64(b, an->contact_billed);
+        }
+        cs_ser_u64(b, (uint64_t)st->q_len);
+        for (size_t i = 0; i < st->q_len; i++) {
+            cs_ser_u32(b, st->q[i].sat);
+            cs_ser_u64(b, (uint64_t)st->q[i].win);
+        }
+    }
+    for (uint32_t i = 0; i < l->s.n_sats; i++) {
+        const sat_state *s = &l->sat[i];
+        cs_ser_bool(b, s->active);
+        cs_ser_u32(b, (uint32_t)s->dir);
+        cs_ser_u32(b, (uint32_t)s->tag);
+        cs_ser_u64(b, s->total);
+        cs_ser_u64(b, s->left);
+        cs_ser_bool(b, s->split);
+        cs_ser_bool(b, s->in_session);
+        cs_ser_u64(b, (uint64_t)s->sess_win);
+        cs_ser_u32(b, (uint32_t)s->sess_ant);
+        cs_ser_f64(b, s->sess_setup);
+        cs_ser_f64(b, s->t_grant);
+        cs_ser_f64(b, s->t_data);
+        cs_ser_f64(b, s->t_done);
+        cs_ser_u64(b, s->sess_left);
+    }
+}
+
+int fl_links_load(fl_links *l, cs_rd *r, cs_err *err)
+{
+    (void)err;
+    cs_rd_tag(r, "LINK");
+    uint32_t n_sats = cs_rd_u32(r), n_st = cs_rd_u32(r);
+    uint64_t n_wins = cs_rd_u64(r);
+    if (!r->failed && (n_sats != l->s.n_sats || n_st != l->s.n_stations || n_wins != l->n_wins))
+        cs_rd_fail(r, "links of another constellation or contact plan");
+    l->finishing = cs_rd_bool(r);
+    size_t nw = l->s.n_windows;
+    memset(l->open, 0, (nw ? nw : 1) * sizeof *l->open);
+    l->n_open = (size_t)cs_rd_count(r, nw, "more open windows than the plan has");
+    for (size_t i = 0; i < l->n_open && !r->failed; i++) {
+        size_t w = (size_t)cs_rd_u64(r);
+        if (w >= nw || l->open[w] || l->s.windows[w].sat >= l->s.n_sats)
+            cs_rd_fail(r, "an open window outside the plan");
+        else
+            l->open[w] = true, l->open_list[i] = w;
+    }
+    for (uint32_t k = 0; k < l->s.n_stations && !r->failed; k++) {
+        station_state *st = &l->st[k];
+        int n_ant = l->s.stations[k].antennas;
+        st->free = (int)cs_rd_u32(r);
+        int busy = 0;
+        for (int a = 0; a < n_ant; a++) {
+            antenna *an = &st->ant[a];
+            an->busy = cs_rd_bool(r);
+            an->has_last = cs_rd_bool(r);
+            an->last_sat = cs_rd_u32(r);
+            an->last_win = (size_t)cs_rd_u64(r);
+            an->contact_start_s = cs_rd_f64(r);
+            an->contact_billed = cs_rd_u64(r);
+            busy += an->busy;
+            if (an->has_last && (an->last_sat >= n_sats || an->last_win >= nw))
+                cs_rd_fail(r, "an antenna tracking a contact outside the plan");
+        }
+        if (st->free < 0 || st->free + busy != n_ant)
+            cs_rd_fail(r, "a station whose free antennas do not add up");
+        st->q_len = (size_t)cs_rd_count(r, l->s.n_sats, "a station queue longer than the fleet");
+        for (size_t i = 0; i < st->q_len && !r->failed; i++) {
+            st->q[i].sat = cs_rd_u32(r);
+            st->q[i].win = (size_t)cs_rd_u64(r);
+            if (st->q[i].sat >= n_sats || st->q[i].win >= nw || !l->open[st->q[i].win])
+                cs_rd_fail(r, "a queued request outside the open windows");
+        }
+    }
+    for (uint32_t i = 0; i < l->s.n_sats && !r->failed; i++) {
+        sat_state *s = &l->sat[i];
+        s->active = cs_rd_bool(r);
+        uint32_t dir = cs_rd_u32(r);
+        s->dir = dir == FL_DOWN ? FL_DOWN : FL_UP;
+        s->tag = (int32_t)cs_rd_u32(r);
+        s->total = cs_rd_u64(r);
+        s->left = cs_rd_u64(r);
+        s->split = cs_rd_bool(r);
+        s->in_session = cs_rd_bool(r);
+        s->sess_win = (size_t)cs_rd_u64(r);
+        s->sess_ant = (int)cs_rd_u32(r);
+        s->sess_setup = cs_rd_f64(r);
+        s->t_grant = cs_rd_f64(r);
+        s->t_data = cs_rd_f64(r);
+        s->t_done = cs_rd_f64(r);
+        s->sess_left = cs_rd_u64(r);
+        if (dir > 1 || s->left > s->total ||
+            (s->in_session &&
+             (s->sess_win >= nw || s->sess_ant < 0 ||
+              s->sess_ant >= l->s.stations[l->s.windows[s->sess_win].station].antennas)))
+            cs_rd_fail(r, "a transfer outside the plan");
+    }
+    return r->failed ? CS_EINVAL : 0;
+}

@@ -113,4 +113,10 @@ uint64_t fl_minutes_started(double dt_s);
  * there are. */
 size_t fl_links_sessions(const fl_links *l, fl_segment *out, size_t cap);
 
+/* Checkpoints: the links' state (open windows, station queues and antennas, every satellite's
+ * transfer and session) appended to b, and restored into links created over the same setup
+ * (the windows are the plan's, not saved). Between events only. */
+void fl_links_save(const fl_links *l, cs_buf *b);
+int fl_links_load(fl_links *l, cs_rd *r, cs_err *err);
+
 #endif

@@ -2,6 +2,8 @@
  * one FL run per wire precision, PTQ and model files (see fl_study.h). */
 #include "fl_study.h"
 
+#include "fl_ckpt.h"
+
 #include "nn_ptq.h"
 #include "nn_train.h"
 
@@ -41,8 +43,10 @@ void fl_study_free(fl_study *s)
     free(s->train);
     free(s->test);
     fl_partitions_free(&s->parts);
-    for (size_t i = 0; i < NN_PRECISIONS; i++)
+    for (size_t i = 0; i < NN_PRECISIONS; i++) {
         fl_result_free(&s->runs[i]);
+        free(s->ptq_payload[i]);
+    }
     memset(s, 0, sizeof *s);
 }
 
@@ -73,10 +77,13 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
         e->compression_ratio = rows[p].compression_ratio;
         e->accuracy_drop_pct = rows[p].accuracy_drop_pct;
         e->path[0] = '\0';
-        if (o->save_models) {
+        e->sha256[0] = '\0';
+        if (o->save_models) { /* written with the report (rep_write_study) */
             snprintf(e->path, sizeof e->path, "%s/ptq-%s.safetensors", s->model_dir,
                      nn_precision_name((nn_precision)p));
-            rc = cs_write_file_atomic(e->path, rows[p].payload, rows[p].file_bytes, err);
+            free(s->ptq_payload[p]);
+            s->ptq_payload[p] = rows[p].payload;
+            rows[p].payload = NULL;
         }
     }
     nn_ptq_free(rows);
@@ -149,8 +156,7 @@ int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset
           out->n_train, out->n_test, out->parts.n_clients,
           scn_partition_name(cfg->dataset.partition), lo, hi, out->parts.off[out->parts.n_clients]);
 
-    if (opts->save_models && (rc = cs_mkdir_p(out->model_dir, err)))
-        return rc;
+    out->save_models = opts->save_models;
     return 0;
 }
 
@@ -178,14 +184,13 @@ int fl_study_add_run(fl_study *s, const fl_study_opts *opts, fl_result *res, cs_
     s->runs[i] = *res;
     memset(res, 0, sizeof *res);
     s->n_runs = i + 1;
+    (void)err;
     snprintf(s->model_paths[i], sizeof s->model_paths[i], "%s/%s.safetensors", s->model_dir,
              nn_precision_name(s->runs[i].precision));
-    if (!opts->save_models) {
+    s->model_sha256[i][0] = '\0';
+    if (!opts->save_models)
         s->model_paths[i][0] = '\0';
-        return 0;
-    }
-    return nn_state_save(s->model_paths[i], NN_PREC_FP32, s->runs[i].state, s->runs[i].tracked,
-                         err);
+    return 0;
 }
 
 int fl_study_finish(fl_study *s, const fl_study_opts *opts, cs_err *err)
@@ -205,16 +210,99 @@ int fl_study_finish(fl_study *s, const fl_study_opts *opts, cs_err *err)
     return 0;
 }
 
+typedef struct ckpt_ctx {
+    fl_study *s;
+    const fl_study_opts *o;
+} ckpt_ctx;
+
+static int on_checkpoint(void *user, const fl_run *r, cs_err *err)
+{
+    const ckpt_ctx *c = user;
+    return fl_ckpt_write(c->o->checkpoint_path, c->s, c->o->ident, r, err);
+}
+
+/* Restores the finished runs of opts->resume into s; leaves *rd at the record of the run in
+ * progress (*has_cur) */
+static int resume_results(fl_study *s, const fl_study_opts *o, cs_rd *rd, bool *has_cur,
+                          cs_err *err)
+{
+    const fl_ckpt *c = o->resume;
+    *rd = cs_rd_init(c->data + c->body_off, c->body_len);
+    cs_rd_tag(rd, "STDY");
+    size_t n = (size_t)cs_rd_count(rd, s->cfg->wire.n_precision, "more runs than the scenario has");
+    for (size_t i = 0; i < n && !rd->failed; i++) {
+        fl_result res;
+        int rc = fl_result_load(&res, s->cfg, rd, err);
+        if (rc == CS_EINVAL && rd->failed)
+            break;
+        if (rc)
+            return rc;
+        if (res.precision != s->cfg->wire.precision[i]) {
+            fl_result_free(&res);
+            cs_rd_fail(rd, "a run of another precision than the scenario's");
+            break;
+        }
+        if ((rc = fl_study_add_run(s, o, &res, err)))
+            return rc;
+    }
+    *has_cur = cs_rd_bool(rd);
+    if (!rd->failed && *has_cur && s->n_runs >= s->cfg->wire.n_precision)
+        cs_rd_fail(rd, "a run in progress after the last one");
+    if (rd->failed)
+        return cs_err_set_at(err, CS_EINVAL, c->path, (long long)(c->body_off + rd->fail_at),
+                             "not a usable checkpoint: %s", rd->why);
+    return 0;
+}
+
 int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
                  const fl_study_opts *opts, fl_study *out, cs_err *err)
 {
     int rc = fl_study_begin(cfg, plan, ds, opts, out, err);
-    for (size_t i = 0; !rc && i < cfg->wire.n_precision; i++) {
+    ckpt_ctx ctx = {out, opts};
+    cs_rd rd = {0};
+    bool has_cur = false;
+    if (!rc && opts->resume)
+        rc = resume_results(out, opts, &rd, &has_cur, err);
+    for (size_t i = out->n_runs; !rc && i < cfg->wire.n_precision; i++) {
         fl_env env;
         fl_study_env(out, opts, i, &env);
+        if (opts->checkpoint_path) {
+            env.checkpoint = on_checkpoint;
+            env.checkpoint_user = &ctx;
+        }
+        env.interrupt = opts->interrupt;
+        fl_run *r = fl_run_begin(&env, cfg->wire.precision[i], err);
+        if (!r) {
+            rc = err->code ? err->code : CS_EFAIL;
+            break;
+        }
+        if (has_cur) { /* the run in progress in the checkpoint */
+            has_cur = false;
+            if ((rc = fl_run_load(r, &rd, err))) {
+                if (rd.failed)
+                    rc = cs_err_set_at(err, CS_EINVAL, opts->resume->path,
+                                       (long long)(opts->resume->body_off + rd.fail_at),
+                                       "not a usable checkpoint: %s", rd.why);
+                fl_run_destroy(r);
+                break;
+            }
+        }
+        rc = fl_run_advance(r, cfg->duration_s, err);
+        if (rc == CS_EINTR && opts->checkpoint_path) {
+            cs_err keep = *err;
+            if ((rc = fl_ckpt_write(opts->checkpoint_path, out, opts->ident, r, err)) == 0) {
+                *err = keep;
+                rc = CS_EINTR;
+            }
+        }
+        if (rc) {
+            fl_run_destroy(r);
+            break;
+        }
         fl_result res;
-        if (!(rc = fl_run_batch(&env, cfg->wire.precision[i], &res, err)))
-            rc = fl_study_add_run(out, opts, &res, err);
+        if (!(rc = fl_run_end(r, &res, err)) && !(rc = fl_study_add_run(out, opts, &res, err)) &&
+            opts->checkpoint_path)
+            rc = fl_ckpt_write(opts->checkpoint_path, out, opts->ident, NULL, err);
     }
     return rc ? rc : fl_study_finish(out, opts, err);
 }

@@ -3,6 +3,8 @@
 
 #include "cs_buf.h"
 #include "cs_host.h"
+#include "cs_sha256.h"
+#include "nn_codec.h"
 #include "rep_internal.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Builders that remember a failed allocation in *ok (checked once at the end). */
 typedef struct jb {
@@ -225,6 +229,10 @@ static void run_json(jb *b, cJSON *o, const fl_study *s, size_t ri)
         str(b, f, "model_path", s->model_paths[ri]);
     else
         null_item(b, f, "model_path"); /* --no-models */
+    if (s->model_sha256[ri][0])
+        str(b, f, "model_sha256", s->model_sha256[ri]);
+    else
+        null_item(b, f, "model_sha256");
     u64(b, f, "contact_minutes", r->contact_minutes);
     num(b, f, "updates_received", r->updates_received);
     num(b, f, "updates_late", r->updates_late);
@@ -269,6 +277,10 @@ static void ptq_json(jb *b, cJSON *root, const fl_study *s)
             str(b, o, "path", e->path);
         else
             null_item(b, o, "path");
+        if (e->sha256[0])
+            str(b, o, "sha256", e->sha256);
+        else
+            null_item(b, o, "sha256");
     }
 }
 
@@ -316,6 +328,7 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
     }
     cJSON *root = chk(&b, cJSON_CreateObject());
     str(&b, root, "format", REP_FORMAT);
+    str(&b, root, "status", "complete");
     str(&b, root, "constsim_version", CONSTSIM_VERSION);
     machine_json(&b, obj(&b, root, "machine"), machine);
     cJSON *sc = scn_to_json(cfg);
@@ -379,15 +392,148 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
     return root;
 }
 
-int rep_write(const cJSON *j, const char *path, cs_err *err)
+/* j as the text of a report file (formatted, ending in a newline); NULL when out of memory. */
+static char *report_text(const cJSON *j, size_t *len)
 {
     char *text = cJSON_Print(j);
     if (!text)
+        return NULL;
+    *len = strlen(text);
+    text[*len] = '\n'; /* replaces the terminator: written with its length */
+    *len += 1;
+    return text;
+}
+
+int rep_write(const cJSON *j, const char *path, cs_err *err)
+{
+    size_t len;
+    char *text = report_text(j, &len);
+    if (!text)
         return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (report text)");
-    size_t len = strlen(text);
-    text[len] = '\n'; /* replaces the terminator: written with its length */
-    int rc = cs_write_file_in_dir(path, text, len + 1, err);
+    int rc = cs_write_file_in_dir(path, text, len, err);
     cJSON_free(text);
+    return rc;
+}
+
+int rep_write_incomplete(const scn_config *cfg, const char *path, const char *checkpoint,
+                         const char *resume, cs_err *err)
+{
+    jb b = {true};
+    cJSON *root = chk(&b, cJSON_CreateObject());
+    str(&b, root, "format", REP_FORMAT);
+    str(&b, root, "status", "incomplete");
+    str(&b, root, "constsim_version", CONSTSIM_VERSION);
+    str(&b, root, "note",
+        "the run writing this report has not finished (it is running, or was stopped); the "
+        "complete report replaces this file");
+    if (checkpoint)
+        str(&b, root, "checkpoint", checkpoint);
+    else
+        null_item(&b, root, "checkpoint");
+    if (resume)
+        str(&b, root, "resume_command", resume);
+    else
+        null_item(&b, root, "resume_command");
+    cJSON *sc = scn_to_json(cfg);
+    if (!sc || !root || !cJSON_AddItemToObject(root, "scenario", sc)) {
+        cJSON_Delete(sc);
+        b.ok = false;
+    }
+    int rc = b.ok ? rep_write(root, path, err)
+                  : cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (report)");
+    cJSON_Delete(root);
+    return rc;
+}
+
+typedef struct staged {
+    char tmp[1200];
+    const char *path;
+} staged;
+
+/* Stages data for path as staged file *n (++); computes its SHA-256 into hex when not NULL. */
+static int stage(staged *st, size_t *n, const char *path, const void *data, size_t len, char *hex,
+                 cs_err *err)
+{
+    if (hex)
+        cs_sha256_hex(data, len, hex);
+    st[*n].path = path;
+    st[*n].tmp[0] = '\0';
+    int rc = cs_stage_file(path, data, len, st[*n].tmp, sizeof st[*n].tmp, err);
+    if (rc == 0)
+        (*n)++;
+    return rc;
+}
+
+int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON **out,
+                    cs_err *err)
+{
+    *out = NULL;
+    staged st[2 * NN_PRECISIONS + 1];
+    size_t n = 0;
+    int rc = 0;
+    bool made_dir = false;
+    char *text = NULL;
+    cJSON *j = NULL;
+    if (s->save_models) {
+        struct stat sb;
+        made_dir = stat(s->model_dir, &sb) != 0;
+        if ((rc = cs_mkdir_p(s->model_dir, err)))
+            goto fail;
+        for (size_t i = 0; i < s->n_runs; i++) {
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            const fl_result *r = &s->runs[i];
+            if ((rc = nn_codec_encode(NN_PREC_FP32, r->state, r->tracked, NULL, &buf, &len, err)))
+                goto fail;
+            rc = stage(st, &n, s->model_paths[i], buf, len, s->model_sha256[i], err);
+            free(buf);
+            if (rc)
+                goto fail;
+        }
+        for (int p = 0; s->has_ptq && p < NN_PRECISIONS; p++) {
+            fl_ptq_entry *e = &s->ptq[p];
+            if (e->path[0] && s->ptq_payload[p] &&
+                (rc = stage(st, &n, e->path, s->ptq_payload[p], e->file_bytes, e->sha256, err)))
+                goto fail;
+        }
+    }
+    size_t len;
+    if (!(j = rep_build_on(s, m, err))) {
+        rc = err->code ? err->code : CS_ENOMEM;
+        goto fail;
+    }
+    const cJSON *x;
+    cJSON_ArrayForEach(x, extra)
+    {
+        cJSON *dup = cJSON_Duplicate(x, true);
+        if (!dup || !cJSON_AddItemToObject(j, x->string, dup)) {
+            cJSON_Delete(dup);
+            rc = cs_err_set(err, CS_ENOMEM, s->report_path, 0, 0, "out of memory (report)");
+            goto fail;
+        }
+    }
+    if (!(text = report_text(j, &len))) {
+        rc = cs_err_set(err, CS_ENOMEM, s->report_path, 0, 0, "out of memory (report text)");
+        goto fail;
+    }
+    if ((rc = stage(st, &n, s->report_path, text, len, NULL, err)))
+        goto fail;
+    /* The models first, the report last: a report on disk always names models that are there. */
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = cs_commit_file(st[i].tmp, st[i].path, err)))
+            goto fail;
+        st[i].tmp[0] = '\0';
+    }
+    cJSON_free(text);
+    *out = j;
+    return 0;
+fail:
+    for (size_t i = 0; i < n; i++)
+        cs_discard_file(st[i].tmp);
+    if (made_dir)
+        rmdir(s->model_dir); /* only when empty: nothing of this run is left in it */
+    cJSON_free(text);
+    cJSON_Delete(j);
     return rc;
 }
 
@@ -423,6 +569,16 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
         cJSON_Delete(j);
         return cs_err_set(err, CS_EINVAL, path, 0, 0,
                           "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
+    }
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
+    if (cJSON_IsString(status) && strcmp(status->valuestring, "complete") != 0) {
+        const cJSON *how = cJSON_GetObjectItemCaseSensitive(j, "resume_command");
+        cs_err_set(err, CS_EINVAL, path, 0, 0,
+                   "an incomplete report (status \"%s\"): its run has not finished%s%s",
+                   status->valuestring, cJSON_IsString(how) ? "; continue it with: " : "",
+                   cJSON_IsString(how) ? how->valuestring : "");
+        cJSON_Delete(j);
+        return CS_EINVAL;
     }
     if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "runs"))) {
         cJSON_Delete(j);

@@ -44,6 +44,21 @@ struct cJSON *rep_build_on(const fl_study *s, const rep_machine *m, cs_err *err)
  * folder. */
 int rep_write(const struct cJSON *j, const char *path, cs_err *err);
 
+/* Writes the outputs of study s as one unit: every model file (the runs' final models, the PTQ
+ * files) and the report, each staged beside its target (temporary file, fsync), then renamed,
+ * the report last; the report records each model's SHA-256 (s->model_sha256, ptq[].sha256 are
+ * filled). On failure nothing staged is left behind, and a model folder it created is removed
+ * again. extra (may be NULL): an object whose members are added to the report (copied). *out
+ * receives the report written (the caller owns it). */
+int rep_write_study(fl_study *s, const rep_machine *m, const struct cJSON *extra,
+                    struct cJSON **out, cs_err *err);
+
+/* Writes, atomically, a report whose "status" is "incomplete": what a run leaves at its report
+ * path until it finishes (the scenario's settings, the checkpoint path and the command that
+ * resumes it, either may be NULL). rep_load refuses such a report, saying so. */
+int rep_write_incomplete(const scn_config *cfg, const char *path, const char *checkpoint,
+                         const char *resume, cs_err *err);
+
 /* Reads and parses any JSON file into *out (owned by the caller); CS_EINVAL with the byte offset
  * of a syntax error. */
 int rep_parse_json(const char *path, struct cJSON **out, cs_err *err);

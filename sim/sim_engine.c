@@ -1,6 +1,8 @@
 /* sim_engine.c - array binary heap of by-value events and the dispatch loop (see sim_engine.h). */
 #include "sim_engine.h"
 
+#include "cs_ser.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@ struct sim_engine {
     uint64_t next_seq;
     double now_s;
     bool stop;
+    bool interrupted;                     /* the last run stopped because *interrupt was set */
+    const volatile sig_atomic_t *interrupt; /* borrowed, may be NULL: polled after every event */
     sim_engine_stats stats;
 };
 
@@ -171,6 +175,7 @@ bool sim_engine_pop(sim_engine *e, sim_event *out)
 int sim_engine_run(sim_engine *e, double horizon_s, cs_err *err)
 {
     e->stop = false;
+    e->interrupted = false;
     while (e->n > 0 && !e->stop) {
         if (e->heap[0].t_s > horizon_s)
             break;
@@ -186,6 +191,10 @@ int sim_engine_run(sim_engine *e, double horizon_s, cs_err *err)
         int rc = fn(e->users[ev.type], e, &ev, err);
         if (rc != 0)
             return rc;
+        if (e->interrupt && *e->interrupt) {
+            e->stop = e->interrupted = true;
+            break;
+        }
     }
     if (!e->stop && isfinite(horizon_s) && horizon_s > e->now_s)
         e->now_s = horizon_s;
@@ -215,4 +224,100 @@ size_t sim_engine_pending(const sim_engine *e)
 sim_engine_stats sim_engine_get_stats(const sim_engine *e)
 {
     return e->stats;
+}
+
+void sim_engine_set_interrupt(sim_engine *e, const volatile sig_atomic_t *flag)
+{
+    e->interrupt = flag;
+}
+
+bool sim_engine_interrupted(const sim_engine *e)
+{
+    return e->interrupted;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+void sim_engine_save(const sim_engine *e, cs_buf *b)
+{
+    cs_ser_tag(b, "ENGN");
+    cs_ser_u32(b, e->n_types);
+    cs_ser_u32(b, e->n_targets);
+    cs_ser_u64(b, e->next_seq);
+    cs_ser_f64(b, e->now_s);
+    cs_ser_u64(b, e->stats.scheduled);
+    cs_ser_u64(b, e->stats.dispatched);
+    cs_ser_u64(b, e->stats.stale);
+    cs_ser_u64(b, (uint64_t)e->stats.max_pending);
+    for (uint32_t i = 0; i < e->n_targets; i++)
+        cs_ser_u32(b, e->gens[i]);
+    /* The heap array as it is: popping it again gives the same order. Field by field, so that
+     * no padding byte reaches the file. */
+    cs_ser_u64(b, (uint64_t)e->n);
+    for (size_t i = 0; i < e->n; i++) {
+        const sim_event *ev = &e->heap[i];
+        cs_ser_f64(b, ev->t_s);
+        cs_ser_u64(b, ev->seq);
+        cs_ser_u32(b, ev->type);
+        cs_ser_u32(b, ev->target);
+        cs_ser_u32(b, ev->gen);
+        cs_ser_u64(b, ev->u.u64[0]);
+        cs_ser_u64(b, ev->u.u64[1]);
+    }
+}
+
+int sim_engine_load(sim_engine *e, cs_rd *r, cs_err *err)
+{
+    cs_rd_tag(r, "ENGN");
+    uint32_t n_types = cs_rd_u32(r), n_targets = cs_rd_u32(r);
+    if (!r->failed && (n_types != e->n_types || n_targets != e->n_targets))
+        cs_rd_fail(r, "an event engine of another shape");
+    uint64_t next_seq = cs_rd_u64(r);
+    double now = cs_rd_f64(r);
+    sim_engine_stats st;
+    st.scheduled = cs_rd_u64(r);
+    st.dispatched = cs_rd_u64(r);
+    st.stale = cs_rd_u64(r);
+    st.max_pending = (size_t)cs_rd_u64(r);
+    if (r->failed)
+        return CS_EINVAL;
+    for (uint32_t i = 0; i < e->n_targets; i++)
+        e->gens[i] = cs_rd_u32(r);
+    size_t n = (size_t)cs_rd_count(r, (r->len - r->off) / 44, "more events than the file holds");
+    if (r->failed)
+        return CS_EINVAL;
+    if (n > e->cap) {
+        sim_event *h = realloc(e->heap, n * sizeof *h);
+        if (!h)
+            return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (event queue)");
+        e->heap = h;
+        e->cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sim_event *ev = &e->heap[i];
+        memset(ev, 0, sizeof *ev);
+        ev->t_s = cs_rd_f64(r);
+        ev->seq = cs_rd_u64(r);
+        ev->type = cs_rd_u32(r);
+        ev->target = cs_rd_u32(r);
+        ev->gen = cs_rd_u32(r);
+        ev->u.u64[0] = cs_rd_u64(r);
+        ev->u.u64[1] = cs_rd_u64(r);
+        if (!r->failed && (ev->type >= e->n_types || !(ev->t_s >= now) || ev->seq >= next_seq ||
+                           (ev->target != SIM_NO_TARGET && ev->target >= e->n_targets)))
+            cs_rd_fail(r, "an event outside the engine");
+    }
+    for (size_t i = 1; i < n && !r->failed; i++)
+        if (before(&e->heap[i], &e->heap[(i - 1) / 2]))
+            cs_rd_fail(r, "an event queue out of order");
+    if (r->failed) {
+        e->n = 0;
+        return CS_EINVAL;
+    }
+    e->n = n;
+    e->next_seq = next_seq;
+    e->now_s = now;
+    e->stats = st;
+    e->stop = false;
+    return 0;
 }

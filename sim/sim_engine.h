@@ -22,6 +22,9 @@
 #define SIM_ENGINE_H
 
 #include "cs.h"
+#include "cs_ser.h"
+
+#include <signal.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,6 +90,20 @@ bool sim_engine_pop(sim_engine *e, sim_event *out);
 double sim_engine_now(const sim_engine *e); /* time of the last event popped (0 at first) */
 size_t sim_engine_pending(const sim_engine *e);
 bool sim_engine_is_stale(const sim_engine *e, const sim_event *ev);
+
+/* Polls *flag (borrowed; NULL: none) after every event the loop dispatches: when it is set, the
+ * loop returns as if sim_engine_stop had been called, between two events (a safe point), and
+ * sim_engine_interrupted() is true. For SIGINT/SIGTERM handlers that set a sig_atomic_t. */
+void sim_engine_set_interrupt(sim_engine *e, const volatile sig_atomic_t *flag);
+bool sim_engine_interrupted(const sim_engine *e); /* the last run stopped because of the flag */
+
+/* Checkpoints: the engine's state (clock, insertion counter, generations, statistics and the
+ * queued events, in heap order) appended to b; sim_engine_load restores it into an engine
+ * created with the same n_types and n_targets (handlers stay as installed). Between events
+ * only. Load returns CS_EINVAL with r failed (its offset and reason) on a record that does not
+ * fit. */
+void sim_engine_save(const sim_engine *e, cs_buf *b);
+int sim_engine_load(sim_engine *e, cs_rd *r, cs_err *err);
 
 typedef struct sim_engine_stats {
     uint64_t scheduled;  /* events scheduled */
