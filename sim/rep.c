@@ -557,6 +557,21 @@ int rep_parse_json(const char *path, cJSON **out, cs_err *err)
     return 0;
 }
 
+int rep__check_report(const cJSON *j, const char *path, cs_err *err)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
+    if (cJSON_IsString(status) && strcmp(status->valuestring, "complete") != 0) {
+        const cJSON *how = cJSON_GetObjectItemCaseSensitive(j, "resume_command");
+        return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                          "an incomplete report (status \"%s\"): its run has not finished%s%s",
+                          status->valuestring, cJSON_IsString(how) ? "; continue it with: " : "",
+                          cJSON_IsString(how) ? how->valuestring : "");
+    }
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "runs")))
+        return cs_err_set(err, CS_EINVAL, path, 0, 0, "report without a \"runs\" array");
+    return 0;
+}
+
 int rep_load(const char *path, cJSON **out, cs_err *err)
 {
     *out = NULL;
@@ -570,19 +585,9 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, path, 0, 0,
                           "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
     }
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
-    if (cJSON_IsString(status) && strcmp(status->valuestring, "complete") != 0) {
-        const cJSON *how = cJSON_GetObjectItemCaseSensitive(j, "resume_command");
-        cs_err_set(err, CS_EINVAL, path, 0, 0,
-                   "an incomplete report (status \"%s\"): its run has not finished%s%s",
-                   status->valuestring, cJSON_IsString(how) ? "; continue it with: " : "",
-                   cJSON_IsString(how) ? how->valuestring : "");
+    if ((rc = rep__check_report(j, path, err))) {
         cJSON_Delete(j);
-        return CS_EINVAL;
-    }
-    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "runs"))) {
-        cJSON_Delete(j);
-        return cs_err_set(err, CS_EINVAL, path, 0, 0, "report without a \"runs\" array");
+        return rc;
     }
     *out = j;
     return 0;

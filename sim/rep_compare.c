@@ -170,9 +170,10 @@ static bool is_sweep(const cJSON *j)
 
 static int add_report(rep_cmp *c, const char *path, cJSON *j, cs_err *err)
 {
+    int rc = rep__check_report(j, path, err);
+    if (rc)
+        return rc;
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs");
-    if (!cJSON_IsArray(runs))
-        return cs_err_set(err, CS_EINVAL, path, 0, 0, "report without a \"runs\" array");
     size_t file = put_str(c, path);
     size_t source = put_str(c, rep__str(cJSON_GetObjectItemCaseSensitive(j, "scenario"), "name"));
     const cJSON *run;
