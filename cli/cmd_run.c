@@ -153,8 +153,7 @@ static void shell_word(cs_buf *b, const char *a)
 {
     bool plain = a[0] != '\0';
     for (const char *c = a; *c; c++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%",
-                    *c))
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%", *c))
             plain = false;
     if (plain) {
         cs_buf_str(b, a);
@@ -276,10 +275,8 @@ int cmd_run(int argc, char **argv)
     char ckpt_path[1200];
     fl_ckpt_path(report_path, ckpt_path, sizeof ckpt_path);
     nn_blas_info blas = nn_blas_describe();
-    fl_ckpt_ident ident = {.build = cs_build_version(),
-                           .threads = (int)threads,
-                           .blas = blas.core,
-                           .trace = trace};
+    fl_ckpt_ident ident = {
+        .build = cs_build_version(), .threads = (int)threads, .blas = blas.core, .trace = trace};
     /* Checkpoints, before any work: the one to resume must fit; none may be overwritten by a
      * fresh run by mistake. */
     if (resume) {
@@ -332,8 +329,7 @@ int cmd_run(int argc, char **argv)
                         "sim %s\n",
                         ckpt_path, ck.runs_done, ck.current, ck.current_rounds, t);
             else
-                fprintf(stderr, "run: resuming from %s: %d run(s) done\n", ckpt_path,
-                        ck.runs_done);
+                fprintf(stderr, "run: resuming from %s: %d run(s) done\n", ckpt_path, ck.runs_done);
         }
     }
     /* The contact plan and the decoded dataset, once for every precision. */

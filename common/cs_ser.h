@@ -28,12 +28,12 @@ void cs_ser_u64(cs_buf *b, uint64_t v);
 void cs_ser_i64(cs_buf *b, int64_t v);
 void cs_ser_f64(cs_buf *b, double v);
 void cs_ser_bool(cs_buf *b, bool v);
-void cs_ser_bytes(cs_buf *b, const void *p, size_t n);     /* raw, no length */
-void cs_ser_blob(cs_buf *b, const void *p, size_t n);      /* u64 length, then the bytes */
-void cs_ser_f32s(cs_buf *b, const float *p, size_t n);     /* raw */
-void cs_ser_f64s(cs_buf *b, const double *p, size_t n);    /* raw */
-void cs_ser_i64s(cs_buf *b, const int64_t *p, size_t n);   /* raw */
-void cs_ser_tag(cs_buf *b, const char tag[4]);             /* a 4-byte section mark */
+void cs_ser_bytes(cs_buf *b, const void *p, size_t n);   /* raw, no length */
+void cs_ser_blob(cs_buf *b, const void *p, size_t n);    /* u64 length, then the bytes */
+void cs_ser_f32s(cs_buf *b, const float *p, size_t n);   /* raw */
+void cs_ser_f64s(cs_buf *b, const double *p, size_t n);  /* raw */
+void cs_ser_i64s(cs_buf *b, const int64_t *p, size_t n); /* raw */
+void cs_ser_tag(cs_buf *b, const char tag[4]);           /* a 4-byte section mark */
 
 typedef struct cs_rd {
     const unsigned char *p;

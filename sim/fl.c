@@ -117,12 +117,12 @@ struct fl_run {
     bool horizon_hit;        /* finished by the duration */
     double accuracy0, loss0; /* the initial global model (for snapshots before round 1) */
     bool have_eval0;
-    bool links_done;         /* transfers abandoned once the run finished (fl_links_finish) */
-    bool ckpt_due;           /* a round closed: the loop pauses after this event for env->checkpoint */
-    double wall_before;      /* wall seconds spent before a resume (fl_run_load) */
-    fl_client_view *views;   /* owned: n_clients, for snapshots */
-    fl_segment *sessions;    /* owned: n_clients, for snapshots */
-    uint64_t *station_bytes; /* owned: n_st, for snapshots */
+    bool links_done;    /* transfers abandoned once the run finished (fl_links_finish) */
+    bool ckpt_due;      /* a round closed: the loop pauses after this event for env->checkpoint */
+    double wall_before; /* wall seconds spent before a resume (fl_run_load) */
+    fl_client_view *views;                    /* owned: n_clients, for snapshots */
+    fl_segment *sessions;                     /* owned: n_clients, for snapshots */
+    uint64_t *station_bytes;                  /* owned: n_st, for snapshots */
     size_t payload_bytes, payload_bytes_fp32; /* of the initial model */
     double wall0;
 };
@@ -1035,8 +1035,7 @@ static void save_trace(cs_buf *b, const fl_trace_event *t, size_t n, uint64_t dr
 }
 
 /* A trace into a malloc'd array (*out NULL when empty). */
-static int load_trace(cs_rd *r, fl_trace_event **out, size_t *n_out, uint64_t *dropped,
-                      cs_err *err)
+static int load_trace(cs_rd *r, fl_trace_event **out, size_t *n_out, uint64_t *dropped, cs_err *err)
 {
     cs_rd_tag(r, "TRCE");
     size_t n = (size_t)cs_rd_count(r, (r->len - r->off) / TRACE_EVENT_BYTES,
@@ -1143,10 +1142,10 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
     double acc0 = cs_rd_f64(rd), loss0 = cs_rd_f64(rd);
     size_t pay = (size_t)cs_rd_u64(rd), pay32 = (size_t)cs_rd_u64(rd);
     uint32_t n_sel = cs_rd_u32(rd);
-    if (!rd->failed &&
-        (n_sel > r->n_clients || rounds_done < 0 || (size_t)rounds_done > started ||
-         (open && (size_t)rounds_done + 1 != started) || (!open && (size_t)rounds_done != started) ||
-         pay != r->payload_bytes || pay32 != r->payload_bytes_fp32))
+    if (!rd->failed && (n_sel > r->n_clients || rounds_done < 0 || (size_t)rounds_done > started ||
+                        (open && (size_t)rounds_done + 1 != started) ||
+                        (!open && (size_t)rounds_done != started) || pay != r->payload_bytes ||
+                        pay32 != r->payload_bytes_fp32))
         cs_rd_fail(rd, "a run whose rounds or payloads do not add up");
     if (rd->failed)
         return CS_EINVAL;
@@ -1203,10 +1202,10 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
         size_t ulen;
         const void *u = cs_rd_blob(rd, &ulen);
         bool has_opt = cs_rd_bool(rd);
-        if (!rd->failed && (st > FL_CLIENT_SENDING || n_samples != cl->n_samples ||
-                            has_opt != (r->copt != NULL) || cl->work_round < 0 ||
-                            (size_t)cl->work_round > started || cl->queued_round < -1 ||
-                            cl->reported_round < -1))
+        if (!rd->failed &&
+            (st > FL_CLIENT_SENDING || n_samples != cl->n_samples || has_opt != (r->copt != NULL) ||
+             cl->work_round < 0 || (size_t)cl->work_round > started || cl->queued_round < -1 ||
+             cl->reported_round < -1))
             cs_rd_fail(rd, "a client that does not fit this run");
         if (rd->failed)
             break;

@@ -1,8 +1,8 @@
 /* fl_ckpt.c - checkpoints of a study in progress (see fl_ckpt.h). */
 #include "fl_ckpt.h"
 
-#include "cs_sha256.h"
 #include "cs_ser.h"
+#include "cs_sha256.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -129,8 +129,8 @@ void fl_ckpt_free(fl_ckpt *c)
 
 static int bad(const char *path, cs_rd *r, cs_err *err)
 {
-    return cs_err_set_at(err, CS_EINVAL, path, (long long)r->fail_at,
-                         "not a usable checkpoint: %s", r->why ? r->why : "damaged");
+    return cs_err_set_at(err, CS_EINVAL, path, (long long)r->fail_at, "not a usable checkpoint: %s",
+                         r->why ? r->why : "damaged");
 }
 
 int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
@@ -202,10 +202,10 @@ int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
 static bool json_diff(const cJSON *a, const cJSON *b, const char *at, char *why, size_t cap)
 {
     if (a->type != b->type || cJSON_IsNumber(a) || cJSON_IsString(a) || cJSON_IsBool(a)) {
-        bool same = a->type == b->type &&
-                    (cJSON_IsNumber(a)   ? a->valuedouble == b->valuedouble
-                     : cJSON_IsString(a) ? strcmp(a->valuestring, b->valuestring) == 0
-                                         : true);
+        bool same =
+            a->type == b->type && (cJSON_IsNumber(a)   ? a->valuedouble == b->valuedouble
+                                   : cJSON_IsString(a) ? strcmp(a->valuestring, b->valuestring) == 0
+                                                       : true);
         if (same)
             return false;
         char *sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(b);
@@ -250,8 +250,8 @@ static bool json_diff(const cJSON *a, const cJSON *b, const char *at, char *why,
             if (!at[0] && (!strcmp(x->string, "file") || !strcmp(x->string, "set")))
                 continue;
             if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
-                snprintf(why, cap, "%s%s%s is set here, not in the checkpoint", at, at[0] ? "." : "",
-                         x->string);
+                snprintf(why, cap, "%s%s%s is set here, not in the checkpoint", at,
+                         at[0] ? "." : "", x->string);
                 return true;
             }
         }
@@ -271,10 +271,11 @@ int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
     const cJSON *h = c->header;
     const char *p = c->path;
     if (strcmp(hstr(h, "build"), id->build) != 0)
-        return cs_err_set(err, CS_EINVAL, p, 0, 0,
-                          "the checkpoint was written by another constsim version (%s; this is %s): "
-                          "its run cannot be continued with the same results",
-                          hstr(h, "build"), id->build);
+        return cs_err_set(
+            err, CS_EINVAL, p, 0, 0,
+            "the checkpoint was written by another constsim version (%s; this is %s): "
+            "its run cannot be continued with the same results",
+            hstr(h, "build"), id->build);
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(h, "threads");
     if (!cJSON_IsNumber(th) || (int)th->valuedouble != id->threads)
         return cs_err_set(err, CS_EINVAL, p, 0, 0,
@@ -306,8 +307,7 @@ int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
                         "the checkpoint is of another seed (%.17g; this scenario has %llu)",
                         cJSON_IsNumber(s0) ? s0->valuedouble : NAN, (unsigned long long)cfg->seed);
     else if (json_diff(sc, here, "", why, sizeof why))
-        rc = cs_err_set(err, CS_EINVAL, p, 0, 0,
-                        "the checkpoint is of another scenario (%s: %s)",
+        rc = cs_err_set(err, CS_EINVAL, p, 0, 0, "the checkpoint is of another scenario (%s: %s)",
                         hstr(sc, "file"), why);
     cJSON_Delete(here);
     if (rc)

@@ -44,7 +44,7 @@ typedef struct fl_ckpt {
     char path[1024];
     unsigned char *data; /* owned: the whole file */
     size_t len;
-    struct cJSON *header; /* owned */
+    struct cJSON *header;      /* owned */
     size_t body_off, body_len; /* the binary records */
     int runs_done;             /* header facts, for messages */
     char current[16];          /* precision of the run in progress, "" between runs */

@@ -60,10 +60,10 @@ typedef struct fl_study {
     fl_result runs[NN_PRECISIONS];
     size_t n_runs;
     char report_path[1024];
-    char model_dir[1024];                  /* the report path without ".json" */
-    char model_paths[NN_PRECISIONS][1100]; /* one FP32 model per run ("" when not saved) */
-    char model_sha256[NN_PRECISIONS][65];  /* of each, once written (rep_write_study) */
-    bool save_models;                      /* opts->save_models */
+    char model_dir[1024];                      /* the report path without ".json" */
+    char model_paths[NN_PRECISIONS][1100];     /* one FP32 model per run ("" when not saved) */
+    char model_sha256[NN_PRECISIONS][65];      /* of each, once written (rep_write_study) */
+    bool save_models;                          /* opts->save_models */
     unsigned char *ptq_payload[NN_PRECISIONS]; /* owned: the PTQ model files, written with the
                                                   report (rep_write_study) */
     bool has_ptq;

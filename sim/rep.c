@@ -464,8 +464,7 @@ static int stage(staged *st, size_t *n, const char *path, const void *data, size
     return rc;
 }
 
-int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON **out,
-                    cs_err *err)
+int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON **out, cs_err *err)
 {
     *out = NULL;
     staged st[2 * NN_PRECISIONS + 1];

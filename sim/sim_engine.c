@@ -18,7 +18,7 @@ struct sim_engine {
     uint64_t next_seq;
     double now_s;
     bool stop;
-    bool interrupted;                     /* the last run stopped because *interrupt was set */
+    bool interrupted;                       /* the last run stopped because *interrupt was set */
     const volatile sig_atomic_t *interrupt; /* borrowed, may be NULL: polled after every event */
     sim_engine_stats stats;
 };

@@ -485,9 +485,127 @@ static void test_slices(void)
     check_slices("  round_deadline: 120\n", "federated.rounds=5", -1);
 }
 
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+typedef struct saves {
+    cs_buf b[64];
+    int n;
+    int calls; /* of the checkpoint hook */
+} saves;
+
+static int on_ckpt(void *user, const fl_run *r, cs_err *err)
+{
+    (void)err;
+    saves *s = user;
+    s->calls++;
+    if (s->n < 64)
+        fl_run_save(r, &s->b[s->n++]);
+    return 0;
+}
+
+/* The run saved at every aggregation (the checkpoint hook) and at the end of every slice of
+ * `step` seconds, then every saved state restored into a new run and finished: each gives the
+ * batch run's result exactly (records, trace, engine counters, final model). */
+static void check_restore(const char *fed_lines, const char *payload, const char *opt, double step)
+{
+    fixture f;
+    T_EQ(setup_opt(&f, fed_lines, payload, opt), 0);
+    fl_result batch;
+    T_EQ(run(&f, &batch), 0);
+    saves sv;
+    memset(&sv, 0, sizeof sv);
+    fl_env env = {.cfg = f.cfg,
+                  .plan = &f.plan,
+                  .ds = &f.ds,
+                  .test = f.test,
+                  .n_test = 8,
+                  .parts = &f.parts,
+                  .trace = true,
+                  .checkpoint = on_ckpt,
+                  .checkpoint_user = &sv,
+                  .n_runs = 1};
+    cs_err err;
+    cs_err_clear(&err);
+    fl_run *r = fl_run_begin(&env, NN_PREC_FP32, &err);
+    T_TRUE(r != NULL);
+    int stride = (int)(f.cfg->duration_s / step / 40) + 1, slice = 0;
+    for (double t = 0; r && !fl_run_finished(r); t += step, slice++) {
+        T_EQ(fl_run_advance(r, t, &err), 0);
+        if (slice % stride == 0 && sv.n < 60)
+            fl_run_save(r, &sv.b[sv.n++]); /* between events: a slice's end */
+    }
+    T_EQ(sv.calls, (int)batch.n_rounds);
+    fl_result whole;
+    T_EQ(fl_run_end(r, &whole, &err), 0);
+    T_TRUE(same_trace(&whole, &batch));
+    fl_result_free(&whole);
+    T_TRUE(sv.n > (int)batch.n_rounds + 3);
+    fl_env quiet = env;
+    quiet.checkpoint = NULL;
+    for (int i = 0; i < sv.n; i++) {
+        T_TRUE(!sv.b[i].failed);
+        fl_run *q = fl_run_begin(&quiet, NN_PREC_FP32, &err);
+        cs_rd rd = cs_rd_init(sv.b[i].p, sv.b[i].len);
+        T_EQ(fl_run_load(q, &rd, &err), 0);
+        T_EQ(rd.off, rd.len); /* the record read to its end */
+        fl_result res;
+        T_EQ(fl_run_advance(q, f.cfg->duration_s, &err), 0);
+        T_EQ(fl_run_end(q, &res, &err), 0);
+        T_EQ(res.n_rounds, batch.n_rounds);
+        T_TRUE(res.n_rounds == batch.n_rounds &&
+               same_rounds(res.rounds, batch.rounds, batch.n_rounds));
+        T_TRUE(same_trace(&res, &batch));
+        T_MEMEQ(res.state, batch.state, NN_STATE_FLOATS * sizeof(float));
+        T_MEMEQ(res.tracked, batch.tracked, sizeof batch.tracked);
+        T_NEAR(res.cost_usd, batch.cost_usd, 0);
+        T_EQ_U64(res.engine.dispatched, batch.engine.dispatched);
+        T_EQ_U64(res.engine.scheduled, batch.engine.scheduled);
+        T_EQ_U64(res.engine.stale, batch.engine.stale);
+        T_EQ_U64(res.station_totals[0].contact_minutes, batch.station_totals[0].contact_minutes);
+        /* the result record reads back as it was written */
+        cs_buf rb = {0};
+        fl_result_save(&res, &rb);
+        cs_rd rr = cs_rd_init(rb.p, rb.len);
+        fl_result back;
+        T_EQ(fl_result_load(&back, f.cfg, &rr, &err), 0);
+        cs_buf rb2 = {0};
+        fl_result_save(&back, &rb2);
+        T_TRUE(rb.len == rb2.len && memcmp(rb.p, rb2.p, rb.len) == 0);
+        /* a record cut anywhere is refused, with the offset where it ends */
+        for (size_t cut = 0; cut < rb.len; cut += rb.len / 7 + 1) {
+            cs_rd short_rd = cs_rd_init(rb.p, cut);
+            fl_result bad;
+            T_EQ(fl_result_load(&bad, f.cfg, &short_rd, &err), CS_EINVAL);
+            T_TRUE(short_rd.failed && short_rd.fail_at <= cut);
+        }
+        cs_buf_free(&rb);
+        cs_buf_free(&rb2);
+        fl_result_free(&back);
+        fl_result_free(&res);
+    }
+    /* a run record of another precision is refused */
+    fl_run *q = fl_run_begin(&quiet, NN_PREC_INT8, &err);
+    cs_rd rd = cs_rd_init(sv.b[0].p, sv.b[0].len);
+    T_EQ(fl_run_load(q, &rd, &err), CS_EINVAL);
+    T_TRUE(rd.failed && rd.why && strstr(rd.why, "precision"));
+    fl_run_destroy(q);
+    for (int i = 0; i < sv.n; i++)
+        cs_buf_free(&sv.b[i]);
+    fl_result_free(&batch);
+    teardown(&f);
+}
+
+static void test_restore(void)
+{
+    check_restore("", "weights", "{name: sgd, lr: 0.01}", 9);
+    check_restore("  round_deadline: 120\n  server_momentum: 0.5\n", "delta",
+                  "{name: adam, lr: 0.01, state: keep}", 0.7);
+}
+
 int main(void)
 {
     nn_set_threads(1);
+    test_restore();
     test_kept_state_server_momentum();
     test_all_report("weights");
     test_all_report("delta");
