@@ -100,9 +100,11 @@ static void test_report(void)
     T_TRUE(r != NULL);
     char k[512];
     keys(r, k, sizeof k);
-    /* the contract's keys keep their order; "machine" follows the version */
-    T_STREQ(k, "format,constsim_version,machine,scenario,model,dataset,contacts,runs,ptq,"
+    /* the contract's keys keep their order; "status" follows the format, "machine" the
+     * version */
+    T_STREQ(k, "format,status,constsim_version,machine,scenario,model,dataset,contacts,runs,ptq,"
                "wall_time_s");
+    T_STREQ(str(r, "status"), "complete");
     T_STREQ(str(r, "constsim_version"), CONSTSIM_VERSION);
     const cJSON *mj = t_get(r, "machine");
     keys(mj, k, sizeof k);
