@@ -165,26 +165,34 @@ static long tmp_name_pid(const char *tail)
     return strtol(tail, NULL, 10);
 }
 
-/* Removes the temporary files of the target path that dead writers left (see above). */
-static void remove_stale_temps(const char *path)
+/* The pid of a temporary file's name in folder listing entry n: of target name (its first nl
+ * bytes) when name is not NULL, of any target otherwise; 0 when n is no such name. */
+static long temp_pid(const char *n, const char *name, size_t nl)
 {
-    size_t dlen;
-    const char *name;
-    split_target(path, &dlen, &name);
-    size_t nl = tmp_name_len(name);
-    char *dir = target_dir(path);
-    DIR *d = dir ? opendir(dir) : NULL;
-    if (!d) {
-        free(dir);
+    if (n[0] != '.')
+        return 0;
+    if (name)
+        return strncmp(n + 1, name, nl) == 0 && strncmp(n + 1 + nl, ".tmp-", 5) == 0
+                   ? tmp_name_pid(n + 1 + nl + 5)
+                   : 0;
+    const char *last = NULL;
+    for (const char *t = strstr(n + 1, ".tmp-"); t; t = strstr(t + 1, ".tmp-"))
+        last = t;
+    return last && last > n + 1 ? tmp_name_pid(last + 5) : 0;
+}
+
+/* Removes from folder dir the temporary files (of target name, or of any when NULL) whose
+ * writer is dead (see above). */
+static void remove_stale_in(const char *dir, const char *name, size_t nl)
+{
+    DIR *d = opendir(dir);
+    if (!d)
         return;
-    }
     const long self = (long)getpid();
     const struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *n = e->d_name;
-        if (n[0] != '.' || strncmp(n + 1, name, nl) != 0 || strncmp(n + 1 + nl, ".tmp-", 5) != 0)
-            continue;
-        long pid = tmp_name_pid(n + 1 + nl + 5);
+        long pid = temp_pid(n, name, nl);
         if (pid <= 0 || pid > INT_MAX || pid == self)
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
@@ -198,7 +206,23 @@ static void remove_stale_temps(const char *path)
         }
     }
     closedir(d);
+}
+
+/* Removes the temporary files of the target path that dead writers left. */
+static void remove_stale_temps(const char *path)
+{
+    size_t dlen;
+    const char *name;
+    split_target(path, &dlen, &name);
+    char *dir = target_dir(path);
+    if (dir)
+        remove_stale_in(dir, name, tmp_name_len(name));
     free(dir);
+}
+
+void cs_remove_stale_temps(const char *dir)
+{
+    remove_stale_in(dir, NULL, 0);
 }
 
 /* Creates the temporary file of path (name in tmp) after removing stale ones; returns its

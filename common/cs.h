@@ -82,6 +82,9 @@ int cs_stage_file(const char *path, const void *data, size_t len, char *tmp, siz
 int cs_commit_file(const char *tmp, const char *path, cs_err *err);
 /* Removes the staged file tmp; NULL or "" does nothing. */
 void cs_discard_file(const char *tmp);
+/* Removes from folder dir the temporary files of every target whose writer is dead (the same
+ * rule as above), for a caller that owns a folder (constsim sweep, at its start). */
+void cs_remove_stale_temps(const char *dir);
 
 /* Writes len bytes to path atomically: staged and committed as by cs_stage_file and
  * cs_commit_file, except that it creates no directories (the parent folder must exist). */

@@ -241,6 +241,16 @@ static void test_stale_temps(const char *dir)
     T_TRUE(!has_name(sub, live_tmp));
     T_TRUE(has_name(sub, own_tmp));
     T_TRUE(has_name(sub, other_tmp));
+    /* A folder's owner removes the dead writers' files of every target, nothing else. */
+    char dotted[300];
+    snprintf(dotted, sizeof dotted, ".a.tmp-b.json.tmp-%d-Qq0000", (int)dead);
+    touch(sub, dotted);
+    cs_remove_stale_temps(sub);
+    T_TRUE(!has_name(sub, other_tmp));
+    T_TRUE(!has_name(sub, dotted));
+    T_TRUE(has_name(sub, own_tmp));
+    T_TRUE(has_name(sub, odd));
+    T_TRUE(has_name(sub, target));
 }
 
 /* cs_stage_file / cs_commit_file / cs_discard_file, and the fail-early probe cs_check_writable. */
