@@ -24,7 +24,9 @@ static void usage(FILE *f)
             "JSON (docs/report.md) and one FP32 model per run beside it\n"
             "(reports/NAME/PRECISION.safetensors for reports/NAME.json). Progress goes to\n"
             "stderr (one line per round unless stderr is a terminal); the comparison table of\n"
-            "the precisions to stdout.\n\n"
+            "the precisions to stdout. Before the contact plan, the report path and the model\n"
+            "folder are checked: a folder that cannot be created or written stops the run at\n"
+            "once (exit 2).\n\n"
             "options:\n"
             "  -o FILE          report path (default: report.path, else reports/NAME.json)\n"
             "  --set KEY=VALUE  override a scenario key by its dotted path, e.g.\n"
@@ -34,7 +36,8 @@ static void usage(FILE *f)
             "  --no-trace       leave the event trace out of the report\n"
             "  --no-models      do not write model files\n"
             "  -q, --quiet      no progress on stderr\n\n"
-            "exit status: 0 success, 1 the run failed, 2 bad usage or a bad scenario.\n");
+            "exit status: 0 success, 1 the run failed, 2 bad usage, a bad scenario or an output\n"
+            "that cannot be written.\n");
 }
 
 typedef struct prog {
@@ -183,7 +186,8 @@ int cmd_run(int argc, char **argv)
     cJSON *report = NULL;
     char *table = NULL;
     prog pg = {.tty = cli_progress_tty(), .quiet = quiet};
-    if (scn_load(scenario, sets, n_sets, &cfg, &err))
+    if (scn_load(scenario, sets, n_sets, &cfg, &err) ||
+        cli_check_run_outputs(cfg, out, models, &err))
         goto fail;
     if (threads <= 0)
         threads = cs_host_cpus();

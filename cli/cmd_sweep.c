@@ -60,7 +60,8 @@ static void usage(FILE *f)
         "and writes their reports into DIR (a folder all ranks see); rank 0 writes the\n"
         "aggregate, which is the same as a serial sweep's with the same --threads.\n\n"
         "exit status: 0 every point done, 1 a point failed (recorded in sweep.json with its\n"
-        "message), 2 bad usage, a bad value for some point, or a DIR of another sweep.\n");
+        "message), 2 bad usage, a bad value for some point, a DIR of another sweep, or a DIR\n"
+        "that cannot be created or written (checked before any work).\n");
 }
 
 /* ---- the sweep's state ---- */
