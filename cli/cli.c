@@ -1,7 +1,9 @@
 #include "cli.h"
 
 #include "cs_host.h"
+#include "fl_study.h"
 #include "nn.h"
+#include "scn.h"
 
 #include <cjson/cJSON.h>
 
@@ -173,4 +175,18 @@ void cli_print_json(cJSON *j)
         printf("%s\n", txt);
     cJSON_free(txt);
     cJSON_Delete(j);
+}
+
+int cli_check_run_outputs(const scn_config *cfg, const char *out, bool models, cs_err *err)
+{
+    const char *report = out ? out : cfg->report.path;
+    int rc = cs_check_writable(report, err);
+    if (rc || !models)
+        return rc;
+    /* A model file of the first run, as fl_study_add_run names it. */
+    char dir[1024], model[1100];
+    fl_model_dir(report, dir, sizeof dir);
+    snprintf(model, sizeof model, "%s/%s.safetensors", dir,
+             nn_precision_name(cfg->wire.precision[0]));
+    return cs_check_writable(model, err);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct scn_config;
 
 int cmd_run(int argc, char **argv);
 int cmd_contacts(int argc, char **argv);
@@ -68,6 +69,10 @@ void cli_data_usage(FILE *f, const char *batch_help);
  * dataset (root is written into ds->root). */
 int cli_data_open(cli_data_opts *o, nn_dataset *ds, uint32_t **train, size_t *n_train,
                   uint32_t **test, size_t *n_test, cs_err *err);
+/* The fail-early check of what a scenario run writes (run, viz): the report at out (NULL:
+ * cfg->report.path) and, when models, the model folder beside it (fl_model_dir), both with
+ * cs_check_writable, before the plan and the dataset. */
+int cli_check_run_outputs(const struct scn_config *cfg, const char *out, bool models, cs_err *err);
 /* Prints j unformatted on one line of stdout, then deletes it. */
 void cli_print_json(struct cJSON *j);
 

@@ -233,6 +233,8 @@ int cmd_contacts(int argc, char **argv)
     cs_buf b = {0};
     sim_station_summary *per = NULL;
     rc = scn_load(scenario, sets, n_sets, &cfg, &err);
+    if (rc == 0 && out_path && strcmp(out_path, "-") != 0)
+        rc = cs_check_writable(out_path, &err); /* before the plan */
     if (rc == 0)
         rc = sim_plan_build(cfg, (int)threads, &plan, &err);
     double total_s = 0;

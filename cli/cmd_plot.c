@@ -200,20 +200,22 @@ static int run_gnuplot(const char *prog, const char *script, size_t len, cs_buf 
     return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
 }
 
-/* fsync and rename tmp to path. */
-static int commit_output(const char *tmp, const char *path)
+/* Commits the image gnuplot drew into the staged file tmp: fsync (gnuplot wrote it after it was
+ * staged), refuse an empty file, then cs_commit_file onto path. */
+static int commit_output(const char *tmp, const char *path, cs_err *err)
 {
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0)
-        return -1;
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) != 0 || fsync(fd) != 0)
-        rc = -1; /* errno says why */
-    else if (st.st_size == 0)
-        errno = ENODATA, rc = -1;
+    if (fd < 0 || fstat(fd, &st) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cs_err_set(err, CS_EIO, path, 0, 0, "%s", strerror(e));
+    }
     close(fd);
-    return rc == 0 ? rename(tmp, path) : -1;
+    if (st.st_size == 0)
+        return cs_err_set(err, CS_EIO, path, 0, 0, "no image was drawn");
+    return cs_commit_file(tmp, path, err);
 }
 
 /* Prints gnuplot's stderr, each line prefixed. */
@@ -233,6 +235,8 @@ static void print_gnuplot_stderr(const cs_buf *t)
 
 static int draw(const char *prog, const char *script, size_t len, const char *tmp, const char *out)
 {
+    cs_err err;
+    cs_err_clear(&err);
     cs_buf errtext = {0};
     int exec_errno = 0;
     int st = run_gnuplot(prog, script, len, &errtext, &exec_errno);
@@ -252,9 +256,9 @@ static int draw(const char *prog, const char *script, size_t len, const char *tm
                     errtext.len ? ":" : " without a message");
         print_gnuplot_stderr(&errtext);
         rc = 1;
-    } else if (commit_output(tmp, out) != 0) {
+    } else if (commit_output(tmp, out, &err) != 0) {
         fprintf(stderr, "constsim plot: %s exited 0 but %s could not be written (%s)\n", prog, out,
-                errno == ENODATA ? "no image was drawn" : strerror(errno));
+                err.msg);
         print_gnuplot_stderr(&errtext);
         rc = 1;
     } else if (errtext.len) {
@@ -262,7 +266,7 @@ static int draw(const char *prog, const char *script, size_t len, const char *tm
         print_gnuplot_stderr(&errtext);
     }
     if (rc)
-        unlink(tmp);
+        cs_discard_file(tmp);
     cs_buf_free(&errtext);
     return rc;
 }
@@ -329,28 +333,19 @@ int cmd_plot(int argc, char **argv)
                                                                           : "not a sweep");
             rc = CS_EINVAL;
         }
+        /* The output is checked before the script is built and gnuplot runs; gnuplot draws
+         * into an empty staged file beside it (cs_stage_file), committed once it succeeded. */
+        if (rc == 0 && script_path && strcmp(script_path, "-") != 0)
+            rc = cs_check_writable(script_path, &err);
         if (rc == 0 && !script_path) {
-            /* gnuplot draws into a temporary file beside the output. */
-            if (cs_mkdir_parent(out, &err) != 0) {
-                rc = err.code;
-            } else {
-                cs_buf t = {0};
-                cs_buf_printf(&t, "%s.tmp-XXXXXX", out);
-                tmp = cs_buf_take(&t);
-                int fd = tmp ? mkstemp(tmp) : -1;
-                if (fd < 0) {
-                    rc =
-                        cs_err_set(&err, CS_EIO, out, 0, 0,
-                                   "cannot create a temporary file beside it: %s", strerror(errno));
-                    free(tmp);
-                    tmp = NULL;
-                } else {
-                    /* mkstemp makes the file 0600; the image gets the usual 0666 & ~umask. */
-                    mode_t mask = umask(0);
-                    umask(mask);
-                    fchmod(fd, 0666 & ~mask);
-                    close(fd);
-                }
+            size_t cap = strlen(out) + CS_TMP_EXTRA;
+            if ((rc = cs_check_writable(out, &err)) == 0 && !(tmp = malloc(cap)))
+                rc = cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+            if (rc == 0 && (rc = cs_stage_file(out, NULL, 0, tmp, cap, &err)) == 0) {
+                /* Staged files are 0644; the image gets the usual 0666 & ~umask. */
+                mode_t mask = umask(0);
+                umask(mask);
+                chmod(tmp, 0666 & ~mask);
             }
         }
         if (rc == 0) {
@@ -373,8 +368,7 @@ int cmd_plot(int argc, char **argv)
     if (rc != 0) {
         cs_err_print(&err, stderr);
         exit_code = cs_err_exit_code(&err);
-        if (tmp)
-            unlink(tmp);
+        cs_discard_file(tmp);
     } else if (script_path) {
         if (strcmp(script_path, "-") == 0) {
             fwrite(script.p, 1, script.len, stdout);

@@ -163,12 +163,12 @@ int cmd_quantize(int argc, char **argv)
     memcpy(tracked0, nn_model_tracked(m), sizeof tracked0);
 
     split_path(model_path, dir, sizeof dir, stem, sizeof stem);
-    if (out_dir_opt) {
-        /* Created now, before the evaluations, so that a bad folder fails at once. */
+    if (out_dir_opt)
         snprintf(dir, sizeof dir, "%s", out_dir_opt);
-        if (cs_mkdir_p(dir, &err))
-            goto fail;
-    }
+    /* The output folder (created if needed) is checked before the dataset is decoded. */
+    snprintf(json_path, sizeof json_path, "%s/quantization_comparison.json", dir);
+    if (cs_check_writable(json_path, &err))
+        goto fail;
     /* Each precision as the receiver sees it: encoded, decoded (dequantised), evaluated. */
     if (cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err) ||
         nn_ptq_run(m, state0, tracked0, &ds, test, n_test, study, &err))
@@ -258,7 +258,6 @@ int cmd_quantize(int argc, char **argv)
         cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }
-    snprintf(json_path, sizeof json_path, "%s/quantization_comparison.json", dir);
     size_t tl = strlen(txt);
     txt[tl] = '\n'; /* replaces the terminator: written with its length */
     if (cs_write_file_in_dir(json_path, txt, tl + 1, &err))

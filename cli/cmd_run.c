@@ -28,7 +28,9 @@ static void usage(FILE *f)
             "JSON (docs/report.md) and one FP32 model per run beside it\n"
             "(reports/NAME/PRECISION.safetensors for reports/NAME.json). Progress goes to\n"
             "stderr (one line per round unless stderr is a terminal); the comparison table of\n"
-            "the precisions to stdout.\n\n"
+            "the precisions to stdout. Before the contact plan, the report path and the model\n"
+            "folder are checked: a folder that cannot be created or written stops the run at\n"
+            "once (exit 2).\n\n"
             "options:\n"
             "  -o FILE          report path (default: report.path, else reports/NAME.json)\n"
             "  --set KEY=VALUE  override a scenario key by its dotted path, e.g.\n"
@@ -45,8 +47,8 @@ static void usage(FILE *f)
             "Until it finishes, REPORT holds a report whose status is \"incomplete\". SIGINT\n"
             "or SIGTERM stops the run at the next event (a second one at once), writes the\n"
             "checkpoint and prints the command that resumes it.\n\n"
-            "exit status: 0 success, 1 the run failed or was stopped, 2 bad usage or a bad\n"
-            "scenario.\n");
+            "exit status: 0 success, 1 the run failed or was stopped, 2 bad usage, a bad\n"
+            "scenario or an output that cannot be written.\n");
 }
 
 typedef struct prog {
@@ -266,7 +268,8 @@ int cmd_run(int argc, char **argv)
     cJSON *report = NULL;
     char *table = NULL, *again = NULL;
     prog pg = {.tty = cli_progress_tty(), .quiet = quiet};
-    if (scn_load(scenario, sets, n_sets, &cfg, &err))
+    if (scn_load(scenario, sets, n_sets, &cfg, &err) ||
+        cli_check_run_outputs(cfg, out, models, &err))
         goto fail;
     if (threads <= 0)
         threads = cs_host_cpus();
@@ -385,6 +388,11 @@ fail:
     clear_live(&pg);
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
+    if (cfg && models) { /* the output check made it: no empty model folder is left behind */
+        char dir[1100];
+        fl_model_dir(out ? out : cfg->report.path, dir, sizeof dir);
+        rmdir(dir); /* only when empty */
+    }
 done:
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

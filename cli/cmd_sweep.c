@@ -60,7 +60,8 @@ static void usage(FILE *f)
         "and writes their reports into DIR (a folder all ranks see); rank 0 writes the\n"
         "aggregate, which is the same as a serial sweep's with the same --threads.\n\n"
         "exit status: 0 every point done, 1 a point failed (recorded in sweep.json with its\n"
-        "message), 2 bad usage, a bad value for some point, or a DIR of another sweep.\n");
+        "message), 2 bad usage, a bad value for some point, a DIR of another sweep, or a DIR\n"
+        "that cannot be created or written (checked before any work).\n");
 }
 
 /* ---- the sweep's state ---- */
@@ -220,8 +221,10 @@ static int scan_point(sweep *s, size_t i, cs_err *err)
     return 0;
 }
 
-/* Removes the temporary files of atomic writes that a killed process left: points/pNNNN*.tmp*
- * and sweep.json.tmp* / sweep.csv.tmp*. */
+/* Removes the temporary files of staged writes that a killed process left in points/ and the
+ * folder: those of dead writers (.NAME.tmp-PID-XXXXXX, cs_remove_stale_temps), and, under the
+ * folder's lock, points/pNNNN*.tmp* and sweep.json.tmp* / sweep.csv.tmp* of the older naming,
+ * which carries no pid. */
 static void remove_leftovers_in(const char *dir, const char *prefix)
 {
     char path[1400];
@@ -243,6 +246,8 @@ static void remove_leftovers(const sweep *s)
     snprintf(dir, sizeof dir, "%s/points", s->dir);
     remove_leftovers_in(dir, "p");
     remove_leftovers_in(s->dir, "sweep.");
+    cs_remove_stale_temps(dir);
+    cs_remove_stale_temps(s->dir);
 }
 
 /* ---- validation: every point's scenario, before any work ---- */
@@ -364,6 +369,15 @@ static int prepare_dir(sweep *s, int *lock_fd, cs_err *err)
 {
     char path[1200];
     int rc = 0;
+    if (!s->dry_run) {
+        /* The aggregate and a point's report can be written (bad input otherwise, exit 2). */
+        snprintf(path, sizeof path, "%s/sweep.json", s->dir);
+        if ((rc = cs_check_writable(path, err)) != 0)
+            return rc;
+        point_path(s, 0, ".json", path, sizeof path);
+        if ((rc = cs_check_writable(path, err)) != 0)
+            return rc;
+    }
     snprintf(path, sizeof path, "%s/points", s->dir);
     if (!s->dry_run && (rc = cs_mkdir_p(path, err)) != 0)
         return rc;

@@ -23,7 +23,8 @@ static void usage(FILE *f)
         "options:\n"
         "  --epochs N           epochs (default 10)\n"
         "  -o FILE              model file to write, FP32 safetensors\n"
-        "                       (default reports/train/model.safetensors)\n"
+        "                       (default reports/train/model.safetensors; checked before the\n"
+        "                       dataset is decoded: exit 2 when it cannot be written)\n"
         "  --optimizer NAME     adam (default) or sgd\n"
         "  --lr LR              learning rate (default 0.001)\n"
         "  --momentum M         sgd momentum (default 0.9)\n"
@@ -124,7 +125,9 @@ int cmd_train(int argc, char **argv)
     double t_start = cs_wall_s();
     const long batch = d.batch, seed = d.seed;
 
-    if (cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err))
+    /* The output is checked before the dataset is decoded and the model trained. */
+    if (cs_check_writable(out, &err) ||
+        cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err))
         goto fail;
     if (max_train > 0 && (size_t)max_train < n_train) {
         /* A seeded subset, kept stratified in expectation: shuffle, keep the first N. */

@@ -67,7 +67,8 @@ static void usage(FILE *f)
         "(selected/all/none), click a satellite or station for details, s save a PNG,\n"
         "q or Esc quit; replay: left/right -/+ 1 minute (shift: 10), PgUp/PgDn round,\n"
         "Home/End.\n\n"
-        "exit status: 0 success, 1 the run or the view failed, 2 bad usage or bad input.\n");
+        "exit status: 0 success, 1 the run or the view failed, 2 bad usage or bad input\n"
+        "(an output that cannot be written included: every output is checked first).\n");
 }
 
 typedef struct args {
@@ -585,6 +586,11 @@ int cmd_viz(int argc, char **argv)
     } else if (scn_load(a.scenario, a.sets, a.n_sets, &cfg, &err)) {
         goto fail;
     }
+    /* Every output is checked before the plan, the dataset and the runs. */
+    if ((a.png && cs_check_writable(a.png, &err)) ||
+        (a.frame_json && cs_check_writable(a.frame_json, &err)) ||
+        (write_report && cli_check_run_outputs(cfg, a.out, so.save_models, &err)))
+        goto fail;
     if (a.threads <= 0)
         a.threads = cs_host_cpus();
     nn_set_threads((int)a.threads);

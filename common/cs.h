@@ -1,6 +1,6 @@
 /* cs.h - what every constsim module shares: the error record, the always-on assert,
- * checked allocation sizes, atomic file output and a monotonic clock (the growable text buffer
- * is cs_buf.h).
+ * checked allocation sizes, staged (atomic) file output and a monotonic clock (the growable
+ * text buffer is cs_buf.h).
  *
  * Errors: library code never prints and never exits. A failing function returns a negative
  * code and fills the caller-owned cs_err; only main() prints it (cs_err_print), compiler-style:
@@ -60,8 +60,35 @@ int cs_size_mul(size_t a, size_t b, size_t *out);
  * stands for. A tolerance of 1e-9 keeps products such as 0.3 * 10 = 3.0000000000000004 at 3. */
 int cs_fraction_count(double f, int n);
 
-/* Writes len bytes to path atomically: a temporary file beside it, fsync, rename.
- * Creates no directories. */
+/* Output files are written in stages: the bytes go to a temporary file beside the target, named
+ * ".NAME.tmp-PID-XXXXXX" for DIR/NAME (hidden; PID is the writer's process id; NAME cut to 200
+ * bytes), which is fsync'd and then renamed onto the target, so that a reader sees the old file
+ * or the new one, never a part. A writer that is killed leaves its temporary file behind; every
+ * later staging of the same target first removes those whose PID is no live process (kill(PID,
+ * 0) fails with ESRCH), never one of a live process or of the calling one. Files are 0644.
+ *
+ * Room for the temporary name of path: strlen(path) + CS_TMP_EXTRA bytes always suffice. */
+#define CS_TMP_EXTRA 32
+
+/* Writes data[0..len) to a new temporary file beside path (creating path's missing parent
+ * folders, as cs_write_file_in_dir does), fsyncs it and returns its name in tmp (tmp_cap bytes;
+ * see CS_TMP_EXTRA). The target is not touched. Stale temporary files of the target are removed
+ * first. On failure nothing is left and tmp is "". Commit with cs_commit_file, or drop with
+ * cs_discard_file. */
+int cs_stage_file(const char *path, const void *data, size_t len, char *tmp, size_t tmp_cap,
+                  cs_err *err);
+/* Renames the staged file tmp onto path (replacing it) and fsyncs path's folder. When the rename
+ * fails, tmp is left for the caller to cs_discard_file. A folder that cannot be opened or a file
+ * system that cannot sync folders is not an error; a failing sync is (the file is in place). */
+int cs_commit_file(const char *tmp, const char *path, cs_err *err);
+/* Removes the staged file tmp; NULL or "" does nothing. */
+void cs_discard_file(const char *tmp);
+/* Removes from folder dir the temporary files of every target whose writer is dead (the same
+ * rule as above), for a caller that owns a folder (constsim sweep, at its start). */
+void cs_remove_stale_temps(const char *dir);
+
+/* Writes len bytes to path atomically: staged and committed as by cs_stage_file and
+ * cs_commit_file, except that it creates no directories (the parent folder must exist). */
 int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err);
 /* Creates dir and its parents (like mkdir -p); an existing directory is fine, an existing file of
  * that name is an error. */
@@ -70,17 +97,16 @@ int cs_mkdir_p(const char *dir, cs_err *err);
  * mkdir -p; nothing to do when path names no folder. */
 int cs_mkdir_parent(const char *path, cs_err *err);
 /* How outputs are written: creates the parent folder of path if needed (cs_mkdir_parent), then
- * writes len bytes to path atomically (cs_write_file_atomic: a temporary file beside it, fsync,
- * rename). */
+ * writes len bytes to path atomically (cs_stage_file, cs_commit_file). */
 int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err *err);
-/* Staged writes, for outputs committed together: cs_stage_file writes data to a new temporary
- * file beside path (creating missing parent folders), fsyncs it and returns its name in tmp;
- * cs_commit_file renames it onto path and fsyncs the folder; cs_discard_file removes it (NULL or
- * "" is a no-op). */
-int cs_stage_file(const char *path, const void *data, size_t len, char *tmp, size_t tmp_cap,
-                  cs_err *err);
-int cs_commit_file(const char *tmp, const char *path, cs_err *err);
-void cs_discard_file(const char *tmp);
+/* The fail-early check of an output, for commands to call before their expensive work: a file
+ * can be written at path. Creates path's missing parent folders (as the write would), then
+ * creates and removes a temporary file of path's name beside it (which also removes stale
+ * ones). An existing path that is a folder or not a regular file is refused. Fails with
+ * CS_EINVAL (bad input, exit code 2) naming path and why, e.g.
+ *   out/r.json: error: cannot write this output: out: cannot create directory: a file of that
+ *   name exists */
+int cs_check_writable(const char *path, cs_err *err);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). An input that
  * cannot be read (missing, unreadable, a directory, not a regular file such as a FIFO) is
  * CS_EINVAL, naming path and why: bad input, exit code 2 in every command. */

@@ -712,6 +712,49 @@ void nn_data_batch_flip(const nn_dataset *ds, const uint32_t *idx, size_t n, flo
     }
 }
 
+int nn_data_check_path(const char *root, const char *rel, char *why, size_t cap)
+{
+    const char *slash = strchr(rel, '/');
+    if (!slash || slash == rel || strchr(slash + 1, '/') || slash[1] == '\0') {
+        snprintf(why, cap, "not CLASS/FILE.jpg with CLASS one of the class folders");
+        return -1;
+    }
+    size_t cl = (size_t)(slash - rel);
+    int c = 0;
+    while (c < NN_DATA_CLASSES &&
+           (strlen(class_names[c]) != cl || strncmp(class_names[c], rel, cl)))
+        c++;
+    if (c == NN_DATA_CLASSES) {
+        snprintf(why, cap, "no class folder \"%.*s\" (AnnualCrop, Forest, ..., SeaLake)", (int)cl,
+                 rel);
+        return -1;
+    }
+    const char *file = slash + 1;
+    if (file[0] == '.') {
+        snprintf(why, cap, "a hidden file, which the dataset leaves out");
+        return -1;
+    }
+    if (!has_jpeg_ext(file)) {
+        snprintf(why, cap, "not a .jpg or .jpeg file");
+        return -1;
+    }
+    char full[4096];
+    if ((size_t)snprintf(full, sizeof full, "%s/%s", root, rel) >= sizeof full) {
+        snprintf(why, cap, "path too long");
+        return -1;
+    }
+    struct stat st;
+    if (stat(full, &st) != 0) {
+        snprintf(why, cap, "%s: %s", full, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(why, cap, "%s is a folder", full);
+        return -1;
+    }
+    return 0;
+}
+
 long nn_data_find_path(const nn_dataset *ds, const char *rel)
 {
     if (!ds || !rel || !ds->paths)

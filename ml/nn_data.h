@@ -53,6 +53,12 @@ struct cs_rng;
 void nn_data_batch_flip(const nn_dataset *ds, const uint32_t *idx, size_t n, float *x, uint8_t *y,
                         struct cs_rng *rng);
 
+/* Whether rel names an image that nn_data_load(root) would load, checked on the file system
+ * without decoding anything: "CLASS/FILE" with CLASS one of the class folders and FILE a
+ * .jpg/.jpeg name that is not hidden, of a file that exists and is not a folder. 0, or -1 with
+ * the reason in why (cap bytes), e.g. "root/Forest/x.jpg: No such file or directory". */
+int nn_data_check_path(const char *root, const char *rel, char *why, size_t cap);
+
 /* Index of the image whose relative path is rel (e.g. "Forest/Forest_1.jpg"), or -1. */
 long nn_data_find_path(const nn_dataset *ds, const char *rel);
 

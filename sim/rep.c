@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Builders that remember a failed allocation in *ok (checked once at the end). */
@@ -470,12 +469,9 @@ int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON
     staged st[2 * NN_PRECISIONS + 1];
     size_t n = 0;
     int rc = 0;
-    bool made_dir = false;
     char *text = NULL;
     cJSON *j = NULL;
     if (s->save_models) {
-        struct stat sb;
-        made_dir = stat(s->model_dir, &sb) != 0;
         if ((rc = cs_mkdir_p(s->model_dir, err)))
             goto fail;
         for (size_t i = 0; i < s->n_runs; i++) {
@@ -529,8 +525,8 @@ int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON
 fail:
     for (size_t i = 0; i < n; i++)
         cs_discard_file(st[i].tmp);
-    if (made_dir)
-        rmdir(s->model_dir); /* only when empty: nothing of this run is left in it */
+    if (s->save_models)
+        rmdir(s->model_dir); /* only when empty: no folder without models is left behind */
     cJSON_free(text);
     cJSON_Delete(j);
     return rc;

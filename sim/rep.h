@@ -47,8 +47,8 @@ int rep_write(const struct cJSON *j, const char *path, cs_err *err);
 /* Writes the outputs of study s as one unit: every model file (the runs' final models, the PTQ
  * files) and the report, each staged beside its target (temporary file, fsync), then renamed,
  * the report last; the report records each model's SHA-256 (s->model_sha256, ptq[].sha256 are
- * filled). On failure nothing staged is left behind, and a model folder it created is removed
- * again. extra (may be NULL): an object whose members are added to the report (copied). *out
+ * filled). On failure nothing staged is left behind, and the model folder is removed if it is
+ * empty. extra (may be NULL): an object whose members are added to the report (copied). *out
  * receives the report written (the caller owns it). */
 int rep_write_study(fl_study *s, const rep_machine *m, const struct cJSON *extra,
                     struct cJSON **out, cs_err *err);

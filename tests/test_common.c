@@ -5,9 +5,11 @@
 #include "t.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The names in folder dir, one a line, in the folder's order; NULL if it cannot be read. */
@@ -162,6 +164,190 @@ static void test_write_in_dir(const char *dir)
     free(names);
 }
 
+/* Whether dir holds an entry named name. */
+static int has_name(const char *dir, const char *name)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    T_TRUE(f != NULL);
+    if (f)
+        fclose(f);
+}
+
+/* Temporary files that a killed writer left beside a target (.NAME.tmp-PID-XXXXXX) are removed
+ * by the next write of that target when their pid is dead; a live process's are kept, and so
+ * are other targets' and other names. */
+static void test_stale_temps(const char *dir)
+{
+    /* A dead pid: a child that exited and was reaped. */
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    T_TRUE(dead > 0);
+    T_EQ(waitpid(dead, NULL, 0), dead);
+    /* A live pid: a child that waits on a pipe until this test closes it. */
+    int fds[2];
+    T_EQ(pipe(fds), 0);
+    pid_t live = fork();
+    if (live == 0) {
+        char c;
+        close(fds[1]);
+        while (read(fds[0], &c, 1) > 0)
+            ;
+        _exit(0);
+    }
+    T_TRUE(live > 0);
+    close(fds[0]);
+
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/stale", dir);
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(cs_mkdir_p(sub, &e), 0);
+    const char *target = "out.json";
+    char dead_tmp[300], dead_tmp2[300], live_tmp[300], own_tmp[300], other_tmp[300], odd[300];
+    snprintf(dead_tmp, sizeof dead_tmp, ".%s.tmp-%d-AbC123", target, (int)dead);
+    snprintf(dead_tmp2, sizeof dead_tmp2, ".%s.tmp-%d-zz9_x0", target, (int)dead);
+    snprintf(live_tmp, sizeof live_tmp, ".%s.tmp-%d-AbC123", target, (int)live);
+    snprintf(own_tmp, sizeof own_tmp, ".%s.tmp-%d-AbC123", target, (int)getpid());
+    snprintf(other_tmp, sizeof other_tmp, ".other.json.tmp-%d-AbC123", (int)dead);
+    snprintf(odd, sizeof odd, ".%s.tmp-%dx-AbC123", target, (int)dead);
+    const char *all[] = {dead_tmp, dead_tmp2, live_tmp, own_tmp, other_tmp, odd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        touch(sub, all[i]);
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", sub, target);
+    T_EQ(cs_write_file_in_dir(path, "{}\n", 3, &e), 0);
+    T_TRUE(file_holds(path, "{}\n", 3));
+    T_TRUE(!has_name(sub, dead_tmp));
+    T_TRUE(!has_name(sub, dead_tmp2));
+    T_TRUE(has_name(sub, live_tmp));
+    T_TRUE(has_name(sub, own_tmp));
+    T_TRUE(has_name(sub, other_tmp));
+    T_TRUE(has_name(sub, odd));
+    /* Once the writer is gone, its file goes at the next write too. */
+    close(fds[1]);
+    T_EQ(waitpid(live, NULL, 0), live);
+    T_EQ(cs_write_file_atomic(path, "[]\n", 3, &e), 0);
+    T_TRUE(!has_name(sub, live_tmp));
+    T_TRUE(has_name(sub, own_tmp));
+    T_TRUE(has_name(sub, other_tmp));
+    /* A folder's owner removes the dead writers' files of every target, nothing else. */
+    char dotted[300];
+    snprintf(dotted, sizeof dotted, ".a.tmp-b.json.tmp-%d-Qq0000", (int)dead);
+    touch(sub, dotted);
+    cs_remove_stale_temps(sub);
+    T_TRUE(!has_name(sub, other_tmp));
+    T_TRUE(!has_name(sub, dotted));
+    T_TRUE(has_name(sub, own_tmp));
+    T_TRUE(has_name(sub, odd));
+    T_TRUE(has_name(sub, target));
+}
+
+/* cs_stage_file / cs_commit_file / cs_discard_file, and the fail-early probe cs_check_writable. */
+static void test_staged(const char *dir)
+{
+    cs_err e;
+    cs_err_clear(&e);
+    char path[700], sub[600], tmp[800], want[900];
+    /* Staged into missing folders: the temporary file holds the bytes under its documented name,
+     * the target does not exist yet. */
+    snprintf(sub, sizeof sub, "%s/staged/a", dir);
+    snprintf(path, sizeof path, "%s/b.bin", sub);
+    T_EQ(cs_stage_file(path, "xyz", 3, tmp, sizeof tmp, &e), 0);
+    snprintf(want, sizeof want, "%s/.b.bin.tmp-%d-", sub, (int)getpid());
+    T_TRUE(strncmp(tmp, want, strlen(want)) == 0 && strlen(tmp) == strlen(want) + 6);
+    T_TRUE(file_holds(tmp, "xyz", 3));
+    T_EQ(access(path, F_OK), -1);
+    struct stat st;
+    T_EQ(stat(tmp, &st), 0);
+    T_EQ(st.st_mode & 0777, 0644);
+    /* Committed: the target holds the bytes, the temporary file is gone. */
+    T_EQ(cs_commit_file(tmp, path, &e), 0);
+    T_TRUE(file_holds(path, "xyz", 3));
+    T_EQ(access(tmp, F_OK), -1);
+    char *names = dir_names(sub);
+    T_STREQ(names, "b.bin\n");
+    free(names);
+    /* Staged and discarded: the target keeps its bytes, nothing else is left. */
+    T_EQ(cs_stage_file(path, "new", 3, tmp, sizeof tmp, &e), 0);
+    cs_discard_file(tmp);
+    T_TRUE(file_holds(path, "xyz", 3));
+    names = dir_names(sub);
+    T_STREQ(names, "b.bin\n");
+    free(names);
+    cs_discard_file(NULL);
+    cs_discard_file("");
+    /* An empty file can be staged (constsim plot stages one for gnuplot to write into). */
+    T_EQ(cs_stage_file(path, NULL, 0, tmp, sizeof tmp, &e), 0);
+    T_TRUE(file_holds(tmp, "", 0));
+    cs_discard_file(tmp);
+    /* No room for the name: an error, tmp "" and nothing created. */
+    char small[8];
+    T_EQ(cs_stage_file(path, "q", 1, small, sizeof small, &e), CS_EINVAL);
+    T_STREQ(small, "");
+    names = dir_names(sub);
+    T_STREQ(names, "b.bin\n");
+    free(names);
+    /* A failing rename leaves the staged file for the caller to discard. */
+    T_EQ(cs_stage_file(path, "r", 1, tmp, sizeof tmp, &e), 0);
+    snprintf(want, sizeof want, "%s/missing/c.bin", sub);
+    T_EQ(cs_commit_file(tmp, want, &e), CS_EIO);
+    T_STREQ(e.path, want);
+    T_CONTAINS(e.msg, "No such file or directory");
+    T_EQ(access(tmp, F_OK), 0);
+    cs_discard_file(tmp);
+    T_EQ(access(tmp, F_OK), -1);
+
+    /* The probe creates missing folders (as the write would) and leaves nothing else. */
+    snprintf(path, sizeof path, "%s/probe/x/y/report.json", dir);
+    T_EQ(cs_check_writable(path, &e), 0);
+    snprintf(sub, sizeof sub, "%s/probe/x/y", dir);
+    names = dir_names(sub);
+    T_STREQ(names, "");
+    free(names);
+    T_EQ(access(path, F_OK), -1);
+    /* An existing file is fine (it will be replaced) and stays as it is. */
+    T_EQ(cs_write_file_in_dir(path, "old", 3, &e), 0);
+    T_EQ(cs_check_writable(path, &e), 0);
+    T_TRUE(file_holds(path, "old", 3));
+    /* Under a regular file: bad input (exit code 2), naming the output and why. */
+    snprintf(want, sizeof want, "%s/under/r.json", path);
+    cs_err_clear(&e);
+    T_EQ(cs_check_writable(want, &e), CS_EINVAL);
+    T_EQ(cs_err_exit_code(&e), 2);
+    T_STREQ(e.path, want);
+    T_CONTAINS(e.msg, "cannot write this output: ");
+    T_CONTAINS(e.msg, path);
+    T_CONTAINS(e.msg, "a file of that name exists");
+    /* A folder or a device where the file should be. */
+    T_EQ(cs_check_writable(sub, &e), CS_EINVAL);
+    T_STREQ(e.path, sub);
+    T_CONTAINS(e.msg, "it is a folder, not a file");
+    T_EQ(cs_check_writable("/dev/null", &e), CS_EINVAL);
+    T_CONTAINS(e.msg, "not a regular file");
+    snprintf(want, sizeof want, "%s/", sub);
+    T_EQ(cs_check_writable(want, &e), CS_EINVAL);
+    T_EQ(cs_check_writable("", &e), CS_EINVAL);
+    /* A folder where no file can be created: /proc refuses new files to every user. */
+    struct stat ps;
+    if (stat("/proc/self", &ps) == 0) {
+        cs_err_clear(&e);
+        T_EQ(cs_check_writable("/proc/constsim-probe.json", &e), CS_EINVAL);
+        T_STREQ(e.path, "/proc/constsim-probe.json");
+        T_CONTAINS(e.msg, "cannot write this output: cannot create a temporary file beside it: ");
+    }
+}
+
 /* FIPS 180-4 / NIST example vectors, the last one fed in uneven pieces across block ends. */
 static void test_sha256(void)
 {
@@ -235,6 +421,8 @@ int main(void)
     snprintf(sub, sizeof sub, "%s/in_dir", dir);
     T_EQ(cs_mkdir_p(sub, &e), 0);
     test_write_in_dir(sub);
+    test_stale_temps(dir);
+    test_staged(dir);
     /* RNG: reproducible, streams differ, ranges hold, moments plausible. */
     cs_rng a, b;
     cs_rng_derive(&a, 42, CS_RNG_SHUFFLE, 7);
