@@ -236,6 +236,14 @@ int main(void)
     free(log);
     outputs ref;
     read_outputs(&ref);
+    struct timespec ref_mtime[N_MODELS];
+    for (int i = 0; i < N_MODELS; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/r/%s.safetensors", g_dir, k_models[i]);
+        struct stat st;
+        T_EQ(stat(p, &st), 0);
+        ref_mtime[i] = st.st_mtim;
+    }
     T_TRUE(ref.report != NULL);
     if (!ref.report)
         return t_done();
@@ -250,6 +258,14 @@ int main(void)
         T_EQ(stop_at("-q", 0, "fp32", 1, SIGKILL, &there, slog), -1);
     }
     T_TRUE(there);
+    /* The killed run wrote no model file (they are written with the report, at the end). */
+    for (int i = 0; i < N_MODELS; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/r/%s.safetensors", g_dir, k_models[i]);
+        struct stat st;
+        T_TRUE(stat(p, &st) == 0 && st.st_mtim.tv_sec == ref_mtime[i].tv_sec &&
+               st.st_mtim.tv_nsec == ref_mtime[i].tv_nsec);
+    }
     /* The report path holds an incomplete report, not the earlier complete one. */
     cJSON *stub = t_load_json(g_out);
     const cJSON *status = stub ? cJSON_GetObjectItemCaseSensitive(stub, "status") : NULL;
@@ -334,6 +350,28 @@ int main(void)
     T_EQ(run_log("--resume -q", &log), 0);
     free(log);
     check_same(&ref, "stopped by SIGINT during the int8 run, then --resume");
+
+    /* A full disk (a 4 MB file size limit: the first checkpoint cannot be written): the run fails
+     * (exit 1, naming the file), leaves no model folder, no temporary file, and its report path
+     * says the report is incomplete. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/r' '%s'", g_dir, g_out);
+    T_EQ(t_sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4096; exec %s %s > %s/full.txt 2>&1",
+             t_exe(), g_args, g_dir);
+    T_EQ(t_sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/full.txt", g_dir);
+    log = t_slurp(cmd, NULL);
+    T_CONTAINS(log, "r.ckpt");
+    T_CONTAINS(log, "File too large");
+    free(log);
+    snprintf(cmd, sizeof cmd, "%s/r", g_dir);
+    T_TRUE(access(cmd, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q tmp", g_dir);
+    T_EQ(t_sh(cmd), 1);
+    stub = t_load_json(g_out);
+    status = stub ? cJSON_GetObjectItemCaseSensitive(stub, "status") : NULL;
+    T_TRUE(cJSON_IsString(status) && !strcmp(status->valuestring, "incomplete"));
+    cJSON_Delete(stub);
 
     free_outputs(&ref);
     return t_done();
