@@ -118,7 +118,7 @@ static const orb_window *tracked_open(const fl_links *l, const antenna *an, doub
  *   3. else the one whose tracked contact's window closes first (the lowest index on equal
  *      ends): the contact with the least time left to continue in.
  * The grant decides whether a contact continues, not the setup time: with setup 0 a new contact
- * still starts its own billing. docs/simulation.md, "Antennas". */
+ * still starts its own billing. docs/simulation.md, "Which antenna". */
 static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, double *setup_s,
                         bool *continues)
 {
