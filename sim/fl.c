@@ -36,8 +36,8 @@ const char *fl_client_state_name(fl_client_state st)
 const char *fl_trace_kind_name(fl_trace_kind k)
 {
     static const char *const names[FL_TR_KINDS] = {
-        "round_start", "link_start", "link_end", "train_start", "train_end",    "update",
-        "late",        "aggregate",  "eval",     "uplink_wait", "uplink_cancel"};
+        "round_start", "link_start", "link_end", "train_start", "train_end",     "update",
+        "late",        "aggregate",  "eval",     "uplink_wait", "uplink_cancel", "select"};
     return (unsigned)k < FL_TR_KINDS ? names[k] : "?";
 }
 
@@ -127,33 +127,37 @@ struct fl_run {
     double wall0;
 };
 
-static void trace_add(fl_run *r, fl_trace_kind kind, int dir, int round1, int64_t sat,
-                      int64_t station, int64_t bytes, double value)
+/* Records an event (antenna -1); returns it, or NULL when the trace is off or it was lost. */
+static fl_trace_event *trace_add(fl_run *r, fl_trace_kind kind, int dir, int round1, int64_t sat,
+                                 int64_t station, int64_t bytes, double value)
 {
     if (!r->env->trace)
-        return;
+        return NULL;
     if (r->trace_dropped > 0) {
         r->trace_dropped++;
-        return;
+        return NULL;
     }
     if (r->n_trace == r->cap_trace) {
         size_t cap = r->cap_trace ? 2 * r->cap_trace : 1024;
         fl_trace_event *t = cap <= SIZE_MAX / sizeof *t ? realloc(r->trace, cap * sizeof *t) : NULL;
         if (!t) {
             r->trace_dropped = 1; /* the trace stays a complete prefix; the report flags it */
-            return;
+            return NULL;
         }
         r->trace = t;
         r->cap_trace = cap;
     }
-    r->trace[r->n_trace++] = (fl_trace_event){.t_s = sim_engine_now(r->e),
-                                              .kind = (uint8_t)kind,
-                                              .dir = (uint8_t)dir,
-                                              .round = round1,
-                                              .sat = (int32_t)sat,
-                                              .station = (int32_t)station,
-                                              .bytes = bytes,
-                                              .value = value};
+    fl_trace_event *t = &r->trace[r->n_trace++];
+    *t = (fl_trace_event){.t_s = sim_engine_now(r->e),
+                          .kind = (uint8_t)kind,
+                          .dir = (uint8_t)dir,
+                          .round = round1,
+                          .sat = (int32_t)sat,
+                          .station = (int32_t)station,
+                          .antenna = -1,
+                          .bytes = bytes,
+                          .value = value};
+    return t;
 }
 
 static void progress(fl_run *r, fl_progress *p)
@@ -193,8 +197,10 @@ static int on_link_start(void *user, const fl_segment *s, cs_err *err)
 {
     (void)err;
     fl_run *r = user;
-    trace_add(r, FL_TR_LINK_START, s->dir, s->tag + 1, s->sat, s->station, (int64_t)s->left,
-              s->t_data_s);
+    fl_trace_event *t = trace_add(r, FL_TR_LINK_START, s->dir, s->tag + 1, s->sat, s->station,
+                                  (int64_t)s->left, s->t_data_s);
+    if (t)
+        t->antenna = s->antenna;
     return 0;
 }
 
@@ -224,8 +230,10 @@ static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
     u->contact_minutes += s->minutes;
     r->clients[s->sat].bytes_moved += s->bytes;
     rd->contact_minutes += s->minutes;
-    trace_add(r, FL_TR_LINK_END, s->dir, s->tag + 1, s->sat, s->station, (int64_t)s->bytes,
-              (double)s->end);
+    fl_trace_event *t = trace_add(r, FL_TR_LINK_END, s->dir, s->tag + 1, s->sat, s->station,
+                                  (int64_t)s->bytes, (double)s->end);
+    if (t)
+        t->antenna = s->antenna;
     return 0;
 }
 
@@ -510,6 +518,9 @@ static int round_start(fl_run *r, cs_err *err)
         return rc;
     fl_avg_reset(&r->avg);
     trace_add(r, FL_TR_ROUND_START, 0, rd->round, -1, -1, 0, (double)r->n_sel);
+    for (int i = 0; i < r->n_sel; i++) /* the selection, and who of it is deferred (below) */
+        trace_add(r, FL_TR_SELECT, 0, rd->round, r->sel[i], -1, 0,
+                  r->clients[r->sel[i]].state != FL_CLIENT_IDLE);
     if (f->round_deadline_s > 0) {
         sim_event_data d = {{0}};
         d.u64[0] = (uint64_t)r->cur;

@@ -53,8 +53,8 @@ typedef struct fl_round {
 
 typedef enum fl_trace_kind {
     FL_TR_ROUND_START = 0, /* round opened: value = clients selected */
-    FL_TR_LINK_START,      /* antenna granted: sat, station, bytes = bytes left, value = t_data_s */
-    FL_TR_LINK_END,        /* session ended: sat, station, bytes moved, value = fl_seg_end */
+    FL_TR_LINK_START,      /* granted: sat, station, antenna, bytes = left, value = t_data_s */
+    FL_TR_LINK_END,        /* ended: sat, station, antenna, bytes moved, value = fl_seg_end */
     FL_TR_TRAIN_START,     /* sat, bytes = images (samples * epochs), value = simulated seconds */
     FL_TR_TRAIN_END,       /* sat */
     FL_TR_UPDATE,          /* an update reached the server in time: sat, value = samples */
@@ -63,6 +63,9 @@ typedef enum fl_trace_kind {
     FL_TR_EVAL,            /* the new global model evaluated: value = accuracy */
     FL_TR_WAIT,            /* sat starts waiting for the round's global model (selected and free) */
     FL_TR_CANCEL, /* sat's uplink abandoned as its round closed: value = 1 in a session, else 0 */
+    /* sat selected for the round: one event per selected client, in ascending order, right after
+     * ROUND_START; value = 1 if it is still busy with an earlier round (deferred), else 0 */
+    FL_TR_SELECT,
     FL_TR_KINDS
 } fl_trace_kind;
 
@@ -72,6 +75,7 @@ typedef struct fl_trace_event {
     uint8_t dir;          /* fl_dir for LINK_* events, else 0 */
     int32_t round;        /* 1-based, 0 if none */
     int32_t sat, station; /* -1 if none */
+    int32_t antenna;      /* LINK_* events: the station's antenna (fl_segment.antenna), else -1 */
     int64_t bytes;
     double value;
 } fl_trace_event;

@@ -100,15 +100,32 @@ static void unqueue_all(fl_links *l, uint32_t sat)
     }
 }
 
-/* The free antenna of station k that would serve (sat, w): one still pointed at this contact,
- * which continues it (*continues true, no setup), else the first free one, which acquires a new
- * contact (*setup_s = the scenario's setup). The grant decides whether a contact continues, not
- * the setup time: with setup 0 a new contact still starts its own billing. */
+/* The window of the contact antenna an still tracks, or NULL when it tracks none that could go
+ * on: it never served anyone, or that window has closed (or ends now). */
+static const orb_window *tracked_open(const fl_links *l, const antenna *an, double now)
+{
+    if (!an->has_last || !l->open[an->last_win])
+        return NULL;
+    const orb_window *ow = win(l, an->last_win);
+    return ow->t_end_s > now ? ow : NULL;
+}
+
+/* The free antenna of station k that serves (sat, w), in this order of preference:
+ *   1. the one still pointed at this contact (it served sat last, in window w): the contact
+ *      continues (*continues true, no setup);
+ *   2. else the lowest-index one tracking no open contact, which acquires a new contact
+ *      (*setup_s = the scenario's setup), so that no other satellite loses its contact;
+ *   3. else the one whose tracked contact's window closes first (the lowest index on equal
+ *      ends): the contact with the least time left to continue in.
+ * The grant decides whether a contact continues, not the setup time: with setup 0 a new contact
+ * still starts its own billing. docs/simulation.md, "Which antenna". */
 static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, double *setup_s,
                         bool *continues)
 {
     const station_state *st = &l->st[k];
-    int first = -1;
+    double now = sim_engine_now(l->e);
+    int idle = -1, soonest = -1;
+    double soonest_end_s = 0;
     for (int a = 0; a < l->s.stations[k].antennas; a++) {
         const antenna *an = &st->ant[a];
         if (an->busy)
@@ -118,13 +135,19 @@ static int pick_antenna(const fl_links *l, uint32_t k, uint32_t sat, size_t w, d
             *continues = true;
             return a;
         }
-        if (first < 0)
-            first = a;
+        const orb_window *tw = tracked_open(l, an, now);
+        if (!tw) {
+            if (idle < 0)
+                idle = a;
+        } else if (soonest < 0 || tw->t_end_s < soonest_end_s) {
+            soonest = a;
+            soonest_end_s = tw->t_end_s;
+        }
     }
-    CS_ASSERT(first >= 0);
+    CS_ASSERT(idle >= 0 || soonest >= 0);
     *setup_s = l->s.setup_s;
     *continues = false;
-    return first;
+    return idle >= 0 ? idle : soonest;
 }
 
 /* sat's session (which it holds) as a segment at time now, moved bytes moved, ending as how. */

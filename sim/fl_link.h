@@ -93,7 +93,8 @@ int fl_links_start(fl_links *l, cs_err *err);
  * current time: it queues (FIFO) at every station whose window with sat is open, and takes the
  * first antenna granted. An antenna is granted only if more than its setup time is left in the
  * window; one still pointed at this contact (it served sat last, in the same window) needs no
- * setup, any other setup_s. */
+ * setup, any other setup_s. A new contact takes a free antenna tracking no open contact before
+ * one that another satellite could still continue (docs/simulation.md, "Which antenna"). */
 int fl_links_request(fl_links *l, uint32_t sat, fl_dir dir, uint64_t bytes, int32_t tag,
                      cs_err *err);
 /* Abandons sat's transfer now (a session in progress ends as FL_SEG_CANCEL). No-op if none. */

@@ -156,7 +156,7 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
     cJSON *t = obj(b, run, "trace");
     cJSON *f = arr(b, t, "fields");
     static const char *const fields[] = {"t_s",     "event", "round", "sat",
-                                         "station", "bytes", "value"};
+                                         "station", "bytes", "value", "antenna"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         push(b, f, cJSON_CreateString(fields[i]));
     u64(b, t, "events_recorded", r->n_trace);
@@ -177,6 +177,7 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
         push(b, row, number(e->station));
         push(b, row, number((double)e->bytes));
         push(b, row, number(e->value));
+        push(b, row, number(e->antenna)); /* last: readers of the first seven columns still work */
     }
 }
 

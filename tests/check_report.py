@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """check_report.py [--threads N] REPORT.json... - checks a constsim report (docs/report.md)
 independently of the C code: the required fields of ../shared/spec/REPORT.md, the machine the
-report was made on (machine.threads must be N when given), the trace's event count, and every
-byte count and cost recomputed from the payload size, the per-station transfer counts, partial
+report was made on (machine.threads must be N when given), the trace's event count, its sessions,
+antennas and selections (check_trace_audit), and every byte count and cost recomputed from the payload size, the per-station transfer counts, partial
 bytes, contact minutes and the station prices of the report's own scenario. Sums are recomputed
 in the order the simulator uses, so floating-point results must match exactly. Exit status 0
 when every report passes, 1 otherwise.
@@ -81,6 +81,55 @@ def check_trace(chk, w, trace):
     chk.count(w + ".trace.events_dropped", dropped, 0)
     chk.eq(w + ".trace.truncated", truncated, dropped != 0)
     return truncated is False
+
+
+def check_trace_audit(chk, w, run, stations):
+    """What an auditor replays from a complete trace: each up/down_start is closed by the next
+    up/down_end of its satellite on the same station, antenna and round; an antenna the station
+    has serves one session at a time; other events carry antenna -1 (reports that record it);
+    each round's select events follow its round_start and count clients_selected and deferred."""
+    trace = run["trace"]
+    has_antenna = "antenna" in trace.get("fields", [])
+    records = {rd["round"]: rd for rd in run["rounds"]}
+    if run.get("unfinished_round"):
+        records[run["unfinished_round"]["round"]] = run["unfinished_round"]
+    sessions, holder = {}, {}
+    selected, deferred = {}, {}
+    prev = None
+    for i, e in enumerate(trace["events"]):
+        where = f"{w}.trace.events[{i}]"
+        name, rnd, sat, st = e[1], e[2], e[3], e[4]
+        ant = e[7] if has_antenna else None
+        if name in ("up_start", "down_start"):
+            if has_antenna and not 0 <= ant < stations[st].get("antennas", 1):
+                chk.fail(where, f"antenna {ant!r} of a station with "
+                         f"{stations[st].get('antennas', 1)}")
+            if sat in sessions:
+                chk.fail(where, f"satellite {sat} already in a session")
+            if has_antenna and (st, ant) in holder:
+                chk.fail(where, f"antenna {ant} of station {st} serves satellite "
+                         f"{holder[(st, ant)]}")
+            sessions[sat] = (name[:-6], st, ant, rnd)
+            holder[(st, ant)] = sat
+        elif name in ("up_end", "down_end"):
+            if sessions.pop(sat, None) != (name[:-4], st, ant, rnd):
+                chk.fail(where, "does not end the session its satellite began last")
+            holder.pop((st, ant), None)
+        elif has_antenna and ant != -1:
+            chk.fail(where, f"antenna {ant!r} on a {name} event")
+        if name == "select":
+            if not prev or prev[1] not in ("round_start", "select") or prev[2] != rnd:
+                chk.fail(where, "select not right after its round's round_start")
+            selected[rnd] = selected.get(rnd, 0) + 1
+            deferred[rnd] = deferred.get(rnd, 0) + (e[6] == 1)
+        prev = e
+    if sessions:
+        chk.fail(w + ".trace", f"sessions never ended: satellites {sorted(sessions)}")
+    if not selected:
+        return  # a report from before the select events
+    for rnd, rd in records.items():
+        chk.eq(f"{w} trace selects of round {rnd}", selected.get(rnd, 0), rd["clients_selected"])
+        chk.eq(f"{w} trace deferred selects of round {rnd}", deferred.get(rnd, 0), rd["deferred"])
 
 
 def round_cost(chk, where, rd, stations, payload, totals):
@@ -176,6 +225,7 @@ def check(path, threads=None):
             times = [e[0] for e in trace["events"]]
             if any(b < a for a, b in zip(times, times[1:])):
                 chk.fail(w + ".trace", "times go back")
+            check_trace_audit(chk, w, run, stations)
     ptq = r.get("ptq")
     if ptq:
         for p in ("fp32", "fp16", "int8"):

@@ -69,9 +69,23 @@ static void test_report(void)
         return;
     static fl_study s; /* large; zeroed */
     fl_trace_event ev[3] = {
-        {.t_s = 0, .kind = FL_TR_ROUND_START, .round = 1, .sat = -1, .station = -1, .value = 3},
-        {.t_s = 10, .kind = FL_TR_TRAIN_START, .round = 1, .sat = 0, .station = -1, .bytes = 50},
-        {.t_s = 20, .kind = FL_TR_TRAIN_END, .round = 1, .sat = 0, .station = -1},
+        {.t_s = 0,
+         .kind = FL_TR_ROUND_START,
+         .round = 1,
+         .sat = -1,
+         .station = -1,
+         .antenna = -1,
+         .value = 3},
+        {.t_s = 10,
+         .kind = FL_TR_LINK_START,
+         .dir = FL_DOWN,
+         .round = 1,
+         .sat = 2,
+         .station = 1,
+         .antenna = 1,
+         .bytes = 50,
+         .value = 30},
+        {.t_s = 20, .kind = FL_TR_SELECT, .round = 1, .sat = 0, .station = -1, .antenna = -1},
     };
     fl_station_use use[8] = {{0}};
     T_TRUE(cfg->n_stations <= 8);
@@ -128,6 +142,15 @@ static void test_report(void)
     T_EQ(t_num(tr, "events_dropped"), 0);
     T_EQ(t_num(tr, "events_recorded"), 3);
     T_EQ(cJSON_GetArraySize(t_get(tr, "events")), 3);
+    /* one array per event, its columns named by fields; the antenna last */
+    char *fields = cJSON_PrintUnformatted(t_get(tr, "fields"));
+    T_STREQ(fields, "[\"t_s\",\"event\",\"round\",\"sat\",\"station\",\"bytes\",\"value\","
+                    "\"antenna\"]");
+    cJSON_free(fields);
+    char *rows = cJSON_PrintUnformatted(t_get(tr, "events"));
+    T_STREQ(rows, "[[0,\"round_start\",1,-1,-1,0,3,-1],[10,\"down_start\",1,2,1,50,30,1],"
+                  "[20,\"select\",1,0,-1,0,0,-1]]");
+    cJSON_free(rows);
     cJSON_Delete(r);
     cJSON_free(text);
     cJSON_Delete(built);

@@ -2,7 +2,8 @@
  * training): run twice, the reports must be identical apart from wall times and the model files
  * byte-identical; then every byte count and cost in the report is recomputed from the payload
  * size, the per-station transfer counts and partial bytes, the contact minutes and the station
- * prices of the report's own scenario, and must match exactly; rounds[] add up to final. Also the
+ * prices of the report's own scenario, and must match exactly; rounds[] add up to final; the
+ * event trace is audited (sessions and their antennas, the selection of every round). Also the
  * exit codes of bad input and constsim compare. */
 #include "cs.h"
 #include "t.h"
@@ -74,6 +75,144 @@ static double check_round(const cJSON *rd, const cJSON *stations_cfg, uint64_t p
     T_EQ(u64(rd, "contact_minutes"), minutes);
     T_TRUE(t_num(rd, "cost_usd") == cost); /* exactly: same operations, same order */
     return cost;
+}
+
+#define AUD_SATS 16
+#define AUD_STATIONS 4
+#define AUD_ANTENNAS 8
+#define AUD_ROUNDS 16
+
+/* An auditor's pass over one run's trace (docs/report.md, "The event trace"): the columns are
+ * the documented eight; every up/down_start is closed by the next up/down_end of the same
+ * satellite, with the same station, antenna, direction and round; an antenna serves one session
+ * at a time and is one the station has; events that are not sessions carry antenna -1; right
+ * after each round_start come its select events, clients_selected distinct clients in ascending
+ * order of which `deferred` are marked busy (value 1), and the round's uplink_wait events come
+ * from selected clients only. Returns how many sessions began while another one was open at the
+ * same station (the antenna checks compare something only then). */
+static int check_trace_audit(const cJSON *run, const cJSON *stations_cfg)
+{
+    static const char *const want[] = {"t_s",     "event", "round", "sat",
+                                       "station", "bytes", "value", "antenna"};
+    const cJSON *tr = t_get(run, "trace");
+    const cJSON *fields = t_get(tr, "fields");
+    T_EQ(cJSON_GetArraySize(fields), 8);
+    for (int j = 0; j < 8 && j < cJSON_GetArraySize(fields); j++)
+        T_STREQ(cJSON_GetArrayItem(fields, j)->valuestring, want[j]);
+    /* the rounds' records: selected and deferred, completed rounds and the unfinished one */
+    int rec_sel[AUD_ROUNDS + 1] = {0}, rec_def[AUD_ROUNDS + 1] = {0};
+    int n_rec = 0;
+    const cJSON *rd;
+    cJSON_ArrayForEach(rd, t_get(run, "rounds"))
+    {
+        n_rec++;
+        T_TRUE(n_rec <= AUD_ROUNDS);
+        if (n_rec > AUD_ROUNDS)
+            return 0;
+        rec_sel[n_rec] = (int)t_num(rd, "clients_selected");
+        rec_def[n_rec] = (int)t_num(rd, "deferred");
+    }
+    const cJSON *un = t_get(run, "unfinished_round");
+    if (cJSON_IsObject(un) && n_rec < AUD_ROUNDS) {
+        n_rec++;
+        rec_sel[n_rec] = (int)t_num(un, "clients_selected");
+        rec_def[n_rec] = (int)t_num(un, "deferred");
+    }
+    int n_st = cJSON_GetArraySize(stations_cfg);
+    T_TRUE(n_st <= AUD_STATIONS);
+    int antennas[AUD_STATIONS] = {0};
+    for (int k = 0; k < n_st && k < AUD_STATIONS; k++)
+        antennas[k] = (int)t_num(cJSON_GetArrayItem(stations_cfg, k), "antennas");
+
+    int holder[AUD_STATIONS][AUD_ANTENNAS]; /* satellite in session on each antenna, -1 none */
+    int open_st[AUD_SATS], open_ant[AUD_SATS], open_round[AUD_SATS];
+    bool open_up[AUD_SATS];
+    int in_session[AUD_STATIONS] = {0};
+    memset(holder, 0xff, sizeof holder);
+    for (int c = 0; c < AUD_SATS; c++)
+        open_st[c] = -1;
+    int sel[AUD_ROUNDS + 1] = {0}, def[AUD_ROUNDS + 1] = {0};
+    bool chosen[AUD_ROUNDS + 1][AUD_SATS];
+    memset(chosen, 0, sizeof chosen);
+    int overlaps = 0, sessions = 0, last_sel = -1, starts = 0;
+    const char *prev = "";
+    int prev_round = 0;
+    const cJSON *ev;
+    cJSON_ArrayForEach(ev, t_get(tr, "events"))
+    {
+        T_EQ(cJSON_GetArraySize(ev), 8);
+        const char *name = cJSON_GetArrayItem(ev, 1)->valuestring;
+        int round = cJSON_GetArrayItem(ev, 2)->valueint;
+        int sat = cJSON_GetArrayItem(ev, 3)->valueint;
+        int st = cJSON_GetArrayItem(ev, 4)->valueint;
+        double value = cJSON_GetArrayItem(ev, 6)->valuedouble;
+        int ant = cJSON_GetArrayItem(ev, 7)->valueint;
+        bool start = !strcmp(name, "up_start") || !strcmp(name, "down_start");
+        bool end = !strcmp(name, "up_end") || !strcmp(name, "down_end");
+        bool round_ok = round >= 1 && round <= n_rec;
+        T_TRUE(round_ok || !strcmp(name, "round_start")); /* every round has a record */
+        if (start || end) {
+            bool in_range = sat >= 0 && sat < AUD_SATS && st >= 0 && st < n_st && ant >= 0 &&
+                            ant < antennas[st] && ant < AUD_ANTENNAS;
+            T_TRUE(in_range);
+            if (!in_range)
+                return overlaps;
+            bool up = name[0] == 'u';
+            if (start) {
+                T_EQ(open_st[sat], -1);    /* one session at a time per satellite */
+                T_EQ(holder[st][ant], -1); /* and per antenna */
+                overlaps += in_session[st] > 0;
+                in_session[st]++;
+                holder[st][ant] = sat;
+                open_st[sat] = st;
+                open_ant[sat] = ant;
+                open_up[sat] = up;
+                open_round[sat] = round;
+                starts++;
+            } else {
+                /* the end of the session its satellite opened last: same station and antenna */
+                T_EQ(open_st[sat], st);
+                T_EQ(open_ant[sat], ant);
+                T_EQ(open_up[sat], up);
+                T_EQ(open_round[sat], round);
+                if (open_st[sat] == st && open_ant[sat] == ant) {
+                    T_EQ(holder[st][ant], sat);
+                    holder[st][ant] = -1;
+                    in_session[st]--;
+                }
+                open_st[sat] = -1;
+                sessions++;
+            }
+        } else {
+            T_EQ(ant, -1);
+        }
+        if (!strcmp(name, "select")) {
+            /* right after its round_start, ascending */
+            if (!strcmp(prev, "round_start"))
+                last_sel = -1;
+            else
+                T_STREQ(prev, "select");
+            T_EQ(round, prev_round);
+            T_TRUE(sat > last_sel && sat < AUD_SATS);
+            T_TRUE(value == 0 || value == 1);
+            if (round_ok && sat >= 0 && sat < AUD_SATS) {
+                sel[round]++;
+                def[round] += value == 1;
+                chosen[round][sat] = true;
+            }
+            last_sel = sat;
+        }
+        if (!strcmp(name, "uplink_wait") && round_ok && sat >= 0 && sat < AUD_SATS)
+            T_TRUE(chosen[round][sat]);
+        prev = name;
+        prev_round = round;
+    }
+    T_EQ(sessions, starts); /* every session ended before the report */
+    for (int k = 1; k <= n_rec; k++) {
+        T_EQ(sel[k], rec_sel[k]);
+        T_EQ(def[k], rec_def[k]);
+    }
+    return overlaps;
 }
 
 static void check_report(const cJSON *r)
@@ -160,6 +299,7 @@ static void check_report(const cJSON *r)
         T_EQ(tr_updates, reported);
         T_EQ(tr_late, late);
         T_EQ(tr_eval, n_rounds);
+        check_trace_audit(run, stations_cfg);
         T_TRUE(t_num(fin, "accuracy") > 0);
     }
     T_EQ(n_runs, 2);
@@ -222,9 +362,33 @@ int main(void)
                                                  "wall_time_s"));
     }
 
+    /* The trace audit where sessions overlap: tests/data/sim/sweep.yaml (one station with two
+     * antennas) with all 10 clients in every round. */
+    char ov[1100];
+    snprintf(ov, sizeof ov, "%s/overlap.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s run tests/data/sim/sweep.yaml --set federated.clients_per_round=10 -o %s "
+             "--no-models --threads 2 -q > /dev/null",
+             t_exe(), ov);
+    T_EQ(t_sh(cmd), 0);
+    cJSON *jo = t_load_json(ov);
+    T_TRUE(jo != NULL);
+    if (jo) {
+        const cJSON *stations_cfg = t_get(t_get(jo, "scenario"), "ground_stations");
+        T_EQ(t_num(cJSON_GetArrayItem(stations_cfg, 0), "antennas"), 2);
+        int overlaps = 0;
+        const cJSON *run;
+        cJSON_ArrayForEach(run, t_get(jo, "runs"))
+        {
+            overlaps += check_trace_audit(run, stations_cfg);
+        }
+        T_TRUE(overlaps > 0); /* so the antenna checks compared something */
+        cJSON_Delete(jo);
+    }
+
     /* The independent check in Python (same sums, same order), when the interpreter is there. */
     if (system("test -x /usr/bin/python3") == 0) {
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/check_report.py %s", out);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/check_report.py %s %s", out, ov);
         T_EQ(t_sh(cmd), 0);
     }
 

@@ -168,10 +168,24 @@ static void test_all_report(const char *payload)
     T_EQ(n[FL_TR_TRAIN_START], 4);
     T_EQ(n[FL_TR_UPDATE], 4);
     T_EQ(n[FL_TR_EVAL], 2);
-    /* train_start records the simulated duration: 4 images * 0.25 s */
-    for (size_t i = 0; i < r.n_trace; i++)
-        if (r.trace[i].kind == FL_TR_TRAIN_START)
-            T_NEAR(r.trace[i].value, 1.0, 1e-12);
+    T_EQ(n[FL_TR_SELECT], 4); /* both clients in both rounds, none deferred */
+    for (size_t i = 0; i < r.n_trace; i++) {
+        const fl_trace_event *e = &r.trace[i];
+        /* train_start records the simulated duration: 4 images * 0.25 s */
+        if (e->kind == FL_TR_TRAIN_START)
+            T_NEAR(e->value, 1.0, 1e-12);
+        /* sessions name the station's one antenna; nothing else names one */
+        bool link = e->kind == FL_TR_LINK_START || e->kind == FL_TR_LINK_END;
+        T_EQ(e->antenna, link ? 0 : -1);
+        if (e->kind == FL_TR_SELECT) {
+            /* sat 0 then sat 1, right after their round's round_start */
+            T_TRUE(i >= 1);
+            const fl_trace_event *p = &r.trace[i - 1];
+            T_EQ(e->sat, p->kind == FL_TR_ROUND_START ? 0 : 1);
+            T_EQ(p->round, e->round);
+            T_NEAR(e->value, 0, 0);
+        }
+    }
     fl_result_free(&r);
     teardown(&f);
 }
@@ -206,6 +220,15 @@ static void test_deadline_late(void)
     T_NEAR(a->samples, 0, 0);
     T_NEAR(b->t_start_s, 120, 0);
     T_EQ(b->deferred, 1);
+    /* the trace names round 2's selection: sat 0 deferred (value 1), sat 1 not */
+    int sel2 = 0;
+    for (size_t i = 0; i < r.n_trace; i++)
+        if (r.trace[i].kind == FL_TR_SELECT && r.trace[i].round == 2) {
+            T_NEAR(r.trace[i].t_s, 120, 0);
+            T_NEAR(r.trace[i].value, r.trace[i].sat == 0 ? 1 : 0, 0);
+            sel2++;
+        }
+    T_EQ(sel2, 2);
     T_EQ(b->reported, 2);
     T_TRUE(!b->deadline_hit);
     T_NEAR(b->t_end_s, 170 + 5 * TP, 1e-6);
@@ -375,8 +398,8 @@ static bool same_trace(const fl_result *a, const fl_result *b)
     for (size_t i = 0; i < a->n_trace; i++) {
         const fl_trace_event *x = &a->trace[i], *y = &b->trace[i];
         if (x->t_s != y->t_s || x->kind != y->kind || x->dir != y->dir || x->round != y->round ||
-            x->sat != y->sat || x->station != y->station || x->bytes != y->bytes ||
-            x->value != y->value)
+            x->sat != y->sat || x->station != y->station || x->antenna != y->antenna ||
+            x->bytes != y->bytes || x->value != y->value)
             return false;
     }
     return true;

@@ -1,7 +1,8 @@
 /* test_sim_links.c - transfers over hand-made contact plans whose answers are worked out by hand:
  * setup time, a transfer cut by the end of a contact and resumed (or restarted) at the next one,
- * antenna contention (FIFO), contact continuation without setup, cancellation, two stations in
- * view at once, started minutes. Rates: 8 Mbit/s = 1e6 bytes/s, so bytes and seconds agree. */
+ * antenna contention (FIFO), contact continuation without setup, the antenna a new contact takes,
+ * cancellation, two stations in view at once, started minutes. Rates: 8 Mbit/s = 1e6 bytes/s, so
+ * bytes and seconds agree. */
 #include "fl_link.h"
 #include "t.h"
 
@@ -346,6 +347,83 @@ static void test_minutes_per_contact(double setup)
     world_free(&w);
 }
 
+/* Antenna choice at a station with 2 antennas (setup 10 s, 1e6 B/s). An antenna keeps tracking
+ * the contact it served last; a new contact takes an antenna tracking nothing open, so that the
+ * tracked satellite can still continue its contact. Sat 0 ([100, 500]) receives 5e6 B on
+ * antenna 0 (grant 100, done 115). Sat 1 ([100, 500]) asks for 2e6 B at 120: it takes the idle
+ * antenna 1 (data 130, done 132), not antenna 0. Sat 0 comes back at 150 with 3e6 B and continues
+ * its contact on antenna 0: no setup, done 153, and no new minute (the contact 100..153 started
+ * one, billed with its first session). Taking the first free antenna instead, sat 1 would have
+ * broken sat 0's contact and sat 0 would have paid a new setup (done 163) and a third minute.
+ * The minutes are the same with setup 0: the policy, not the setup time, decides. */
+static void test_antenna_idle_first(double setup)
+{
+    orb_window wins[] = {W(0, 0, 100, 500), W(1, 0, 100, 500)};
+    fl_station_link st = {8, 8, 2};
+    world w;
+    world_init(&w, wins, 2, 2, &st, 1, setup, true);
+    req(&w, 0, 0, 5000000);
+    req(&w, 120, 1, 2000000);
+    req(&w, 150, 0, 3000000);
+    run(&w, 1000);
+    T_EQ(w.log.n_seg, 3);
+    const fl_segment *a = &w.log.seg[0], *b = &w.log.seg[1], *c = &w.log.seg[2];
+    T_EQ(a->sat, 0);
+    T_EQ(a->antenna, 0);
+    T_EQ(a->minutes, 1);
+    T_EQ(b->sat, 1);
+    T_EQ(b->antenna, 1); /* the idle antenna, not the one still pointed at sat 0 */
+    T_NEAR(b->setup_s, setup, 0);
+    T_NEAR(b->t_end_s, 122 + setup, 1e-9);
+    T_EQ(b->minutes, 1);
+    T_EQ(c->sat, 0);
+    T_EQ(c->antenna, 0);
+    T_NEAR(c->setup_s, 0, 0); /* sat 0's contact continues */
+    T_NEAR(c->t_grant_s, 150, 1e-9);
+    T_NEAR(c->t_end_s, 153, 1e-9);
+    T_EQ(c->minutes, 0);
+    T_EQ(a->minutes + b->minutes + c->minutes, 2);
+    world_free(&w);
+}
+
+/* When every free antenna still tracks an open contact, the new contact takes the one whose
+ * window closes first (lowest index on equal ends); an antenna whose contact's window has closed
+ * tracks nothing. 2 antennas, setup 10 s.
+ * (a) Sat 0 ([100, 500]) on antenna 0 and sat 1 ([100, 300]) on antenna 1, both 100..115. Sat 2
+ *     asks at 120: both antennas track open contacts; sat 1's closes first, so sat 2 takes
+ *     antenna 1 (done 132). Sat 0 at 155 continues on antenna 0 (no setup, done 156).
+ * (b) The same with sat 1's window [100, 130]: at 140 antenna 1 tracks a closed window, so sat 2
+ *     takes it (done 152) even though antenna 0 comes first; sat 0 again continues on antenna 0. */
+static void test_antenna_closes_first(double sat1_end)
+{
+    orb_window wins[] = {W(0, 0, 100, 500), W(1, 0, 100, sat1_end), W(2, 0, 100, 500)};
+    fl_station_link st = {8, 8, 2};
+    world w;
+    world_init(&w, wins, 3, 3, &st, 1, 10, true);
+    double t2 = sat1_end > 140 ? 120 : 140;
+    req(&w, 0, 0, 5000000);
+    req(&w, 0, 1, 5000000);
+    req(&w, t2, 2, 2000000);
+    req(&w, 155, 0, 1000000);
+    run(&w, 1000);
+    T_EQ(w.log.n_seg, 4);
+    const fl_segment *s = w.log.seg;
+    T_EQ(s[0].sat, 0);
+    T_EQ(s[0].antenna, 0);
+    T_EQ(s[1].sat, 1);
+    T_EQ(s[1].antenna, 1);
+    T_EQ(s[2].sat, 2);
+    T_EQ(s[2].antenna, 1);
+    T_NEAR(s[2].setup_s, 10, 0);
+    T_NEAR(s[2].t_end_s, t2 + 12, 1e-9);
+    T_EQ(s[3].sat, 0);
+    T_EQ(s[3].antenna, 0);
+    T_NEAR(s[3].setup_s, 0, 0);
+    T_NEAR(s[3].t_end_s, 156, 1e-9);
+    T_EQ(s[3].minutes, 0); /* the contact 100..156 started one minute, billed at 115 */
+    world_free(&w);
+}
+
 static void test_two_stations(void)
 {
     /* Station 0 (1 antenna) serves sat 1 from 99 (data 109, done 114). Sat 0 sees station 0 from
@@ -405,5 +483,9 @@ int main(void)
     test_finish_and_minutes();
     test_minutes_per_contact(0);
     test_minutes_per_contact(10);
+    test_antenna_idle_first(10);
+    test_antenna_idle_first(0);
+    test_antenna_closes_first(300);
+    test_antenna_closes_first(130);
     return t_done();
 }

@@ -20,6 +20,7 @@ typedef enum ev_kind {
     EV_EVAL,
     EV_WAIT,
     EV_CANCEL,
+    EV_SELECT,
 } ev_kind;
 
 static const struct {
@@ -30,7 +31,7 @@ static const struct {
     {"up_end", EV_LINK_END},         {"down_end", EV_LINK_END},   {"train_start", EV_TRAIN_START},
     {"train_end", EV_TRAIN_END},     {"update", EV_UPDATE},       {"late", EV_LATE},
     {"aggregate", EV_AGGREGATE},     {"eval", EV_EVAL},           {"uplink_wait", EV_WAIT},
-    {"uplink_cancel", EV_CANCEL},
+    {"uplink_cancel", EV_CANCEL},    {"select", EV_SELECT},
 };
 
 typedef struct rp_event {
@@ -129,14 +130,17 @@ static int load_run(viz_replay *r, size_t ri, const cJSON *run, cs_err *err)
     double prev = -INFINITY;
     cJSON_ArrayForEach(ev, evs)
     {
-        const cJSON *f[7];
-        for (int j = 0; j < 7; j++)
+        /* Seven columns, and an eighth (antenna) in reports that record it; the replay needs the
+         * first seven. */
+        const cJSON *f[8];
+        for (int j = 0; j < 8; j++)
             f[j] = cJSON_GetArrayItem(ev, j);
-        if (!cJSON_IsArray(ev) || cJSON_GetArraySize(ev) != 7 || !cJSON_IsNumber(f[0]) ||
-            !cJSON_IsString(f[1]) || !cJSON_IsNumber(f[2]) || !cJSON_IsNumber(f[3]) ||
-            !cJSON_IsNumber(f[4]) || !cJSON_IsNumber(f[5]) || !cJSON_IsNumber(f[6]))
+        int cols = cJSON_IsArray(ev) ? cJSON_GetArraySize(ev) : 0;
+        if ((cols != 7 && cols != 8) || !cJSON_IsNumber(f[0]) || !cJSON_IsString(f[1]) ||
+            !cJSON_IsNumber(f[2]) || !cJSON_IsNumber(f[3]) || !cJSON_IsNumber(f[4]) ||
+            !cJSON_IsNumber(f[5]) || !cJSON_IsNumber(f[6]) || (cols == 8 && !cJSON_IsNumber(f[7])))
             return bad(err, ri, "trace.events", (long long)i,
-                       "not [t_s, event, round, sat, station, bytes, value]");
+                       "not [t_s, event, round, sat, station, bytes, value, antenna]");
         rp_event *e = &o->ev[i];
         size_t kk = 0;
         while (kk < sizeof kinds / sizeof kinds[0] && strcmp(kinds[kk].name, f[1]->valuestring))
@@ -285,6 +289,8 @@ int viz_replay_seek(viz_replay *r, double t_s, viz_status *out, cs_err *err)
             case EV_LATE:
             case EV_CANCEL:
                 v->sat_state[e->sat] = VIZ_SAT_IDLE;
+                break;
+            case EV_SELECT: /* the states follow from the uplink and training events */
                 break;
             }
         }
