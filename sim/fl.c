@@ -1026,7 +1026,7 @@ static void load_use(cs_rd *r, fl_station_use *u, size_t n)
     }
 }
 
-enum { TRACE_EVENT_BYTES = 8 + 1 + 1 + 4 + 4 + 4 + 8 + 8 };
+enum { TRACE_EVENT_BYTES = 8 + 1 + 1 + 4 + 4 + 4 + 4 + 8 + 8 };
 
 static void save_trace(cs_buf *b, const fl_trace_event *t, size_t n, uint64_t dropped)
 {
@@ -1040,6 +1040,7 @@ static void save_trace(cs_buf *b, const fl_trace_event *t, size_t n, uint64_t dr
         cs_ser_u32(b, (uint32_t)t[i].round);
         cs_ser_u32(b, (uint32_t)t[i].sat);
         cs_ser_u32(b, (uint32_t)t[i].station);
+        cs_ser_u32(b, (uint32_t)t[i].antenna);
         cs_ser_i64(b, t[i].bytes);
         cs_ser_f64(b, t[i].value);
     }
@@ -1067,6 +1068,7 @@ static int load_trace(cs_rd *r, fl_trace_event **out, size_t *n_out, uint64_t *d
         t[i].round = (int32_t)cs_rd_u32(r);
         t[i].sat = (int32_t)cs_rd_u32(r);
         t[i].station = (int32_t)cs_rd_u32(r);
+        t[i].antenna = (int32_t)cs_rd_u32(r);
         t[i].bytes = cs_rd_i64(r);
         t[i].value = cs_rd_f64(r);
         if (!r->failed && t[i].kind >= FL_TR_KINDS)
