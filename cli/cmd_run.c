@@ -12,6 +12,7 @@
 #include "scn.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,11 +133,20 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig)
 {
     (void)sig;
+    int saved = errno;
     g_stop = 1;
-    static const char msg[] = "\nconstsim run: stopping after the current event to write the "
+    /* The next SIGINT or SIGTERM, either one, ends the process at once. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGINT, &dfl, NULL);
+    sigaction(SIGTERM, &dfl, NULL);
+    static const char msg[] = "\nconstsim run: stopping at the next safe point to write the "
                               "checkpoint (again to quit at once)\n";
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)w;
+    errno = saved;
 }
 
 static void catch_signals(void)
@@ -144,10 +154,14 @@ static void catch_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second signal has its default effect */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed pipe on stderr (`2>&1 | tee` whose reader went away) must not end the run
+     * before it writes its checkpoint: writes fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* a as one shell word. */
@@ -171,7 +185,8 @@ static void shell_word(cs_buf *b, const char *a)
 }
 
 /* The command line that resumes this run: the same arguments, with --resume. */
-static char *resume_command(int argc, char **argv, const char *report_path, bool has_o)
+static char *resume_command(int argc, char **argv, const char *report_path, bool has_o,
+                            bool has_threads, int threads)
 {
     cs_buf b = {0};
     cs_buf_str(&b, "constsim run");
@@ -185,6 +200,8 @@ static char *resume_command(int argc, char **argv, const char *report_path, bool
         cs_buf_str(&b, " -o ");
         shell_word(&b, report_path);
     }
+    if (!has_threads) /* the count resolved here: the checkpoint requires the same */
+        cs_buf_printf(&b, " --threads %d", threads);
     cs_buf_str(&b, " --resume");
     return cs_buf_take(&b);
 }
@@ -271,6 +288,7 @@ int cmd_run(int argc, char **argv)
     if (scn_load(scenario, sets, n_sets, &cfg, &err) ||
         cli_check_run_outputs(cfg, out, models, &err))
         goto fail;
+    bool threads_given = threads > 0;
     if (threads <= 0)
         threads = cs_host_cpus();
     nn_set_threads((int)threads);
@@ -299,7 +317,8 @@ int cmd_run(int argc, char **argv)
                    report_path);
         goto fail;
     }
-    if (!(again = resume_command(argc, argv, report_path, out != NULL))) {
+    if (!(again =
+              resume_command(argc, argv, report_path, out != NULL, threads_given, (int)threads))) {
         cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }
@@ -312,10 +331,6 @@ int cmd_run(int argc, char **argv)
                         .ident = &ident,
                         .resume = resume ? &ck : NULL,
                         .interrupt = &g_stop};
-    /* Until the run finishes, the report path says so (an earlier report there is replaced
-     * now, so that a stopped run never leaves a complete report beside models of its own). */
-    if (rep_write_incomplete(cfg, report_path, ckpt_path, again, &err))
-        goto fail;
     catch_signals();
     if (!quiet) {
         fprintf(stderr,
@@ -352,6 +367,17 @@ int cmd_run(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "run: dataset: %zu images from %s in %.1f s\n", ds.n, ds.root,
                 ds.load_wall_s);
+    if (resume && fl_ckpt_check_data(&ck, &ds, &err))
+        goto fail;
+    if (g_stop) { /* stopped before the runs began: nothing to save */
+        fprintf(stderr, "run: stopped before the runs began; nothing was written\n");
+        rc = 1;
+        goto stopped;
+    }
+    /* Until the run finishes, the report path says so (an earlier report there is replaced
+     * now, so that a stopped run never leaves a complete report beside models of its own). */
+    if (rep_write_incomplete(cfg, report_path, ckpt_path, again, &err))
+        goto fail;
     if (fl_study_run(cfg, &plan, &ds, &so, &study, &err)) {
         if (err.code == CS_EINTR) {
             clear_live(&pg);
@@ -360,7 +386,7 @@ int cmd_run(int argc, char **argv)
                     "run: continue with: %s\n",
                     err.msg, ckpt_path, again);
             rc = 1;
-            goto done;
+            goto stopped;
         }
         goto fail;
     }
@@ -388,6 +414,7 @@ fail:
     clear_live(&pg);
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
+stopped:
     if (cfg && models) { /* the output check made it: no empty model folder is left behind */
         char dir[1100];
         fl_model_dir(out ? out : cfg->report.path, dir, sizeof dir);

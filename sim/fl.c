@@ -1248,6 +1248,52 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
     cs_rd_tag(rd, "REND");
     if (rd->failed)
         return CS_EINVAL;
+    /* What the records say must hold together: each client's state and its transfer, the run's
+     * own queued events. */
+    for (uint32_t c = 0; c < r->n_clients && !rd->failed && !links_done; c++) {
+        const client *cl = &r->clients[c];
+        bool busy = fl_links_busy(r->links, c);
+        fl_dir dir;
+        int32_t tag;
+        fl_links_transfer(r->links, c, &dir, &tag);
+        bool ok = cl->state == FL_CLIENT_IDLE       ? !busy
+                  : cl->state == FL_CLIENT_TRAINING ? !busy
+                  : cl->state == FL_CLIENT_RECEIVING
+                      ? busy && dir == FL_UP && tag == cl->work_round && open &&
+                            (size_t)tag + 1 == started
+                      : busy && dir == FL_DOWN && tag == cl->work_round;
+        if (!ok || (cl->state == FL_CLIENT_SENDING && cl->update_len == 0))
+            cs_rd_fail(rd, "a client whose state does not match its transfer");
+    }
+    size_t n_ev;
+    const sim_event *ev = sim_engine_queued(r->e, &n_ev);
+    for (size_t i = 0; i < n_ev && !rd->failed; i++) {
+        if (sim_engine_is_stale(r->e, &ev[i]))
+            continue;
+        if (ev[i].type == EV_TRAIN_DONE) {
+            uint32_t c = ev[i].target - r->n_clients;
+            if (ev[i].target < r->n_clients || c >= r->n_clients ||
+                r->clients[c].state != FL_CLIENT_TRAINING)
+                cs_rd_fail(rd, "a training ending for a client not training");
+        } else if (ev[i].type == EV_DEADLINE) {
+            if (ev[i].target != r->server_target || !open || ev[i].u.u64[0] + 1 != started)
+                cs_rd_fail(rd, "a deadline of a round that is not open");
+        } else if (ev[i].type == EV_ROUND_START && started > 0) {
+            cs_rd_fail(rd, "a first round starting again");
+        }
+    }
+    for (uint32_t c = 0; c < r->n_clients && !rd->failed; c++)
+        if (r->clients[c].state == FL_CLIENT_TRAINING) {
+            bool pending = false;
+            for (size_t i = 0; i < n_ev; i++)
+                pending =
+                    pending || (ev[i].type == EV_TRAIN_DONE && ev[i].target == r->n_clients + c &&
+                                !sim_engine_is_stale(r->e, &ev[i]));
+            if (!pending)
+                cs_rd_fail(rd, "a client training with no end of training queued");
+        }
+    if (rd->failed)
+        return CS_EINVAL;
     r->cur = (int)started - 1;
     r->open = open;
     r->trained = trained;

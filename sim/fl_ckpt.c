@@ -39,14 +39,50 @@ void fl_ckpt_plan_digest(const sim_plan *plan, char hex[65])
     cs_sha256_to_hex(d, hex);
 }
 
+void fl_ckpt_data_digest(const nn_dataset *ds, char hex[65])
+{
+    cs_sha256 h;
+    cs_sha256_init(&h);
+    for (size_t i = 0; i < ds->n; i++) {
+        const char *p = ds->paths ? ds->paths[i] : "";
+        cs_sha256_update(&h, p, strlen(p) + 1);
+        cs_sha256_update(&h, &ds->labels[i], 1);
+    }
+    uint8_t d[32];
+    cs_sha256_final(&h, d);
+    cs_sha256_to_hex(d, hex);
+}
+
+int fl_ckpt_check_data(const fl_ckpt *c, const nn_dataset *ds, cs_err *err)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(c->header, "dataset");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "images");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(d, "sha256");
+    char hex[65];
+    fl_ckpt_data_digest(ds, hex);
+    if (!cJSON_IsNumber(n) || n->valuedouble != (double)ds->n || !cJSON_IsString(sha) ||
+        strcmp(sha->valuestring, hex) != 0)
+        return cs_err_set(err, CS_EINVAL, c->path, 0, 0,
+                          "the checkpoint was written with another dataset (%.0f images; %zu in "
+                          "%s, or other files)",
+                          cJSON_IsNumber(n) ? n->valuedouble : -1.0, ds->n, ds->root);
+    return 0;
+}
+
 static cJSON *header_json(const fl_study *s, const fl_ckpt_ident *id, const fl_run *cur)
 {
     cJSON *h = cJSON_CreateObject();
     cJSON *sc = scn_to_json(s->cfg);
     cJSON *plan = cJSON_CreateObject();
-    char digest[65];
+    cJSON *data = cJSON_CreateObject();
+    char digest[65], ddigest[65];
     fl_ckpt_plan_digest(s->plan, digest);
-    bool ok = h && sc && plan && cJSON_AddStringToObject(h, "format", CKPT_FORMAT) &&
+    fl_ckpt_data_digest(s->ds, ddigest);
+    bool ok = h && sc && plan && data &&
+              cJSON_AddNumberToObject(data, "images", (double)s->ds->n) &&
+              cJSON_AddStringToObject(data, "sha256", ddigest) &&
+              cJSON_AddItemToObject(h, "dataset", data) && (data = NULL, true) &&
+              cJSON_AddStringToObject(h, "format", CKPT_FORMAT) &&
               cJSON_AddStringToObject(h, "build", id->build) &&
               cJSON_AddNumberToObject(h, "threads", id->threads) &&
               cJSON_AddStringToObject(h, "blas_core", id->blas ? id->blas : "") &&
@@ -55,8 +91,10 @@ static cJSON *header_json(const fl_study *s, const fl_ckpt_ident *id, const fl_r
               cJSON_AddNumberToObject(plan, "windows", (double)s->plan->windows.n) &&
               cJSON_AddStringToObject(plan, "sha256", digest) &&
               cJSON_AddItemToObject(h, "contact_plan", plan);
-    if (!ok)
+    if (!ok) {
         cJSON_Delete(plan);
+        cJSON_Delete(data);
+    }
     plan = NULL;
     ok = ok && cJSON_AddItemToObject(h, "scenario", sc);
     if (!ok)
@@ -153,9 +191,11 @@ int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
     uint32_t version = cs_rd_u32(&r), bom = cs_rd_u32(&r);
     if (version != CKPT_VERSION || bom != CKPT_BOM) {
         fl_ckpt_free(out);
+        if (bom != CKPT_BOM)
+            return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                              "a checkpoint from a machine of another byte order");
         return cs_err_set(err, CS_EINVAL, path, 0, 0,
-                          "a checkpoint of format %u%s; this constsim reads format %u", version,
-                          bom != CKPT_BOM ? " from a machine of another byte order" : "",
+                          "a checkpoint of format %u; this constsim reads format %u", version,
                           CKPT_VERSION);
     }
     uint8_t d[32];
@@ -182,7 +222,9 @@ int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, path, 0, 0, "a checkpoint without a readable header");
     }
     const cJSON *done = cJSON_GetObjectItemCaseSensitive(out->header, "runs_done");
-    out->runs_done = cJSON_IsNumber(done) ? (int)done->valuedouble : 0;
+    out->runs_done = cJSON_IsNumber(done) && done->valuedouble >= 0 && done->valuedouble <= 64
+                         ? (int)done->valuedouble
+                         : 0;
     const cJSON *cur = cJSON_GetObjectItemCaseSensitive(out->header, "current");
     if (cJSON_IsObject(cur)) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(cur, "precision");
@@ -190,7 +232,9 @@ int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(cur, "sim_time_s");
         if (cJSON_IsString(p))
             snprintf(out->current, sizeof out->current, "%s", p->valuestring);
-        out->current_rounds = cJSON_IsNumber(n) ? (int)n->valuedouble : 0;
+        out->current_rounds = cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble <= 1e9
+                                  ? (int)n->valuedouble
+                                  : 0;
         out->current_t_s = cJSON_IsNumber(t) ? t->valuedouble : 0;
     }
     out->body_off = r.off;
@@ -277,11 +321,11 @@ int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
             "its run cannot be continued with the same results",
             hstr(h, "build"), id->build);
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(h, "threads");
-    if (!cJSON_IsNumber(th) || (int)th->valuedouble != id->threads)
+    if (!cJSON_IsNumber(th) || th->valuedouble != (double)id->threads)
         return cs_err_set(err, CS_EINVAL, p, 0, 0,
-                          "the checkpoint was written with --threads %d; resume with the same "
+                          "the checkpoint was written with --threads %.0f; resume with the same "
                           "(results depend on it), not %d",
-                          cJSON_IsNumber(th) ? (int)th->valuedouble : -1, id->threads);
+                          cJSON_IsNumber(th) ? th->valuedouble : -1.0, id->threads);
     if (strcmp(hstr(h, "blas_core"), id->blas ? id->blas : "") != 0)
         return cs_err_set(err, CS_EINVAL, p, 0, 0,
                           "the checkpoint was written with the BLAS kernel set %s, this process "

@@ -15,6 +15,7 @@
 #include "cs.h"
 #include "fl.h"
 #include "fl_study.h"
+#include "nn_data.h"
 #include "scn.h"
 #include "sim_plan.h"
 
@@ -63,6 +64,13 @@ void fl_ckpt_free(fl_ckpt *c); /* NULL-safe; leaves c zeroed */
  * how. */
 int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
                   const fl_ckpt_ident *id, cs_err *err);
+
+/* CS_EINVAL unless ds is the dataset c was written with: as many images, the same files
+ * (paths relative to the data folder) with the same labels. */
+int fl_ckpt_check_data(const fl_ckpt *c, const nn_dataset *ds, cs_err *err);
+
+/* The dataset's digest: SHA-256 over every image's relative path and label, in order. */
+void fl_ckpt_data_digest(const nn_dataset *ds, char hex[65]);
 
 /* The contact plan's digest: SHA-256 over every window's satellite, station, start and end. */
 void fl_ckpt_plan_digest(const sim_plan *plan, char hex[65]);

@@ -510,6 +510,13 @@ bool fl_links_busy(const fl_links *l, uint32_t sat)
     return l->sat[sat].active;
 }
 
+void fl_links_transfer(const fl_links *l, uint32_t sat, fl_dir *dir, int32_t *tag)
+{
+    CS_ASSERT(sat < l->s.n_sats);
+    *dir = l->sat[sat].dir;
+    *tag = l->sat[sat].active ? l->sat[sat].tag : -1;
+}
+
 bool fl_links_in_session(const fl_links *l, uint32_t sat)
 {
     CS_ASSERT(sat < l->s.n_sats);
@@ -632,7 +639,9 @@ int fl_links_load(fl_links *l, cs_rd *r, cs_err *err)
         for (size_t i = 0; i < st->q_len && !r->failed; i++) {
             st->q[i].sat = cs_rd_u32(r);
             st->q[i].win = (size_t)cs_rd_u64(r);
-            if (st->q[i].sat >= n_sats || st->q[i].win >= nw || !l->open[st->q[i].win])
+            if (st->q[i].sat >= n_sats || st->q[i].win >= nw || !l->open[st->q[i].win] ||
+                l->s.windows[st->q[i].win].station != k ||
+                l->s.windows[st->q[i].win].sat != st->q[i].sat)
                 cs_rd_fail(r, "a queued request outside the open windows");
         }
     }
@@ -658,6 +667,41 @@ int fl_links_load(fl_links *l, cs_rd *r, cs_err *err)
              (s->sess_win >= nw || s->sess_ant < 0 ||
               s->sess_ant >= l->s.stations[l->s.windows[s->sess_win].station].antennas)))
             cs_rd_fail(r, "a transfer outside the plan");
+        else if (s->in_session &&
+                 (!s->active || !l->open[s->sess_win] || l->s.windows[s->sess_win].sat != i))
+            cs_rd_fail(r, "a session on a window that is not this satellite's open one");
+    }
+    /* Sessions hold busy antennas, one each. */
+    for (uint32_t i = 0; i < l->s.n_sats && !r->failed; i++) {
+        const sat_state *s = &l->sat[i];
+        if (!s->in_session)
+            continue;
+        const antenna *an = &l->st[l->s.windows[s->sess_win].station].ant[s->sess_ant];
+        if (!an->busy || an->last_sat != i || an->last_win != s->sess_win)
+            cs_rd_fail(r, "a session without its antenna");
+    }
+    /* The queued events of the links: window openings and closings of the plan (one opening
+     * pending at a time), completions of sessions in progress. */
+    size_t n_ev;
+    const sim_event *ev = sim_engine_queued(l->e, &n_ev);
+    int opens = 0;
+    for (size_t i = 0; i < n_ev && !r->failed; i++) {
+        if (ev[i].type < l->s.type_base || ev[i].type >= l->s.type_base + FL_LINK_EVENT_TYPES ||
+            sim_engine_is_stale(l->e, &ev[i]))
+            continue;
+        uint32_t t = ev[i].type - l->s.type_base;
+        uint64_t idx = ev[i].u.u64[0];
+        if (t == EV_WIN_OPEN) {
+            if (idx >= l->n_wins || ++opens > 1 || l->open[l->wins[idx]])
+                cs_rd_fail(r, "a window opening outside the plan");
+        } else if (t == EV_WIN_CLOSE) {
+            if (idx >= l->n_wins || !l->open[l->wins[idx]])
+                cs_rd_fail(r, "a window closing that is not open");
+        } else {
+            uint32_t sat = ev[i].target - l->s.target_base;
+            if (ev[i].target < l->s.target_base || sat >= n_sats || !l->sat[sat].in_session)
+                cs_rd_fail(r, "a transfer completing without a session");
+        }
     }
     return r->failed ? CS_EINVAL : 0;
 }

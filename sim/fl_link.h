@@ -103,6 +103,8 @@ int fl_links_cancel(fl_links *l, uint32_t sat, cs_err *err);
 int fl_links_finish(fl_links *l, cs_err *err);
 bool fl_links_busy(const fl_links *l, uint32_t sat);       /* has a transfer */
 bool fl_links_in_session(const fl_links *l, uint32_t sat); /* holds an antenna */
+/* sat's transfer: its direction and tag (-1 when it has none). */
+void fl_links_transfer(const fl_links *l, uint32_t sat, fl_dir *dir, int32_t *tag);
 /* Bytes of sat's transfer still to move at the engine's current time (0 when it has none). */
 uint64_t fl_links_left(const fl_links *l, uint32_t sat);
 /* Started minutes of a contact of dt_s seconds: 0 for dt_s <= 0, else ceil(dt_s / 60) with a

@@ -254,6 +254,26 @@ static int resume_results(fl_study *s, const fl_study_opts *o, cs_rd *rd, bool *
     return 0;
 }
 
+/* The end mark of a checkpoint's body, and nothing after it. */
+static int end_of_checkpoint(const fl_ckpt *c, cs_rd *rd, cs_err *err)
+{
+    cs_rd_tag(rd, "SEND");
+    if (!rd->failed && rd->off != rd->len)
+        cs_rd_fail(rd, "bytes after the end of the records");
+    if (rd->failed)
+        return cs_err_set_at(err, CS_EINVAL, c->path, (long long)(c->body_off + rd->fail_at),
+                             "not a usable checkpoint: %s", rd->why);
+    return 0;
+}
+
+static bool stop_requested(const fl_study_opts *o, cs_err *err)
+{
+    if (!o->checkpoint_path || !o->interrupt || !*o->interrupt)
+        return false;
+    cs_err_set(err, CS_EINTR, NULL, 0, 0, "interrupted between runs");
+    return true;
+}
+
 int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *ds,
                  const fl_study_opts *opts, fl_study *out, cs_err *err)
 {
@@ -263,7 +283,13 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
     bool has_cur = false;
     if (!rc && opts->resume)
         rc = resume_results(out, opts, &rd, &has_cur, err);
+    if (!rc && opts->resume && !has_cur)
+        rc = end_of_checkpoint(opts->resume, &rd, err);
     for (size_t i = out->n_runs; !rc && i < cfg->wire.n_precision; i++) {
+        if (i > 0 && stop_requested(opts, err)) { /* between runs: the checkpoint is written */
+            rc = CS_EINTR;
+            break;
+        }
         fl_env env;
         fl_study_env(out, opts, i, &env);
         if (opts->checkpoint_path) {
@@ -278,7 +304,9 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
         }
         if (has_cur) { /* the run in progress in the checkpoint */
             has_cur = false;
-            if ((rc = fl_run_load(r, &rd, err))) {
+            if ((rc = fl_run_load(r, &rd, err)) == 0)
+                rc = end_of_checkpoint(opts->resume, &rd, err);
+            if (rc) {
                 if (rd.failed)
                     rc = cs_err_set_at(err, CS_EINVAL, opts->resume->path,
                                        (long long)(opts->resume->body_off + rd.fail_at),
@@ -304,5 +332,7 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
             opts->checkpoint_path)
             rc = fl_ckpt_write(opts->checkpoint_path, out, opts->ident, NULL, err);
     }
+    if (!rc && out->n_runs > 0 && stop_requested(opts, err))
+        rc = CS_EINTR; /* before PTQ: the checkpoint after the last run is written */
     return rc ? rc : fl_study_finish(out, opts, err);
 }

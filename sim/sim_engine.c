@@ -321,3 +321,9 @@ int sim_engine_load(sim_engine *e, cs_rd *r, cs_err *err)
     e->stop = false;
     return 0;
 }
+
+const sim_event *sim_engine_queued(const sim_engine *e, size_t *n)
+{
+    *n = e->n;
+    return e->heap;
+}

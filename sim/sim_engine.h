@@ -104,6 +104,8 @@ bool sim_engine_interrupted(const sim_engine *e); /* the last run stopped becaus
  * fit. */
 void sim_engine_save(const sim_engine *e, cs_buf *b);
 int sim_engine_load(sim_engine *e, cs_rd *r, cs_err *err);
+/* The queued events, in heap order (not time order), for checking a loaded queue. */
+const sim_event *sim_engine_queued(const sim_engine *e, size_t *n);
 
 typedef struct sim_engine_stats {
     uint64_t scheduled;  /* events scheduled */

@@ -249,6 +249,14 @@ int main(void)
         return t_done();
     T_TRUE(access(g_ckpt, F_OK) != 0);
 
+    /* A run refused for bad input (no dataset there) leaves the earlier report as it was. */
+    T_EQ(run_log("--set dataset.path=/nonexistent-eurosat", &log), 2);
+    free(log);
+    cJSON *kept = t_load_json(g_out);
+    strip_walls(kept);
+    T_TRUE(kept && cJSON_Compare(kept, ref.report, true));
+    cJSON_Delete(kept);
+
     /* Killed during round 2 of the FP32 run (its checkpoint after round 1 is the last one). */
     bool there = false;
     char slog[800];

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* test_sim_fl.c - whole FL runs (fl_run_batch, and the same run in time slices) on a hand-made
  * contact plan and a tiny synthetic dataset, with every round time, byte count, minute and cost
  * worked out by hand.
@@ -605,6 +606,33 @@ static void check_restore(const char *fed_lines, const char *payload, const char
         cs_buf_free(&rb2);
         fl_result_free(&back);
         fl_result_free(&res);
+    }
+    /* a record whose queued events point outside the plan (the window index of every event set
+     * to 10^12, as a crafted file could) is refused, not used as an index */
+    for (int i = 0; i < sv.n; i++) {
+        cs_buf *b = &sv.b[i];
+        char *e = memmem(b->p, b->len, "ENGN", 4);
+        T_TRUE(e != NULL);
+        if (!e)
+            break;
+        uint32_t n_targets;
+        memcpy(&n_targets, e + 8, 4);
+        size_t at = (size_t)(e - b->p) + 4 + 4 + 4 + 8 + 8 + 4 * 8 + 4 * (size_t)n_targets;
+        uint64_t n_ev;
+        memcpy(&n_ev, b->p + at, 8);
+        char *copy = malloc(b->len);
+        memcpy(copy, b->p, b->len);
+        const uint64_t huge = 1000000000000ull;
+        for (uint64_t k = 0; k < n_ev; k++)
+            memcpy(copy + at + 8 + 44 * k + 28, &huge, 8);
+        fl_run *q = fl_run_begin(&quiet, NN_PREC_FP32, &err);
+        cs_rd rd = cs_rd_init(copy, b->len);
+        int rc = fl_run_load(q, &rd, &err);
+        /* refused when an event of the links is queued (one always is before the end) */
+        if (n_ev > 0 && !fl_run_finished(q))
+            T_EQ(rc, CS_EINVAL);
+        fl_run_destroy(q);
+        free(copy);
     }
     /* a run record of another precision is refused */
     fl_run *q = fl_run_begin(&quiet, NN_PREC_INT8, &err);
