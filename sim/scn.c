@@ -118,14 +118,21 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
 static int tle_keep(const scn__cv *v, const scn__itemlist *sel)
 {
     scn_constellation *k = &v->c->constellation;
-    FILE *f = fopen(k->tle, "rb");
-    if (!f)
-        return scn__fail(v, k->at.tle, "constellation.tle", "cannot open \"%s\": %s", k->tle,
-                         strerror(errno));
-    fclose(f);
+    /* A path that cannot be read (missing, a directory, a FIFO, a device, too large) is an error
+     * at the key that names it; what is wrong inside the file is an error at the file's line. */
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cs_err re;
+    cs_err_clear(&re);
+    int rc = cs_read_file_max(k->tle, ORB_TLE_MAX_FILE_BYTES, "TLE file", &data, &len, &re);
+    if (rc == CS_ENOMEM)
+        return scn__oom(v);
+    if (rc)
+        return scn__fail(v, k->at.tle, "constellation.tle", "\"%s\": %s", k->tle, re.msg);
     orb_tle *tles = NULL;
     size_t n = 0;
-    int rc = orb_tle_load(k->tle, &tles, &n, v->err);
+    rc = orb_tle_parse_text(k->tle, (const char *)data, len, &tles, &n, v->err);
+    free(data);
     if (rc)
         return rc;
     if (n == 0) {
@@ -784,7 +791,7 @@ int scn_load(const char *path, const char *const *sets, size_t n_sets, scn_confi
     cs_err_clear(err);
     unsigned char *data = NULL;
     size_t len = 0;
-    int rc = cs_read_file(path, &data, &len, err);
+    int rc = cs_read_file_max(path, SCN__MAX_FILE_BYTES, "scenario file", &data, &len, err);
     if (rc)
         return rc;
     rc = scn_load_text(path, (const char *)data, len, sets, n_sets, out, err);
