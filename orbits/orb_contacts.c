@@ -740,10 +740,10 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
     plan->n = 0;
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if (!(duration_s > 0.0 && duration_s <= 1e9))
+    if (!(duration_s > 0.0 && duration_s <= ORB_CONTACTS_MAX_DURATION_S))
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
-                          "contacts: duration must be > 0 s (and at most 1e9 s), got %g",
-                          duration_s);
+                          "contacts: duration must be > 0 s (and at most %g s), got %g",
+                          ORB_CONTACTS_MAX_DURATION_S, duration_s);
     if (!isfinite(jd_epoch))
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "contacts: epoch is not a number");
     if (n_sats > UINT32_MAX || n_st > UINT32_MAX)

@@ -171,6 +171,11 @@ typedef struct orb_windows {
     size_t n;
 } orb_windows;
 
+/* The longest duration a contact search takes: 1e9 s (31.7 years). Times are seconds in
+ * doubles (1e-7 s resolution there, well below the 1e-4 s of the crossings), and SGP4 is meant
+ * for days to weeks around a TLE's epoch. The scenario loader refuses longer durations. */
+#define ORB_CONTACTS_MAX_DURATION_S 1e9
+
 /* All windows of every satellite-station pair over [0, duration_s] from jd_epoch. threads <= 1
  * runs on the calling thread; more split the satellites over pthreads (the result is identical
  * for any thread count). On success out->w is malloc'd (free with orb_windows_free). A satellite

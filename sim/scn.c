@@ -21,6 +21,8 @@ static const char *const strategy_names[] = {"fedavg"};
 static const char *const dataset_names[] = {"eurosat"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define STR_(x) #x
+#define STR(x) STR_(x) /* a macro's value as text: STR(ORB_CONTACTS_MAX_DURATION_S) is "1e9" */
 
 /* The lower-case name of an enum value, from its table. */
 #define SCN_NAME_FN(fn, type, table)                                                               \
@@ -61,6 +63,9 @@ static const char *const wire_keys[] = {"precision", "payload"};
 static const char *const dataset_keys[] = {
     "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
+
+/* One limit: a TLE file holds as many sets as a scenario may have satellites. */
+_Static_assert(ORB_TLE_MAX_SETS == SCN__MAX_SATELLITES, "TLE sets and satellites differ");
 
 static bool is_name_char(char ch)
 {
@@ -107,9 +112,17 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
     char path[256];
     const scn__node *n =
         scn__field(v, root, "duration", true, path, sizeof path, &c->at.duration, &rc);
-    if (rc)
+    if (rc || (rc = scn__to_duration(v, n, path, false, &c->duration_s)))
         return rc;
-    return scn__to_duration(v, n, path, false, &c->duration_s);
+    if (c->duration_s > ORB_CONTACTS_MAX_DURATION_S) {
+        char got[96];
+        return scn__fail(v, c->at.duration, path,
+                         "expected a duration of at most " STR(
+                             ORB_CONTACTS_MAX_DURATION_S) " s (%.1f years), got %s",
+                         ORB_CONTACTS_MAX_DURATION_S / (365.25 * ORB_SEC_PER_DAY),
+                         scn__describe(n, got, sizeof got));
+    }
+    return 0;
 }
 
 /* Reads the TLE file, the only time it is read: the sets kept here (those named by select, in
@@ -248,8 +261,8 @@ static int conv_constellation(const scn__cv *v, const scn__sec *root)
             (rc = scn__get_num(v, &ws, "inclination_deg", true, 0,
                                (scn__range){0, 180, SCN__LO | SCN__HI}, NULL, &wk->inclination_deg,
                                &wk->at.inclination_deg)) ||
-            (rc = scn__get_int32(v, &ws, "satellites", true, 0, 1, 100000, NULL, &wk->satellites,
-                                 &wk->at.satellites)))
+            (rc = scn__get_int32(v, &ws, "satellites", true, 0, 1, SCN__MAX_SATELLITES, NULL,
+                                 &wk->satellites, &wk->at.satellites)))
             return rc;
         char hint[64];
         snprintf(hint, sizeof hint, "at most satellites = %d", wk->satellites);
@@ -376,6 +389,11 @@ static int conv_stations(const scn__cv *v, const scn__sec *root)
         return scn__fail(v, c->at.ground_stations, path,
                          "expected a list of at least one station, got %s",
                          scn__describe(n, got, sizeof got));
+    if (n->n > SCN__MAX_STATIONS)
+        return scn__fail(v, c->at.ground_stations, path,
+                         "expected at most %d stations, got %zu (far beyond real ground networks; "
+                         "every station is searched against every satellite)",
+                         SCN__MAX_STATIONS, n->n);
     size_t bytes;
     if (cs_size_mul(n->n, sizeof(scn_station), &bytes) != 0 || !(c->stations = calloc(1, bytes)))
         return scn__oom(v);

@@ -30,16 +30,27 @@ typedef struct scn__node {
     struct scn__node **keys;  /* owned: map keys (scalar nodes), NULL for seq */
 } scn__node;
 
-/* Limits against hostile input (alias bombs, deep nesting). */
+/* Limits of a scenario (docs/scenario.md, "Limits"), against hostile or mistaken input:
+ *  - the file's size and its nesting depth (the copy recurses);
+ *  - YAML nodes (a key, a value or a list item), counted after aliases are expanded (alias
+ *    bombs). 500,000 bound the loader's memory to about 140 MB (some 280 bytes a node while
+ *    libyaml's document and this tree both exist, measured) and leave room for
+ *    SCN__MAX_STATIONS stations with every key written (21 nodes each) and a select list naming
+ *    every TLE set. */
 #define SCN__MAX_DEPTH 32
-#define SCN__MAX_NODES 100000
+#define SCN__MAX_NODES 500000
 #define SCN__MAX_FILE_BYTES (4u << 20)
+/* Constellation and ground segment: far beyond real ones (the largest shells have a few
+ * thousand satellites, ground networks a few hundred antennas), and what the contact plan can
+ * hold is bounded separately by its work and memory. */
+#define SCN__MAX_SATELLITES 100000
+#define SCN__MAX_STATIONS 10000
 
 void scn__node_free(scn__node *n);
 
 /* Parses text (len bytes) as one YAML document into *root (NULL for an empty document).
- * Syntax errors, duplicate keys, non-scalar keys, aliases expanding too far: CS_EINVAL with err
- * set at label:line:col. */
+ * Syntax errors, duplicate keys, non-scalar keys, a document of more than SCN__MAX_NODES nodes
+ * or aliases that expand it beyond that: CS_EINVAL with err set at label:line:col. */
 int scn__parse(const char *label, const char *text, size_t len, scn__node **root, cs_err *err);
 
 /* Applies one "KEY=VALUE" to the tree (root must be a mapping). The node it writes is marked

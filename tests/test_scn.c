@@ -852,6 +852,100 @@ static void test_yaml_edges(void)
     }
 }
 
+/* A scenario with n stations after MINI's first lines; every station key written when full.
+ * Malloc'd. */
+static char *stations_text(size_t n, bool full)
+{
+    size_t cap = 4096 + n * 256, len = 0;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    len += (size_t)snprintf(t, cap,
+                            "name: many\n"
+                            "epoch: 2026-01-01T00:00:00Z\n"
+                            "duration: 1h\n"
+                            "constellation:\n"
+                            "  walker: {altitude_km: 550, inclination_deg: 53, satellites: 1, "
+                            "planes: 1}\n"
+                            "federated: {rounds: 1}\n"
+                            "ground_stations:\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                full ? "  - {name: S%zu, lat_deg: 1, lon_deg: 2, alt_m: 0, "
+                                       "min_elevation_deg: 10, uplink_mbps: 3, downlink_mbps: 4, "
+                                       "cost_per_mb: 0, cost_per_minute: 0, antennas: 1}\n"
+                                     : "  - {name: S%zu, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                                       "downlink_mbps: 4}\n",
+                                i);
+    return t;
+}
+
+/* The loader's limits, each with what it is (docs/scenario.md, "Limits"). */
+static void test_limits(void)
+{
+    /* The duration limit is the loader's: at the value, or at the --set that gave it. */
+    const char *long_set[] = {"duration=2e9"};
+    T_STREQ(load_err("tests/data/good/minimal.yaml", long_set, 1),
+            "--set: error: duration=2e9: expected a duration of at most 1e9 s (31.7 years), got "
+            "2e9");
+
+    /* 9,000 stations with every key written (21 YAML nodes each: 189,000 in all) load; 10,001
+     * are more than the stations limit, said as such at the list. */
+    char *t = stations_text(9000, true);
+    scn_config *c = NULL;
+    cs_err e;
+    T_TRUE(t != NULL);
+    if (t && scn_load_text("mem.yaml", t, strlen(t), NULL, 0, &c, &e) != 0)
+        fprintf(stderr, "9000 stations: %s\n", err_text(&e));
+    T_TRUE(c != NULL);
+    if (c) {
+        T_EQ(c->n_stations, 9000);
+        T_STREQ(c->stations[8999].name, "S8999");
+    }
+    scn_free(c);
+    free(t);
+    t = stations_text(10001, false);
+    T_TRUE(t != NULL);
+    if (t)
+        T_STREQ(text_err(t, NULL, 0),
+                "mem.yaml:8:3: error: ground_stations: expected at most 10000 stations, got 10001 "
+                "(far beyond real ground networks; every station is searched against every "
+                "satellite)");
+    free(t);
+
+    /* A document of more YAML nodes than the limit is said to be that, at the first node past
+     * it (here item 499,999 of the list: the root mapping, the key and the list come first). */
+    size_t cap = 64 + 2 * 500001, len = 0;
+    t = malloc(cap);
+    T_TRUE(t != NULL);
+    if (t) {
+        len += (size_t)snprintf(t, cap, "x: [");
+        for (int i = 0; i < 500001; i++)
+            len += (size_t)snprintf(t + len, cap - len, "%s", i ? ",a" : "a");
+        snprintf(t + len, cap - len, "]\n");
+        char want[400];
+        snprintf(want, sizeof want,
+                 "mem.yaml:1:%d: error: the document has more than 500000 YAML nodes (a node is a "
+                 "key, a value or a list item), the most a scenario may have: the limit bounds the "
+                 "loader's memory and leaves room for 10000 stations with every key written",
+                 5 + 2 * 499997);
+        T_STREQ(text_err(t, NULL, 0), want);
+    }
+    free(t);
+    /* Aliases that expand a small document beyond it (10^6 nodes from six lines) are said to be
+     * aliases. */
+    const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                       "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                       "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    T_CONTAINS(text_err(bomb, NULL, 0), "mem.yaml:1:");
+    T_CONTAINS(text_err(bomb, NULL, 0),
+               ": aliases expand the document to more than 500000 YAML nodes, "
+               "the most a scenario may have (an alias copies its anchor's whole node)");
+}
+
 static void test_json(void)
 {
     const char *sets[] = {"federated.rounds=4", "wire.precision=fp16"};
@@ -1212,6 +1306,7 @@ int main(int argc, char **argv)
         test_tle();
         test_tle_read_once();
         test_yaml_edges();
+        test_limits();
         test_json();
         return t_done();
     }
