@@ -73,10 +73,15 @@ typedef struct shared {
     int *sat_rc;        /* n_sats: 0 or an error code */
     double *sat_fail_t; /* time of a propagation failure */
     atomic_size_t next;
+    atomic_uint_fast64_t pairs_done; /* satellite-station pairs searched, by all workers */
+    uint64_t pairs_total;
+    orb_contacts_progress_fn progress; /* called by the calling thread's worker only */
+    void *progress_user;
 } shared;
 
 typedef struct worker {
     shared *sh;
+    int reports; /* 1 for the calling thread's worker: it calls sh->progress */
     /* current satellite / station */
     size_t sat_idx;
     const orb_sat *sat;
@@ -561,6 +566,15 @@ static int ensure_track(worker *wk, size_t n)
     return 0;
 }
 
+/* One more satellite-station pair searched by wk. */
+static void pair_done(worker *wk)
+{
+    shared *sh = wk->sh;
+    uint64_t done = atomic_fetch_add(&sh->pairs_done, 1) + 1;
+    if (wk->reports && sh->progress)
+        sh->progress(sh->progress_user, done, sh->pairs_total);
+}
+
 static int process_sat(worker *wk, size_t si)
 {
     shared *sh = wk->sh;
@@ -619,6 +633,8 @@ static int process_sat(worker *wk, size_t si)
 
     xvec xs = {0};
     for (size_t j = 0; j < sh->n_st; j++) {
+        if (j > 0)
+            pair_done(wk);
         const station_geo *g = &sh->st[j];
         wk->stn = g;
         for (int q = 0; q < 4; q++)
@@ -690,6 +706,7 @@ static int process_sat(worker *wk, size_t si)
         }
     }
     free(xs.c);
+    pair_done(wk);
     return 0;
 }
 
@@ -732,14 +749,21 @@ static int cmp_window(const void *pa, const void *pb)
     return 0;
 }
 
-int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
-                               size_t n_st, double jd_epoch, double duration_s, int threads,
-                               orb_windows *plan, orb_contact_stats *stats, cs_err *err)
+int orb_contacts_compute_opts(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                              size_t n_st, double jd_epoch, double duration_s,
+                              const orb_contacts_opts *o, orb_windows *plan, cs_err *err)
 {
+    static const orb_contacts_opts defaults = {0};
+    if (!o)
+        o = &defaults;
+    int threads = o->threads;
+    orb_contact_stats *stats = o->stats;
     plan->w = NULL;
     plan->n = 0;
     if (stats)
         memset(stats, 0, sizeof *stats);
+    if (o->failed_sat)
+        *o->failed_sat = -1;
     if (!(duration_s > 0.0 && duration_s <= ORB_CONTACTS_MAX_DURATION_S))
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
                           "contacts: duration must be > 0 s (and at most %g s), got %g",
@@ -800,6 +824,11 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
     sh.jd_epoch = jd_epoch;
     sh.duration_s = duration_s;
     atomic_init(&sh.next, 0);
+    atomic_init(&sh.pairs_done, 0);
+    sh.pairs_total = (uint64_t)n_sats * (uint64_t)n_st;
+    sh.progress = o->progress;
+    sh.progress_user = o->progress_user;
+    wks[0].reports = 1;
     for (int i = 0; i < nt; i++) {
         wks[i].sh = &sh;
         wks[i].root = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
@@ -823,12 +852,16 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
         for (int i = 1; i <= started; i++)
             pthread_join(tid[i], NULL);
     }
+    if (sh.progress)
+        sh.progress(sh.progress_user, atomic_load(&sh.pairs_done), sh.pairs_total);
     for (size_t i = 0; i < n_sats; i++) {
         if (sh.sat_rc[i] == CS_ENOMEM) {
             rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "contacts: out of memory");
             goto out;
         }
         if (sh.sat_rc[i] != 0) {
+            if (o->failed_sat)
+                *o->failed_sat = (long)i;
             char when[40];
             orb_time_format_iso_offset(jd_epoch, sh.sat_fail_t[i], when, sizeof when);
             rc = cs_err_set(err, CS_ERANGE, NULL, 0, 0,
@@ -884,12 +917,20 @@ out:
     return rc;
 }
 
+int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                               size_t n_st, double jd_epoch, double duration_s, int threads,
+                               orb_windows *plan, orb_contact_stats *stats, cs_err *err)
+{
+    orb_contacts_opts o = {.threads = threads, .stats = stats};
+    return orb_contacts_compute_opts(sats, n_sats, st, n_st, jd_epoch, duration_s, &o, plan, err);
+}
+
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,
                          double jd_epoch, double duration_s, int threads, orb_windows *plan,
                          cs_err *err)
 {
-    return orb_contacts_compute_stats(sats, n_sats, st, n_st, jd_epoch, duration_s, threads, plan,
-                                      NULL, err);
+    orb_contacts_opts o = {.threads = threads};
+    return orb_contacts_compute_opts(sats, n_sats, st, n_st, jd_epoch, duration_s, &o, plan, err);
 }
 
 void orb_windows_free(orb_windows *p)

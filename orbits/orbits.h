@@ -197,6 +197,28 @@ typedef struct orb_contact_stats {
 int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
                                size_t n_st, double jd_epoch, double duration_s, int threads,
                                orb_windows *out, orb_contact_stats *stats, cs_err *err);
+
+/* Progress of a search: pairs_done of the pairs_total = n_sats x n_st satellite-station pairs
+ * are searched (by all threads together). Called on the calling thread only, after each pair
+ * it searched itself, and once more when the search ends, successfully (pairs_done ==
+ * pairs_total) or not. It never changes the result. */
+typedef void (*orb_contacts_progress_fn)(void *user, uint64_t pairs_done, uint64_t pairs_total);
+
+/* What orb_contacts_compute_opts takes beyond the satellites, stations and time span; a
+ * zeroed struct means one thread, no progress, no counters. */
+typedef struct orb_contacts_opts {
+    int threads;                       /* <= 1: the calling thread only */
+    orb_contacts_progress_fn progress; /* NULL: none */
+    void *progress_user;               /* borrowed, handed to progress */
+    orb_contact_stats *stats;          /* NULL, or filled with the work counters */
+    long *failed_sat; /* NULL, or set to the index of the satellite that could not be propagated
+                         when the result is CS_ERANGE (the lowest such index), else -1 */
+} orb_contacts_opts;
+
+/* orb_contacts_compute with options (o may be NULL: the defaults). */
+int orb_contacts_compute_opts(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                              size_t n_st, double jd_epoch, double duration_s,
+                              const orb_contacts_opts *o, orb_windows *out, cs_err *err);
 /* Frees p->w and zeroes p; p may be NULL. */
 void orb_windows_free(orb_windows *p);
 

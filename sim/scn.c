@@ -125,6 +125,25 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
     return 0;
 }
 
+/* Every kept set can start propagating with the scenario's propagator (as sim_plan will build
+ * it): a set that cannot (eccentricity out of range, perigee inside the Earth, decayed at its
+ * epoch) is an error at its line 1 in the TLE file. */
+static int tle_check_elements(const scn__cv *v)
+{
+    const scn_constellation *k = &v->c->constellation;
+    for (size_t i = 0; i < k->n_tles; i++) {
+        char nm[sizeof k->tles[i].name];
+        orb_tle_name(&k->tles[i], nm, sizeof nm);
+        orb_sat sat;
+        cs_err e;
+        cs_err_clear(&e);
+        if (orb_sat_init(&sat, nm, k->propagator, &k->tles[i].el, &e) != 0)
+            return cs_err_set(v->err, CS_EINVAL, k->tle, k->tles[i].line, 0, "%s (propagator %s)",
+                              e.msg, orb_prop_name(k->propagator));
+    }
+    return 0;
+}
+
 /* Reads the TLE file, the only time it is read: the sets kept here (those named by select, in
  * its order; else all, in file order) travel in the config, and sim_plan builds the satellites
  * from them. */
@@ -196,7 +215,7 @@ static int tle_keep(const scn__cv *v, const scn__itemlist *sel)
     k->tles = tles;
     k->n_tles = n;
     k->n_satellites = n;
-    return 0;
+    return tle_check_elements(v);
 }
 
 static int resolve_relative(const scn__cv *v, const char *base_file, const char *rel, char **out)

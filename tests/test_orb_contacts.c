@@ -4,7 +4,9 @@
 #include "t.h"
 
 #include <gsl/gsl_errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define JD0 2461041.5 /* 2026-01-01T00:00:00Z */
 
@@ -360,6 +362,75 @@ static void test_errors(void)
     T_EQ(orb_contacts_compute(&s, 1, &st, 1, JD0, 30.0 * 86400.0, 1, &plan, &e), CS_ERANGE);
     T_CONTAINS(e.msg, "FALLING");
     T_TRUE(plan.w == NULL);
+
+    /* Its index comes back too (for callers that know where the satellite came from), on any
+     * thread count: here the second of three, between two that stay up. */
+    orb_walker w3 = {550.0, 53.0, 2, 2, 0, 0.0};
+    T_EQ(orb_walker_build(&w3, JD0, ORB_PROP_SGP4, &sats, &ns, &e), 0);
+    if (ns == 2) {
+        orb_sat three[3] = {sats[0], s, sats[1]};
+        for (int threads = 1; threads <= 3; threads += 2) {
+            long failed = -7;
+            orb_contacts_opts o = {.threads = threads, .failed_sat = &failed};
+            T_EQ(orb_contacts_compute_opts(three, 3, &st, 1, JD0, 30.0 * 86400.0, &o, &plan, &e),
+                 CS_ERANGE);
+            T_EQ(failed, 1);
+            T_CONTAINS(e.msg, "satellite FALLING cannot be propagated");
+            o.threads = 1;
+            T_EQ(orb_contacts_compute_opts(three, 1, &st, 1, JD0, 86400.0, &o, &plan, &e), 0);
+            T_EQ(failed, -1);
+            orb_windows_free(&plan);
+        }
+    }
+    free(sats);
+}
+
+/* The progress hook: called on the calling thread only, pairs done never decreasing, the last
+ * call with every pair done; the plan is the same with and without it, for any thread count. */
+typedef struct prog_log {
+    pthread_t caller;
+    int calls, off_thread, backwards;
+    uint64_t last, total;
+} prog_log;
+
+static void on_progress(void *user, uint64_t done, uint64_t total)
+{
+    prog_log *l = user;
+    l->calls++;
+    l->off_thread += !pthread_equal(pthread_self(), l->caller);
+    l->backwards += done < l->last;
+    l->last = done;
+    l->total = total;
+}
+
+static void test_progress(void)
+{
+    orb_walker w = {550.0, 53.0, 12, 3, 1, 0.0};
+    orb_sat *sats = NULL;
+    size_t ns = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_J2, &sats, &ns, &e), 0);
+    orb_station st[3] = {
+        {"A", 40.0, 16.0, 0.0, 10.0}, {"B", -30.0, 120.0, 0.0, 5.0}, {"C", 65.0, -20.0, 0.0, 10.0}};
+    orb_windows ref = {0};
+    T_EQ(orb_contacts_compute(sats, ns, st, 3, JD0, 86400.0, 1, &ref, &e), 0);
+    for (int threads = 1; threads <= 3; threads++) {
+        prog_log l = {.caller = pthread_self()};
+        orb_contacts_opts o = {.threads = threads, .progress = on_progress, .progress_user = &l};
+        orb_windows p = {0};
+        T_EQ(orb_contacts_compute_opts(sats, ns, st, 3, JD0, 86400.0, &o, &p, &e), 0);
+        T_TRUE(l.calls >= 2);
+        T_EQ(l.off_thread, 0);
+        T_EQ(l.backwards, 0);
+        T_EQ_U64(l.total, ns * 3);
+        T_EQ_U64(l.last, ns * 3);
+        T_EQ(p.n, ref.n);
+        T_TRUE(p.n == ref.n && memcmp(p.w, ref.w, p.n * sizeof *p.w) == 0);
+        orb_windows_free(&p);
+    }
+    orb_windows_free(&ref);
+    free(sats);
 }
 
 int main(void)
@@ -373,5 +444,6 @@ int main(void)
     test_grazing(0.002);
     test_grazing(0.006);
     test_errors();
+    test_progress();
     return t_done();
 }

@@ -732,6 +732,60 @@ static void test_tle_read_once(void)
     T_EQ(rmdir(dir), 0);
 }
 
+/* A TLE set whose elements cannot start propagating (perigee inside the Earth: eccentricity 0.9
+ * at 15.6 rev/day) is refused by the loader, at the set's line 1 in the TLE file, for every
+ * propagator; the same set read by a 2-line file is named by its catalogue number. */
+static void test_tle_elements(void)
+{
+    char dir[] = "/tmp/test_scn_elements.XXXXXX";
+    if (!mkdtemp(dir)) {
+        T_TRUE(!"mkdtemp failed");
+        return;
+    }
+    char tle[256], label[256];
+    snprintf(tle, sizeof tle, "%s/ecc.tle", dir);
+    snprintf(label, sizeof label, "%s/mem.yaml", dir);
+    static const char sets[] =
+        "# a good set, then one that cannot be propagated\n"
+        "SAT-B\n"
+        "1 28057U 03049A   06177.78615833  .00000060  00000-0  35940-4 0  1836\n"
+        "2 28057  98.4283 247.6961 0000884  88.1964 271.9322 14.35478080140550\n"
+        "HIGH-ECC\n"
+        "1 06251U 62025E   06176.82412014  .00008885  00000-0  12808-3 0  3985\n"
+        "2 06251  58.0579  54.0425 9000035 139.1568 221.1854 15.56387291  6770\n";
+    cs_err e;
+    T_EQ(cs_write_file_atomic(tle, sets, strlen(sets), &e), 0);
+    static const char text[] = "name: elements\n"
+                               "epoch: 2006-06-27T00:00:00Z\n"
+                               "duration: 12h\n"
+                               "constellation: {tle: ecc.tle}\n"
+                               "ground_stations:\n"
+                               "  - {name: A, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                               "downlink_mbps: 4}\n"
+                               "federated: {rounds: 1}\n";
+    const char *props[] = {"sgp4", "j2", "kepler"};
+    for (size_t i = 0; i < 3; i++) {
+        char set[64], want[600];
+        snprintf(set, sizeof set, "constellation.propagator=%s", props[i]);
+        const char *one[] = {set};
+        scn_config *c = NULL;
+        T_EQ(scn_load_text(label, text, strlen(text), one, 1, &c, &e), CS_EINVAL);
+        snprintf(want, sizeof want,
+                 "%s:6: error: satellite HIGH-ECC: perigee radius 677.0 km is inside the Earth "
+                 "(propagator %s)",
+                 tle, props[i]);
+        T_STREQ(err_text(&e), want);
+        T_TRUE(c == NULL);
+    }
+    /* Selecting the good set alone loads. */
+    const char *good[] = {"constellation.select=SAT-B"};
+    scn_config *c = NULL;
+    T_EQ(scn_load_text(label, text, strlen(text), good, 1, &c, &e), 0);
+    scn_free(c);
+    remove(tle);
+    T_EQ(rmdir(dir), 0);
+}
+
 static const char MINI[] = "name: m\n"
                            "epoch: 2026-01-01T00:00:00Z\n"
                            "duration: 1h\n"
@@ -1119,6 +1173,45 @@ static int csv_split(char *line, char **fields, int max)
     return n;
 }
 
+/* A TLE set that cannot be propagated names the TLE file and its line 1, exit code 2: when the
+ * search finds it decaying (here SAT-A of sats.tle, line 4, reenters on 2012-04-14), from the
+ * library and from `constsim contacts` and `constsim run` (which stops before the dataset). */
+static void test_tle_decay(void)
+{
+    const char *sets[] = {"constellation.select=SAT-A", "epoch=2012-04-01", "duration=20d"};
+    const char *prefix = "tests/data/good/sats.tle:4: error: satellite SAT-A cannot be propagated "
+                         "at t = ";
+    const char *suffix = "satellite has decayed (the set's epoch is 2006-06-25T19:46:43.980Z, "
+                         "the scenario's 2012-04-01)";
+    scn_config *c = load("tests/data/good/tle.yaml", sets, 3);
+    if (c) {
+        sim_plan pl;
+        cs_err e;
+        cs_err_clear(&e);
+        T_EQ(sim_plan_build(c, 2, &pl, &e), CS_EINVAL);
+        T_STREQ(e.path, "tests/data/good/sats.tle");
+        T_EQ(e.line, 4);
+        T_CONTAINS(err_text(&e), prefix);
+        T_CONTAINS(err_text(&e), suffix);
+        T_TRUE(pl.windows.w == NULL && pl.sats == NULL);
+        scn_free(c);
+    }
+    const char *x = exe();
+    if (!x)
+        return;
+    const char *cmds[] = {"contacts", "run --no-models --no-trace"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char cmd[1024], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "'%s' %s tests/data/good/tle.yaml --set %s --set %s --set %s 2>&1 >/dev/null", x,
+                 cmds[i], sets[0], sets[1], sets[2]);
+        T_EQ(run(cmd, &out), 2);
+        T_CONTAINS(out, prefix);
+        T_CONTAINS(out, suffix);
+        free(out);
+    }
+}
+
 static void test_contacts_cli(void)
 {
     const char *x = exe();
@@ -1305,6 +1398,7 @@ int main(int argc, char **argv)
         test_set_errors();
         test_tle();
         test_tle_read_once();
+        test_tle_elements();
         test_yaml_edges();
         test_limits();
         test_json();
@@ -1312,6 +1406,7 @@ int main(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "contacts") == 0) {
         test_contacts_library();
+        test_tle_decay();
         test_contacts_cli();
         return t_done();
     }
