@@ -566,6 +566,22 @@ static int ensure_track(worker *wk, size_t n)
     return 0;
 }
 
+/* The coarse step (s) of sat's track, from the fastest angular motion seen from the Earth's
+ * centre (*w_max, rad/s: the mean motion at perigee plus the Earth's rotation): 1/48 of a turn,
+ * within [1, 300] s. */
+static double coarse_step_s(const orb_sat *sat, double *w_max)
+{
+    double e = sat->el.ecc;
+    double n_peri = sat->n_rads * (1.0 + e) * (1.0 + e) / pow(1.0 - e * e, 1.5);
+    *w_max = n_peri + ORB_EARTH_ROT_RADS;
+    double h = (2.0 * ORB_PI / 48.0) / *w_max;
+    if (h > 300.0)
+        h = 300.0;
+    if (h < 1.0)
+        h = 1.0;
+    return h;
+}
+
 /* One more satellite-station pair searched by wk. */
 static void pair_done(worker *wk)
 {
@@ -583,15 +599,7 @@ static int process_sat(worker *wk, size_t si)
     wk->sat = sat;
     wk->prop_rc = 0;
 
-    /* Coarse step from the fastest angular motion seen from the Earth's centre. */
-    double e = sat->el.ecc;
-    double n_peri = sat->n_rads * (1.0 + e) * (1.0 + e) / pow(1.0 - e * e, 1.5);
-    double w_max = n_peri + ORB_EARTH_ROT_RADS;
-    double h = (2.0 * ORB_PI / 48.0) / w_max;
-    if (h > 300.0)
-        h = 300.0;
-    if (h < 1.0)
-        h = 1.0;
+    double w_max, h = coarse_step_s(sat, &w_max);
     double n_int_d = ceil(sh->duration_s / h);
     if (n_int_d > 1e8) {
         sh->sat_rc[si] = CS_ENOMEM;
@@ -923,6 +931,84 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
 {
     orb_contacts_opts o = {.threads = threads, .stats = stats};
     return orb_contacts_compute_opts(sats, n_sats, st, n_st, jd_epoch, duration_s, &o, plan, err);
+}
+
+/* ---- the cost, before the search ---------------------------------------------------------- */
+
+/* Mask bins of orb_contacts_cost: 0.5 deg over (-90, 90). */
+#define MASK_BIN_DEG 0.5
+#define MASK_BINS 360
+
+void orb_contacts_cost_init(orb_contacts_cost *c, const double *mask_deg, size_t n_st,
+                            double duration_s)
+{
+    CS_ASSERT(c && (mask_deg || n_st == 0));
+    memset(c, 0, sizeof *c);
+    c->n_st = n_st;
+    c->duration_s = duration_s;
+    c->step_s = INFINITY;
+    for (size_t j = 0; j < n_st; j++) {
+        double b = floor((mask_deg[j] + 90.0) / MASK_BIN_DEG);
+        c->mask_count[b < 0 ? 0 : b >= MASK_BINS ? MASK_BINS - 1 : (size_t)b]++;
+    }
+}
+
+/* Costs of one satellite (copies alike) over the duration, mirroring process_sat and scan_run:
+ *  - its track has n_int + 1 samples (propagations); every station is then scanned over them;
+ *  - windows: the sub-satellite point sweeps a band of half-width lambda (the Earth-central
+ *    half-angle of a station's view cone at the apogee radius) around the ground track; the
+ *    band covers the fraction sin(lambda) of the sphere, so over a revolution a station
+ *    anywhere sees on average sin(lambda) passes; one revolution more counts those cut by the
+ *    ends. (Against
+ *    walker-1584's 100 stations: 2.34e6 expected for 6,000 satellites over a day, 2.41e6
+ *    found. Placements that favour one orbit, a polar station under polar orbits, see up to
+ *    1/sin(lambda) times as many: 3.9x at 550 km and 10 deg.)
+ *  - one thread's buffers: 81 bytes per coarse sample (the ECEF track, its unit vectors, the
+ *    angles and candidate flags) and 16 bytes per fine sample of the longest run of candidate
+ *    intervals, at most a pass (the whole duration for orbits of 12 h or more, which a station
+ *    can follow for hours). */
+void orb_contacts_cost_add(orb_contacts_cost *c, const orb_sat *s, size_t copies)
+{
+    CS_ASSERT(c && s);
+    double w_max, h = coarse_step_s(s, &w_max);
+    double n_int = ceil(c->duration_s / h);
+    if (n_int < 1)
+        n_int = 1;
+    double k = (double)copies, samples = n_int + 1;
+    c->sat_steps += k * samples;
+    c->pair_steps += k * samples * (double)c->n_st;
+    c->work = c->pair_steps + ORB_CONTACTS_PROP_WORK * c->sat_steps;
+    if (h < c->step_s)
+        c->step_s = h;
+    double r_max = s->a_km * (1.0 + s->el.ecc);
+    double revs = c->duration_s * s->n_rads / (2.0 * ORB_PI), per_sat = 0, lam_max = 0;
+    for (size_t b = 0; b < MASK_BINS; b++) {
+        if (!c->mask_count[b])
+            continue;
+        double eps = (double)b * MASK_BIN_DEG * ORB_DEG2RAD - 0.5 * ORB_PI; /* its lower edge */
+        double arg = ORB_WGS84_A_KM * cos(eps) / r_max;
+        double lam = arg < 1.0 ? acos(arg) - eps : 0.0;
+        if (lam <= 0.0)
+            continue;
+        per_sat += c->mask_count[b] * (revs + 1.0) * sin(lam);
+        if (lam > lam_max)
+            lam_max = lam;
+    }
+    c->windows += k * per_sat;
+    c->window_bytes = c->windows * (double)sizeof(orb_window) * 3.0; /* lists grown by doubling,
+                                                                        then the sorted copy */
+    double rel = s->n_rads - ORB_EARTH_ROT_RADS, run_s = c->duration_s;
+    if (s->n_rads > 2.0 * ORB_EARTH_ROT_RADS) {
+        /* the longest run: the cone plus the culling margins, crossed at the slowest relative
+         * rate (a prograde equatorial orbit) */
+        double pass_s = 2.0 * (lam_max + 1.1 * w_max * h + CULL_MARGIN_RAD) / rel + 2.0 * h;
+        if (pass_s < run_s)
+            run_s = pass_s;
+    }
+    double fine = ceil(run_s / h) * ceil(h / FINE_STEP_S - 1e-9) + 41.0;
+    double bytes = 81.0 * samples + 16.0 * fine;
+    if (bytes > c->track_bytes)
+        c->track_bytes = bytes;
 }
 
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,

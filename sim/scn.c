@@ -735,9 +735,9 @@ static int convert(const scn__cv *v, const scn__node *root)
     c->at.self = rs.loc;
     int rc = scn__check_keys(v, root, "", root_keys, COUNT(root_keys));
     if (rc || (rc = conv_top(v, &rs)) || (rc = conv_constellation(v, &rs)) ||
-        (rc = conv_stations(v, &rs)) || (rc = conv_links(v, &rs)) ||
-        (rc = conv_federated(v, &rs)) || (rc = conv_wire(v, &rs)) || (rc = conv_dataset(v, &rs)) ||
-        (rc = conv_report(v, &rs)))
+        (rc = conv_stations(v, &rs)) || (rc = scn__check_plan_cost(v)) ||
+        (rc = conv_links(v, &rs)) || (rc = conv_federated(v, &rs)) || (rc = conv_wire(v, &rs)) ||
+        (rc = conv_dataset(v, &rs)) || (rc = conv_report(v, &rs)))
         return rc;
     return 0;
 }

@@ -170,14 +170,16 @@ static int bad_file(const char *path)
     const char *x = exe();
     if (x) {
         char cmd[2048], *out = NULL;
-        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>&1 >/dev/null", x, path);
+        /* A limit that is not enforced would start the work it guards (a plan of days, a FIFO):
+         * timeout makes that a failure (exit 124) instead of a hang. */
+        snprintf(cmd, sizeof cmd, "timeout 60 '%s' contacts '%s' 2>&1 >/dev/null", x, path);
         int st = run(cmd, &out);
         T_EQ(st, 2);
         char want_nl[1500];
         snprintf(want_nl, sizeof want_nl, "%s\n", want);
         T_STREQ(out, want_nl);
         free(out);
-        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>/dev/null", x, path);
+        snprintf(cmd, sizeof cmd, "timeout 60 '%s' contacts '%s' 2>/dev/null", x, path);
         run(cmd, &out);
         T_STREQ(out, "");
         free(out);
@@ -1000,6 +1002,63 @@ static void test_limits(void)
                "the most a scenario may have (an alias copies its anchor's whole node)");
 }
 
+/* The contact plan's cost is bounded before any work (tests/data/bad/plan_*.yaml hold the
+ * refusals at file locations): 10 satellites over 1e9 s (a track of 690 MiB in every search
+ * thread) and 100,000 over 1e9 s (days of work) are refused at once, at the --set that made
+ * them so; the largest shipped scenarios, and a 6,000-satellite shell with walker-1584's 100
+ * stations over a day, load. */
+static void test_plan_limits(void)
+{
+    const char *ten[] = {"duration=1e9"};
+    double t0 = cs_wall_s();
+    T_STREQ(load_err("scenarios/walker-10.yaml", ten, 1),
+            "--set: error: duration=1e9: the contact search holds a satellite's whole track in "
+            "memory, in every thread: over 1e9 s in steps of 112 s that is 689 MiB, more than the "
+            "limit of 256 MiB; for these orbits the duration can be at most about 12 years");
+    const char *many[] = {"duration=1e9", "constellation.walker.satellites=100000",
+                          "constellation.walker.planes=1000"};
+    T_STREQ(load_err("scenarios/walker-10.yaml", many, 3),
+            "--set: error: constellation.walker.satellites=100000: the contact plan is too much "
+            "work: 100000 satellites (constellation.walker.satellites) x 3 stations "
+            "(ground_stations) over 1e9 s (duration), sampled every 112 s, is 2.7e12 "
+            "satellite-station steps and 8.9e11 propagations, 1.34e13 steps in all (a "
+            "propagation counting 12), about 6 days of one core, more than the limit of 1e10 "
+            "steps (about 7 min): use fewer satellites or stations, or a shorter duration");
+    /* walker-1584's 100 stations over 30 days: windows beyond the memory limit. */
+    const char *month[] = {"duration=30d"};
+    T_STREQ(load_err("scenarios/walker-1584.yaml", month, 1),
+            "--set: error: duration=30d: the contact plan would not fit in memory: 1584 "
+            "satellites (constellation.walker.satellites) x 100 stations (ground_stations) over "
+            "2.6e6 s (duration) make about 1.9e7 contact windows, 2.5 GiB while they are found; "
+            "the limit is 2.0 GiB: use fewer satellites or stations, or a shorter duration");
+    double dt = cs_wall_s() - t0;
+    fprintf(stderr, "three refusals in %.3f s\n", dt);
+    T_TRUE(dt < 1.0); /* an estimate, not the work: milliseconds */
+
+    const char *shipped[] = {"scenarios/cubesat-uhf.yaml",
+                             "scenarios/eo-tle.yaml",
+                             "scenarios/quickstart.yaml",
+                             "scenarios/seed-replica.yaml",
+                             "scenarios/walker-10.yaml",
+                             "scenarios/walker-1584.yaml",
+                             "scenarios/walker-40-dirichlet.yaml",
+                             "scenarios/walker-40.yaml",
+                             "tests/data/good/full.yaml",
+                             "tests/data/good/minimal.yaml",
+                             "tests/data/good/polar.yaml",
+                             "tests/data/good/tle.yaml",
+                             "tests/data/sim/e2e.yaml",
+                             "tests/data/sim/sweep.yaml",
+                             "tests/data/sim/viz.yaml"};
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++)
+        scn_free(load(shipped[i], NULL, 0));
+    const char *big[] = {"constellation.walker.satellites=6000", "constellation.walker.planes=60"};
+    scn_free(load("scenarios/walker-1584.yaml", big, 2));
+    /* A week of walker-1584 too (about 4.4e6 windows, 640 MiB while they are found). */
+    const char *week[] = {"duration=7d"};
+    scn_free(load("scenarios/walker-1584.yaml", week, 1));
+}
+
 static void test_json(void)
 {
     const char *sets[] = {"federated.rounds=4", "wire.precision=fp16"};
@@ -1401,6 +1460,7 @@ int main(int argc, char **argv)
         test_tle_elements();
         test_yaml_edges();
         test_limits();
+        test_plan_limits();
         test_json();
         return t_done();
     }
