@@ -233,8 +233,14 @@ int cmd_contacts(int argc, char **argv)
     cs_buf b = {0};
     sim_station_summary *per = NULL;
     rc = scn_load(scenario, sets, n_sets, &cfg, &err);
-    if (rc == 0)
-        rc = sim_plan_build(cfg, (int)threads, &plan, &err);
+    if (rc == 0) {
+        cli_plan_progress pp;
+        cli_plan_progress_init(&pp, "contacts");
+        sim_plan_opts po = {
+            .threads = (int)threads, .progress = cli_plan_progress_show, .progress_user = &pp};
+        rc = sim_plan_build_opts(cfg, &po, &plan, &err);
+        cli_plan_progress_end(&pp);
+    }
     double total_s = 0;
     if (rc == 0) {
         per = calloc(plan.n_stations ? plan.n_stations : 1, sizeof *per);

@@ -200,7 +200,14 @@ int cmd_run(int argc, char **argv)
                 cfg->name, scenario, cfg->federated.rounds, cfg->wire.n_precision,
                 cfg->constellation.n_satellites, cfg->n_stations, (int)threads);
     /* The contact plan and the decoded dataset, once for every precision. */
-    if (sim_plan_build(cfg, (int)threads, &plan, &err))
+    cli_plan_progress pp;
+    cli_plan_progress_init(&pp, "run");
+    sim_plan_opts po = {.threads = (int)threads,
+                        .progress = quiet ? NULL : cli_plan_progress_show,
+                        .progress_user = &pp};
+    int plan_rc = sim_plan_build_opts(cfg, &po, &plan, &err);
+    cli_plan_progress_end(&pp);
+    if (plan_rc)
         goto fail;
     double contact_s = 0;
     sim_plan_summary(&plan, NULL, &contact_s);
