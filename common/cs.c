@@ -105,6 +105,16 @@ int cs_size_mul(size_t a, size_t b, size_t *out)
 
 int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err)
 {
+    /* The rename replaces whatever path names: only ever a file (run as root, "-o /dev/null"
+     * would otherwise replace the device with a regular file). */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cs_err_set(err, CS_EIO, path, 0, 0, "%s",
+                          S_ISDIR(st.st_mode)
+                              ? "is a directory, not a file"
+                              : "is not a regular file (a device, FIFO or socket): outputs are "
+                                "written beside their path and renamed onto it, which would "
+                                "replace it");
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)

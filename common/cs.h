@@ -60,7 +60,9 @@ int cs_size_mul(size_t a, size_t b, size_t *out);
 int cs_fraction_count(double f, int n);
 
 /* Writes len bytes to path atomically: a temporary file beside it, fsync, rename.
- * Creates no directories. */
+ * Creates no directories. A path that exists and is not a regular file (a directory, a device
+ * such as /dev/null, a FIFO) is CS_EIO, as a failed write, and left alone: the rename would
+ * replace it. */
 int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err);
 /* Creates dir and its parents (like mkdir -p); an existing directory is fine, an existing file of
  * that name is an error. */

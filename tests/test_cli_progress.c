@@ -95,7 +95,7 @@ static void test_printer(void)
  * line on stderr when it took longer than the first interval; a faster machine is told. */
 static void test_commands(void)
 {
-    const char *cmds[] = {"contacts scenarios/walker-1584.yaml --threads 1 -o /dev/null",
+    const char *cmds[] = {"contacts scenarios/walker-1584.yaml --threads 1",
                           /* no dataset needed: a dataset path that does not exist stops the run
                            * after the plan */
                           "run scenarios/walker-1584.yaml --threads 1 --no-models "

@@ -156,6 +156,19 @@ static void test_write_in_dir(const char *dir)
     T_CONTAINS(e.msg, "a file of that name exists");
     T_EQ(cs_mkdir_parent(path, &e), CS_EIO);
     T_EQ(cs_mkdir_p(sub, &e), CS_EIO);
+    /* A FIFO (or a device: never tried on /dev/null here) is not replaced by a file. */
+    snprintf(path, sizeof path, "%s/out.fifo", dir);
+    T_EQ(mkfifo(path, 0600), 0);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    T_CONTAINS(e.msg, "is not a regular file");
+    struct stat st;
+    T_TRUE(stat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(path);
+    /* Nor a folder. */
+    snprintf(path, sizeof path, "%s/w", dir);
+    T_EQ(cs_write_file_atomic(path, "z", 1, &e), CS_EIO);
+    T_STREQ(e.msg, "is a directory, not a file");
     /* Nothing else appeared beside the outputs. */
     names = dir_names(dir);
     T_TRUE(names && (strcmp(names, "w\nplain.txt\n") == 0 || strcmp(names, "plain.txt\nw\n") == 0));
