@@ -117,8 +117,8 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
     if (c->duration_s > ORB_CONTACTS_MAX_DURATION_S) {
         char got[96];
         return scn__fail(v, c->at.duration, path,
-                         "expected a duration of at most " STR(
-                             ORB_CONTACTS_MAX_DURATION_S) " s (%.1f years), got %s",
+                         "expected a duration of at most %s s (%.1f years), got %s",
+                         STR(ORB_CONTACTS_MAX_DURATION_S),
                          ORB_CONTACTS_MAX_DURATION_S / (365.25 * ORB_SEC_PER_DAY),
                          scn__describe(n, got, sizeof got));
     }
