@@ -245,6 +245,19 @@ int main(void)
     unlink(path);
     T_EQ(cs_read_file("/dev/null", &data, &len, &e), CS_EINVAL);
     T_STREQ(e.path, "/dev/null");
+    /* A size limit: from the size when it is known, while reading when it is not (/proc). */
+    snprintf(path, sizeof path, "%s/eleven", dir);
+    T_EQ(cs_write_file_atomic(path, "0123456789\n", 11, &e), 0);
+    T_EQ(cs_read_file_max(path, 11, "test file", &data, &len, &e), 0);
+    T_EQ(len, 11);
+    free(data);
+    T_EQ(cs_read_file_max(path, 10, "test file", &data, &len, &e), CS_EINVAL);
+    T_STREQ(e.msg, "is 11 bytes, more than the 10 bytes a test file may have");
+    T_TRUE(data == NULL);
+    unlink(path);
+    T_EQ(cs_read_file_max("/proc/self/status", 10, "test file", &data, &len, &e), CS_EINVAL);
+    T_CONTAINS(e.msg, "is at least ");
+    T_CONTAINS(e.msg, " bytes, more than the 10 bytes a test file may have");
     snprintf(sub, sizeof sub, "%s/in_dir", dir);
     T_EQ(cs_mkdir_p(sub, &e), 0);
     test_write_in_dir(sub);

@@ -939,6 +939,23 @@ static char *stations_text(size_t n, bool full)
 /* The loader's limits, each with what it is (docs/scenario.md, "Limits"). */
 static void test_limits(void)
 {
+    /* A scenario file above 4 MiB is refused from its size, before it is read (a sparse file:
+     * nothing to read anyway). */
+    char big[] = "/tmp/test_scn_big.XXXXXX";
+    int fd = mkstemp(big);
+    T_TRUE(fd >= 0);
+    if (fd >= 0) {
+        T_EQ(ftruncate(fd, (off_t)(4 << 20) + 1), 0);
+        close(fd);
+        char want[300];
+        snprintf(want, sizeof want,
+                 "%s: error: is 4194305 bytes, more than the 4194304 bytes (4 MiB) a scenario "
+                 "file may have",
+                 big);
+        T_STREQ(load_err(big, NULL, 0), want);
+        unlink(big);
+    }
+
     /* The duration limit is the loader's: at the value, or at the --set that gave it. */
     const char *long_set[] = {"duration=2e9"};
     T_STREQ(load_err("tests/data/good/minimal.yaml", long_set, 1),
