@@ -106,6 +106,48 @@ bool cli_progress_tty(void)
     return isatty(fileno(stderr)) != 0;
 }
 
+void cli_plan_progress_init(cli_plan_progress *p, const char *cmd)
+{
+    *p = (cli_plan_progress){.cmd = cmd,
+                             .out = stderr,
+                             .tty = cli_progress_tty(),
+                             .after_s = 2,
+                             .every_s = 5,
+                             .t0 = cs_wall_s()};
+}
+
+void cli_plan_progress_show(void *user, uint64_t pairs_done, uint64_t pairs_total)
+{
+    cli_plan_progress *p = user;
+    double now = cs_wall_s(), el = now - p->t0;
+    if (el < p->after_s || pairs_done >= pairs_total || pairs_total == 0)
+        return; /* quick plans and the end say nothing: the caller's summary follows */
+    if (p->drawn && now - p->last < (p->tty ? 0.2 : p->every_s))
+        return;
+    p->last = now;
+    p->drawn++;
+    double f = (double)pairs_done / (double)pairs_total;
+    char spent[32], left[32] = "?";
+    cs_fmt_duration(spent, sizeof spent, el);
+    if (f > 0)
+        cs_fmt_duration(left, sizeof left, el * (1 - f) / f);
+    fprintf(p->out,
+            "%s%s: contact plan: %llu/%llu satellite-station pairs (%.0f%%), %s, about %s left%s",
+            p->tty ? "\r\033[K" : "", p->cmd, (unsigned long long)pairs_done,
+            (unsigned long long)pairs_total, 100 * f, spent, left, p->tty ? "" : "\n");
+    fflush(p->out);
+    p->live = p->tty;
+}
+
+void cli_plan_progress_end(cli_plan_progress *p)
+{
+    if (p->live) {
+        fputs("\r\033[K", p->out);
+        fflush(p->out);
+        p->live = false;
+    }
+}
+
 cli_data_opts cli_data_defaults(long batch)
 {
     return (cli_data_opts){

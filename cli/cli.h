@@ -46,6 +46,26 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, int *w, int 
 double cli_median(double *v, size_t n);
 /* True when progress may redraw a line on stderr (stderr is a terminal). */
 bool cli_progress_tty(void);
+
+/* Progress of a contact plan (the hook of sim_plan_build_opts), for run and contacts: on a
+ * terminal a live line, redrawn at most five times a second; otherwise a line every
+ * every_s seconds. Plans shorter than after_s show nothing. cli_plan_progress_end erases the
+ * live line (call it whether the plan was built or not, before printing anything else). */
+typedef struct cli_plan_progress {
+    const char *cmd; /* the lines' prefix: "run", "contacts" */
+    FILE *out;       /* borrowed: stderr */
+    bool tty;        /* redraw one line */
+    double after_s;  /* nothing before this many seconds: 2 */
+    double every_s;  /* seconds between lines when not a terminal: 5 */
+    double t0, last; /* wall clock at the start and at the last line drawn */
+    int drawn;       /* lines drawn (or live line redraws) */
+    bool live;       /* a live line is on screen */
+} cli_plan_progress;
+/* Defaults for cmd, on stderr; the clock starts now. */
+void cli_plan_progress_init(cli_plan_progress *p, const char *cmd);
+/* The hook (user: a cli_plan_progress). */
+void cli_plan_progress_show(void *user, uint64_t pairs_done, uint64_t pairs_total);
+void cli_plan_progress_end(cli_plan_progress *p);
 /* Prints "constsim CMD: message" to stderr and returns 2 (for bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

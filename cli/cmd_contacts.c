@@ -235,8 +235,14 @@ int cmd_contacts(int argc, char **argv)
     rc = scn_load(scenario, sets, n_sets, &cfg, &err);
     if (rc == 0 && out_path && strcmp(out_path, "-") != 0)
         rc = cs_check_writable(out_path, &err); /* before the plan */
-    if (rc == 0)
-        rc = sim_plan_build(cfg, (int)threads, &plan, &err);
+    if (rc == 0) {
+        cli_plan_progress pp;
+        cli_plan_progress_init(&pp, "contacts");
+        sim_plan_opts po = {
+            .threads = (int)threads, .progress = cli_plan_progress_show, .progress_user = &pp};
+        rc = sim_plan_build_opts(cfg, &po, &plan, &err);
+        cli_plan_progress_end(&pp);
+    }
     double total_s = 0;
     if (rc == 0) {
         per = calloc(plan.n_stations ? plan.n_stations : 1, sizeof *per);

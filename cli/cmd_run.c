@@ -351,7 +351,14 @@ int cmd_run(int argc, char **argv)
         }
     }
     /* The contact plan and the decoded dataset, once for every precision. */
-    if (sim_plan_build(cfg, (int)threads, &plan, &err))
+    cli_plan_progress pp;
+    cli_plan_progress_init(&pp, "run");
+    sim_plan_opts po = {.threads = (int)threads,
+                        .progress = quiet ? NULL : cli_plan_progress_show,
+                        .progress_user = &pp};
+    int plan_rc = sim_plan_build_opts(cfg, &po, &plan, &err);
+    cli_plan_progress_end(&pp);
+    if (plan_rc)
         goto fail;
     if (resume && fl_ckpt_check(&ck, cfg, &plan, &ident, &err))
         goto fail;

@@ -562,8 +562,10 @@ static int run_point(sweep *s, size_t i, cs_err *err)
 static void record_failure(sweep *s, size_t i, const cs_err *e)
 {
     char msg[sizeof s->pts[0].message], path[1200];
-    if (e->path[0] && e->line > 0)
+    if (e->path[0] && e->line > 0 && e->col > 0)
         snprintf(msg, sizeof msg, "%s:%ld:%ld: %s", e->path, e->line, e->col, e->msg);
+    else if (e->path[0] && e->line > 0) /* a line without a column: a TLE set's */
+        snprintf(msg, sizeof msg, "%s:%ld: %s", e->path, e->line, e->msg);
     else if (e->path[0])
         snprintf(msg, sizeof msg, "%s: %s", e->path, e->msg);
     else
@@ -637,7 +639,7 @@ static void print_done(sweep *s, size_t i, double wall, bool ok, const cs_err *e
                     p->runs[r].cost_usd, p->runs[r].rounds_completed,
                     p->runs[r].rounds_completed == 1 ? "" : "s");
     else
-        fprintf(stderr, " %s", e->msg);
+        fprintf(stderr, " %s", p->message[0] ? p->message : e->msg); /* located, as recorded */
     fprintf(stderr, " (%.1f s)  [%ld/%ld done, %ld failed, %ld running, about %s left]\n", wall,
             done, total, failed, running < 0 ? 0 : running, done + failed >= total ? "0 s" : eta);
     fflush(stderr);

@@ -236,6 +236,16 @@ static int open_temp(const char *path, char *tmp, size_t tmp_cap, cs_err *err)
     split_target(path, &dlen, &name);
     if (name[0] == '\0')
         return cs_err_set(err, CS_EINVAL, path, 0, 0, "names a folder, not a file");
+    /* The rename replaces whatever path names: only ever a file (run as root, "-o /dev/null"
+     * would otherwise replace the device with a regular file). */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cs_err_set(err, CS_EIO, path, 0, 0, "%s",
+                          S_ISDIR(st.st_mode)
+                              ? "is a directory, not a file"
+                              : "is not a regular file (a device, FIFO or socket): outputs are "
+                                "written beside their path and renamed onto it, which would "
+                                "replace it");
     if (dlen > INT_MAX)
         return cs_err_set(err, CS_EINVAL, path, 0, 0, "path too long");
     int n = snprintf(tmp, tmp_cap, "%.*s.%.*s.tmp-%ld-XXXXXX", (int)dlen, path,
@@ -429,7 +439,31 @@ int cs_write_file_in_dir(const char *path, const void *data, size_t len, cs_err 
     return write_staged(path, true, data, len, err);
 }
 
+/* "4 MiB" for whole mebibytes, else "N bytes". */
+static void fmt_limit(char *out, size_t cap, size_t bytes)
+{
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
+        snprintf(out, cap, "%zu bytes (%zu MiB)", bytes, bytes >> 20);
+    else
+        snprintf(out, cap, "%zu bytes", bytes);
+}
+
+static int too_large(cs_err *err, const char *path, unsigned long long size, bool at_least,
+                     size_t max_bytes, const char *what)
+{
+    char lim[64];
+    fmt_limit(lim, sizeof lim, max_bytes);
+    return cs_err_set(err, CS_EINVAL, path, 0, 0, "is %s%llu bytes, more than the %s a %s may have",
+                      at_least ? "at least " : "", size, lim, what);
+}
+
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err)
+{
+    return cs_read_file_max(path, SIZE_MAX, NULL, data, len, err);
+}
+
+int cs_read_file_max(const char *path, size_t max_bytes, const char *what, unsigned char **data,
+                     size_t *len, cs_err *err)
 {
     *data = NULL;
     *len = 0;
@@ -444,6 +478,10 @@ int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *er
         close(fd);
         return cs_err_set(err, CS_EINVAL, path, 0, 0, "%s",
                           dir ? "is a directory, not a file" : "is not a regular file");
+    }
+    if (max_bytes < SIZE_MAX && (unsigned long long)st.st_size > max_bytes) {
+        close(fd);
+        return too_large(err, path, (unsigned long long)st.st_size, false, max_bytes, what);
     }
     int fl = fcntl(fd, F_GETFL);
     FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
@@ -469,6 +507,12 @@ int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *er
                 return cs_err_set(err, CS_EINVAL, path, 0, 0, "read failed: %s", strerror(e));
             }
             break;
+        }
+        if (max_bytes < SIZE_MAX && n > max_bytes) {
+            /* It grew, or its size was not known (files in /proc report 0). */
+            free(buf);
+            fclose(f);
+            return too_large(err, path, (unsigned long long)n, true, max_bytes, what);
         }
         if (n == cap) {
             if (cap > SIZE_MAX / 4) {

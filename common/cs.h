@@ -88,7 +88,10 @@ void cs_discard_file(const char *tmp);
 void cs_remove_stale_temps(const char *dir);
 
 /* Writes len bytes to path atomically: staged and committed as by cs_stage_file and
- * cs_commit_file, except that it creates no directories (the parent folder must exist). */
+ * cs_commit_file, except that it creates no directories (the parent folder must exist). A path
+ * that exists and is not a regular file (a directory, a device such as /dev/null, a FIFO) is
+ * CS_EIO, as a failed write, and left alone: the rename would replace it (cs_stage_file refuses
+ * it the same way). */
 int cs_write_file_atomic(const char *path, const void *data, size_t len, cs_err *err);
 /* Creates dir and its parents (like mkdir -p); an existing directory is fine, an existing file of
  * that name is an error. */
@@ -111,6 +114,12 @@ int cs_check_writable(const char *path, cs_err *err);
  * cannot be read (missing, unreadable, a directory, not a regular file such as a FIFO) is
  * CS_EINVAL, naming path and why: bad input, exit code 2 in every command. */
 int cs_read_file(const char *path, unsigned char **data, size_t *len, cs_err *err);
+/* cs_read_file for inputs with a size limit: a file of more than max_bytes is CS_EINVAL ("is N
+ * bytes, more than the M bytes (4 MiB) a WHAT may have", what e.g. "scenario file"), found from its
+ * size before reading and, for files whose size is not known in advance, while reading (which
+ * stops once more than max_bytes are in). */
+int cs_read_file_max(const char *path, size_t max_bytes, const char *what, unsigned char **data,
+                     size_t *len, cs_err *err);
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as exactly x, "null" when x is not finite:
  * how reports and sweep aggregates print numbers (cJSON's own printing can lose the last bits,

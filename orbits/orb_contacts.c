@@ -73,10 +73,15 @@ typedef struct shared {
     int *sat_rc;        /* n_sats: 0 or an error code */
     double *sat_fail_t; /* time of a propagation failure */
     atomic_size_t next;
+    atomic_uint_fast64_t pairs_done; /* satellite-station pairs searched, by all workers */
+    uint64_t pairs_total;
+    orb_contacts_progress_fn progress; /* called by the calling thread's worker only */
+    void *progress_user;
 } shared;
 
 typedef struct worker {
     shared *sh;
+    int reports; /* 1 for the calling thread's worker: it calls sh->progress */
     /* current satellite / station */
     size_t sat_idx;
     const orb_sat *sat;
@@ -561,6 +566,31 @@ static int ensure_track(worker *wk, size_t n)
     return 0;
 }
 
+/* The coarse step (s) of sat's track, from the fastest angular motion seen from the Earth's
+ * centre (*w_max, rad/s: the mean motion at perigee plus the Earth's rotation): 1/48 of a turn,
+ * within [1, 300] s. */
+static double coarse_step_s(const orb_sat *sat, double *w_max)
+{
+    double e = sat->el.ecc;
+    double n_peri = sat->n_rads * (1.0 + e) * (1.0 + e) / pow(1.0 - e * e, 1.5);
+    *w_max = n_peri + ORB_EARTH_ROT_RADS;
+    double h = (2.0 * ORB_PI / 48.0) / *w_max;
+    if (h > 300.0)
+        h = 300.0;
+    if (h < 1.0)
+        h = 1.0;
+    return h;
+}
+
+/* One more satellite-station pair searched by wk. */
+static void pair_done(worker *wk)
+{
+    shared *sh = wk->sh;
+    uint64_t done = atomic_fetch_add(&sh->pairs_done, 1) + 1;
+    if (wk->reports && sh->progress)
+        sh->progress(sh->progress_user, done, sh->pairs_total);
+}
+
 static int process_sat(worker *wk, size_t si)
 {
     shared *sh = wk->sh;
@@ -569,15 +599,7 @@ static int process_sat(worker *wk, size_t si)
     wk->sat = sat;
     wk->prop_rc = 0;
 
-    /* Coarse step from the fastest angular motion seen from the Earth's centre. */
-    double e = sat->el.ecc;
-    double n_peri = sat->n_rads * (1.0 + e) * (1.0 + e) / pow(1.0 - e * e, 1.5);
-    double w_max = n_peri + ORB_EARTH_ROT_RADS;
-    double h = (2.0 * ORB_PI / 48.0) / w_max;
-    if (h > 300.0)
-        h = 300.0;
-    if (h < 1.0)
-        h = 1.0;
+    double w_max, h = coarse_step_s(sat, &w_max);
     double n_int_d = ceil(sh->duration_s / h);
     if (n_int_d > 1e8) {
         sh->sat_rc[si] = CS_ENOMEM;
@@ -619,6 +641,8 @@ static int process_sat(worker *wk, size_t si)
 
     xvec xs = {0};
     for (size_t j = 0; j < sh->n_st; j++) {
+        if (j > 0)
+            pair_done(wk);
         const station_geo *g = &sh->st[j];
         wk->stn = g;
         for (int q = 0; q < 4; q++)
@@ -690,6 +714,7 @@ static int process_sat(worker *wk, size_t si)
         }
     }
     free(xs.c);
+    pair_done(wk);
     return 0;
 }
 
@@ -732,18 +757,25 @@ static int cmp_window(const void *pa, const void *pb)
     return 0;
 }
 
-int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
-                               size_t n_st, double jd_epoch, double duration_s, int threads,
-                               orb_windows *plan, orb_contact_stats *stats, cs_err *err)
+int orb_contacts_compute_opts(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                              size_t n_st, double jd_epoch, double duration_s,
+                              const orb_contacts_opts *o, orb_windows *plan, cs_err *err)
 {
+    static const orb_contacts_opts defaults = {0};
+    if (!o)
+        o = &defaults;
+    int threads = o->threads;
+    orb_contact_stats *stats = o->stats;
     plan->w = NULL;
     plan->n = 0;
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if (!(duration_s > 0.0 && duration_s <= 1e9))
+    if (o->failed_sat)
+        *o->failed_sat = -1;
+    if (!(duration_s > 0.0 && duration_s <= ORB_CONTACTS_MAX_DURATION_S))
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0,
-                          "contacts: duration must be > 0 s (and at most 1e9 s), got %g",
-                          duration_s);
+                          "contacts: duration must be > 0 s (and at most %g s), got %g",
+                          ORB_CONTACTS_MAX_DURATION_S, duration_s);
     if (!isfinite(jd_epoch))
         return cs_err_set(err, CS_EINVAL, NULL, 0, 0, "contacts: epoch is not a number");
     if (n_sats > UINT32_MAX || n_st > UINT32_MAX)
@@ -800,6 +832,11 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
     sh.jd_epoch = jd_epoch;
     sh.duration_s = duration_s;
     atomic_init(&sh.next, 0);
+    atomic_init(&sh.pairs_done, 0);
+    sh.pairs_total = (uint64_t)n_sats * (uint64_t)n_st;
+    sh.progress = o->progress;
+    sh.progress_user = o->progress_user;
+    wks[0].reports = 1;
     for (int i = 0; i < nt; i++) {
         wks[i].sh = &sh;
         wks[i].root = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
@@ -823,12 +860,16 @@ int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_sta
         for (int i = 1; i <= started; i++)
             pthread_join(tid[i], NULL);
     }
+    if (sh.progress)
+        sh.progress(sh.progress_user, atomic_load(&sh.pairs_done), sh.pairs_total);
     for (size_t i = 0; i < n_sats; i++) {
         if (sh.sat_rc[i] == CS_ENOMEM) {
             rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "contacts: out of memory");
             goto out;
         }
         if (sh.sat_rc[i] != 0) {
+            if (o->failed_sat)
+                *o->failed_sat = (long)i;
             char when[40];
             orb_time_format_iso_offset(jd_epoch, sh.sat_fail_t[i], when, sizeof when);
             rc = cs_err_set(err, CS_ERANGE, NULL, 0, 0,
@@ -884,12 +925,98 @@ out:
     return rc;
 }
 
+int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                               size_t n_st, double jd_epoch, double duration_s, int threads,
+                               orb_windows *plan, orb_contact_stats *stats, cs_err *err)
+{
+    orb_contacts_opts o = {.threads = threads, .stats = stats};
+    return orb_contacts_compute_opts(sats, n_sats, st, n_st, jd_epoch, duration_s, &o, plan, err);
+}
+
+/* ---- the cost, before the search ---------------------------------------------------------- */
+
+/* Mask bins of orb_contacts_cost: 0.5 deg over (-90, 90). */
+#define MASK_BIN_DEG 0.5
+#define MASK_BINS 360
+
+void orb_contacts_cost_init(orb_contacts_cost *c, const double *mask_deg, size_t n_st,
+                            double duration_s)
+{
+    CS_ASSERT(c && (mask_deg || n_st == 0));
+    memset(c, 0, sizeof *c);
+    c->n_st = n_st;
+    c->duration_s = duration_s;
+    c->step_s = INFINITY;
+    for (size_t j = 0; j < n_st; j++) {
+        double b = floor((mask_deg[j] + 90.0) / MASK_BIN_DEG);
+        c->mask_count[b < 0 ? 0 : b >= MASK_BINS ? MASK_BINS - 1 : (size_t)b]++;
+    }
+}
+
+/* Costs of one satellite (copies alike) over the duration, mirroring process_sat and scan_run:
+ *  - its track has n_int + 1 samples (propagations); every station is then scanned over them;
+ *  - windows: the sub-satellite point sweeps a band of half-width lambda (the Earth-central
+ *    half-angle of a station's view cone at the apogee radius) around the ground track; the
+ *    band covers the fraction sin(lambda) of the sphere, so over a revolution a station
+ *    anywhere sees on average sin(lambda) passes; one revolution more counts those cut by the
+ *    ends. (Against
+ *    walker-1584's 100 stations: 2.34e6 expected for 6,000 satellites over a day, 2.41e6
+ *    found. Placements that favour one orbit, a polar station under polar orbits, see up to
+ *    1/sin(lambda) times as many: 3.9x at 550 km and 10 deg.)
+ *  - one thread's buffers: 81 bytes per coarse sample (the ECEF track, its unit vectors, the
+ *    angles and candidate flags) and 16 bytes per fine sample of the longest run of candidate
+ *    intervals, at most a pass (the whole duration for orbits of 12 h or more, which a station
+ *    can follow for hours). */
+void orb_contacts_cost_add(orb_contacts_cost *c, const orb_sat *s, size_t copies)
+{
+    CS_ASSERT(c && s);
+    double w_max, h = coarse_step_s(s, &w_max);
+    double n_int = ceil(c->duration_s / h);
+    if (n_int < 1)
+        n_int = 1;
+    double k = (double)copies, samples = n_int + 1;
+    c->sat_steps += k * samples;
+    c->pair_steps += k * samples * (double)c->n_st;
+    c->work = c->pair_steps + ORB_CONTACTS_PROP_WORK * c->sat_steps;
+    if (h < c->step_s)
+        c->step_s = h;
+    double r_max = s->a_km * (1.0 + s->el.ecc);
+    double revs = c->duration_s * s->n_rads / (2.0 * ORB_PI), per_sat = 0, lam_max = 0;
+    for (size_t b = 0; b < MASK_BINS; b++) {
+        if (!c->mask_count[b])
+            continue;
+        double eps = (double)b * MASK_BIN_DEG * ORB_DEG2RAD - 0.5 * ORB_PI; /* its lower edge */
+        double arg = ORB_WGS84_A_KM * cos(eps) / r_max;
+        double lam = arg < 1.0 ? acos(arg) - eps : 0.0;
+        if (lam <= 0.0)
+            continue;
+        per_sat += c->mask_count[b] * (revs + 1.0) * sin(lam);
+        if (lam > lam_max)
+            lam_max = lam;
+    }
+    c->windows += k * per_sat;
+    c->window_bytes = c->windows * (double)sizeof(orb_window) * 3.0; /* lists grown by doubling,
+                                                                        then the sorted copy */
+    double rel = s->n_rads - ORB_EARTH_ROT_RADS, run_s = c->duration_s;
+    if (s->n_rads > 2.0 * ORB_EARTH_ROT_RADS) {
+        /* the longest run: the cone plus the culling margins, crossed at the slowest relative
+         * rate (a prograde equatorial orbit) */
+        double pass_s = 2.0 * (lam_max + 1.1 * w_max * h + CULL_MARGIN_RAD) / rel + 2.0 * h;
+        if (pass_s < run_s)
+            run_s = pass_s;
+    }
+    double fine = ceil(run_s / h) * ceil(h / FINE_STEP_S - 1e-9) + 41.0;
+    double bytes = 81.0 * samples + 16.0 * fine;
+    if (bytes > c->track_bytes)
+        c->track_bytes = bytes;
+}
+
 int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *st, size_t n_st,
                          double jd_epoch, double duration_s, int threads, orb_windows *plan,
                          cs_err *err)
 {
-    return orb_contacts_compute_stats(sats, n_sats, st, n_st, jd_epoch, duration_s, threads, plan,
-                                      NULL, err);
+    orb_contacts_opts o = {.threads = threads};
+    return orb_contacts_compute_opts(sats, n_sats, st, n_st, jd_epoch, duration_s, &o, plan, err);
 }
 
 void orb_windows_free(orb_windows *p)

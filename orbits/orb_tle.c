@@ -468,16 +468,12 @@ static int looks_like_data(const char *s)
     return isdigit((unsigned char)s[0]) && s[1] == ' ' && strlen(s) >= 60;
 }
 
-int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
+/* Parses the len bytes of data (NUL-terminated at data[len]; lines are cut in place) and frees
+ * data. */
+static int parse_buffer(const char *path, unsigned char *data, size_t len, orb_tle **out, size_t *n,
+                        cs_err *err)
 {
-    CS_ASSERT(path && out && n);
-    *out = NULL;
-    *n = 0;
-    unsigned char *data;
-    size_t len;
-    int rc = cs_read_file(path, &data, &len, err);
-    if (rc)
-        return rc;
+    int rc;
     const unsigned char *nul = memchr(data, '\0', len);
     if (nul) {
         rc = cs_err_set_at(err, CS_EINVAL, path, (long long)(nul - data),
@@ -533,6 +529,13 @@ int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
                             "TLE line 2 without a line 1 before it");
             goto done;
         }
+        if (count == ORB_TLE_MAX_SETS) {
+            rc = cs_err_set(err, CS_EINVAL, path, lines[i].lineno, 1,
+                            "more than %d TLE sets: a TLE file holds at most that many (as many "
+                            "as a scenario may have satellites)",
+                            ORB_TLE_MAX_SETS);
+            goto done;
+        }
         if (!starts_as(lines[i].text, '1')) {
             title = &lines[i++];
             if (i >= nl) {
@@ -586,6 +589,38 @@ done:
     *out = sets;
     *n = count;
     return 0;
+}
+
+int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
+{
+    CS_ASSERT(path && out && n);
+    *out = NULL;
+    *n = 0;
+    unsigned char *data;
+    size_t len;
+    int rc = cs_read_file_max(path, ORB_TLE_MAX_FILE_BYTES, "TLE file", &data, &len, err);
+    if (rc)
+        return rc;
+    return parse_buffer(path, data, len, out, n, err);
+}
+
+int orb_tle_parse_text(const char *path, const char *text, size_t len, orb_tle **out, size_t *n,
+                       cs_err *err)
+{
+    CS_ASSERT(out && n && (text || len == 0));
+    *out = NULL;
+    *n = 0;
+    if (len > ORB_TLE_MAX_FILE_BYTES)
+        return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                          "is %zu bytes, more than the %zu bytes (%zu MiB) a TLE file may have",
+                          len, ORB_TLE_MAX_FILE_BYTES, ORB_TLE_MAX_FILE_BYTES >> 20);
+    unsigned char *data = malloc(len + 1);
+    if (!data)
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+    if (len)
+        memcpy(data, text, len);
+    data[len] = '\0';
+    return parse_buffer(path, data, len, out, n, err);
 }
 
 void orb_tle_name(const orb_tle *t, char *out, size_t cap)

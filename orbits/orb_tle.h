@@ -53,10 +53,23 @@ enum {
 int orb_tle_parse_flags(const char *name, const char *line1, const char *line2, const char *path,
                         long line, unsigned flags, orb_tle *out, cs_err *err);
 
+/* Limits of a TLE file: 100,000 sets (as many as a scenario may have satellites) and 32 MiB
+ * (100,000 three-line sets take about 17 MB; the whole CelesTrak active catalogue, some 10,000
+ * sets, 1.7 MB). They keep a wrong path (a disk image, a log) from being read into memory. */
+#define ORB_TLE_MAX_SETS 100000
+#define ORB_TLE_MAX_FILE_BYTES ((size_t)32 << 20)
+
 /* Loads a file of 2- or 3-line sets (mixing allowed; blank lines and lines starting with '#'
  * ignored; CRLF tolerated). *out is malloc'd (caller frees; NULL when *n is 0). Errors name the
- * file and line. */
+ * file and line. A path that is not a regular file (a directory, a FIFO, a device), a file of
+ * more than ORB_TLE_MAX_FILE_BYTES or of more than ORB_TLE_MAX_SETS sets is CS_EINVAL. */
 int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err);
+
+/* orb_tle_load on text already read (len bytes, need not be NUL-terminated); path labels the
+ * errors. For callers that read the file themselves (the scenario loader, which reports a path
+ * that cannot be read at the scenario key that names it). */
+int orb_tle_parse_text(const char *path, const char *text, size_t len, orb_tle **out, size_t *n,
+                       cs_err *err);
 
 /* The name a set goes by (in select lists and satellite names): its title, or its catalogue
  * number when it has none. */

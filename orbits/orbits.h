@@ -171,6 +171,11 @@ typedef struct orb_windows {
     size_t n;
 } orb_windows;
 
+/* The longest duration a contact search takes: 1e9 s (31.7 years). Times are seconds in
+ * doubles (1e-7 s resolution there, well below the 1e-4 s of the crossings), and SGP4 is meant
+ * for days to weeks around a TLE's epoch. The scenario loader refuses longer durations. */
+#define ORB_CONTACTS_MAX_DURATION_S 1e9
+
 /* All windows of every satellite-station pair over [0, duration_s] from jd_epoch. threads <= 1
  * runs on the calling thread; more split the satellites over pthreads (the result is identical
  * for any thread count). On success out->w is malloc'd (free with orb_windows_free). A satellite
@@ -192,7 +197,63 @@ typedef struct orb_contact_stats {
 int orb_contacts_compute_stats(const orb_sat *sats, size_t n_sats, const orb_station *st,
                                size_t n_st, double jd_epoch, double duration_s, int threads,
                                orb_windows *out, orb_contact_stats *stats, cs_err *err);
+
+/* Progress of a search: pairs_done of the pairs_total = n_sats x n_st satellite-station pairs
+ * are searched (by all threads together). Called on the calling thread only, after each pair
+ * it searched itself, and once more when the search ends, successfully (pairs_done ==
+ * pairs_total) or not. It never changes the result. */
+typedef void (*orb_contacts_progress_fn)(void *user, uint64_t pairs_done, uint64_t pairs_total);
+
+/* What orb_contacts_compute_opts takes beyond the satellites, stations and time span; a
+ * zeroed struct means one thread, no progress, no counters. */
+typedef struct orb_contacts_opts {
+    int threads;                       /* <= 1: the calling thread only */
+    orb_contacts_progress_fn progress; /* NULL: none */
+    void *progress_user;               /* borrowed, handed to progress */
+    orb_contact_stats *stats;          /* NULL, or filled with the work counters */
+    long *failed_sat; /* NULL, or set to the index of the satellite that could not be propagated
+                         when the result is CS_ERANGE (the lowest such index), else -1 */
+} orb_contacts_opts;
+
+/* orb_contacts_compute with options (o may be NULL: the defaults). */
+int orb_contacts_compute_opts(const orb_sat *sats, size_t n_sats, const orb_station *st,
+                              size_t n_st, double jd_epoch, double duration_s,
+                              const orb_contacts_opts *o, orb_windows *out, cs_err *err);
 /* Frees p->w and zeroes p; p may be NULL. */
 void orb_windows_free(orb_windows *p);
+
+/* ---- the cost of a contact search, before it runs ----------------------------------------- */
+/* What orb_contacts_compute would cost, estimated from the orbits alone (no propagation: well
+ * under a microsecond per satellite), so that callers can refuse a search that would run for
+ * days or not fit in memory before it starts. Fill with orb_contacts_cost_init (the stations'
+ * elevation masks and the duration), then orb_contacts_cost_add for every satellite, or once
+ * for a satellite standing for `copies` alike (a Walker shell). The model, and its check
+ * against measured searches, is in orb_contacts.c and docs/orbits.md. */
+typedef struct orb_contacts_cost {
+    double sat_steps;    /* coarse track samples of all satellites: propagations */
+    double pair_steps;   /* satellite-station steps: each satellite's samples x the stations */
+    double work;         /* pair_steps + ORB_CONTACTS_PROP_WORK x sat_steps */
+    double step_s;       /* the shortest coarse step of the satellites added, s */
+    double windows;      /* expected windows (an average over station placements) */
+    double window_bytes; /* the windows at the peak of the search (3 x sizeof(orb_window) each) */
+    double track_bytes;  /* the largest buffers one search thread holds (one satellite's track
+                            and the fine samples of one pass), bytes: every thread holds one */
+    /* the stations (set by orb_contacts_cost_init) */
+    size_t n_st;
+    double duration_s;
+    unsigned mask_count[360]; /* stations per 0.5-deg bin of the elevation mask over (-90, 90) */
+} orb_contacts_cost;
+
+/* A propagation (SGP4 and the rotation to ECEF) costs about as much as 12 satellite-station steps
+ * (one dot product per step for culled pairs, the scan and refinement of the passes for the
+ * others), measured on walker-1584 with one station that sees nothing and with 100 stations. */
+#define ORB_CONTACTS_PROP_WORK 12
+/* Seconds of one core per unit of work, measured (3.0e-8 to 4.3e-8 on the 2-core machine of
+ * docs/orbits.md, 2026-12-02): for telling people how long a search would take. */
+#define ORB_CONTACTS_WORK_S 4e-8
+
+void orb_contacts_cost_init(orb_contacts_cost *c, const double *mask_deg, size_t n_st,
+                            double duration_s);
+void orb_contacts_cost_add(orb_contacts_cost *c, const orb_sat *s, size_t copies);
 
 #endif

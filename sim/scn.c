@@ -21,6 +21,8 @@ static const char *const strategy_names[] = {"fedavg"};
 static const char *const dataset_names[] = {"eurosat"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define STR_(x) #x
+#define STR(x) STR_(x) /* a macro's value as text: STR(ORB_CONTACTS_MAX_DURATION_S) is "1e9" */
 
 /* The lower-case name of an enum value, from its table. */
 #define SCN_NAME_FN(fn, type, table)                                                               \
@@ -61,6 +63,9 @@ static const char *const wire_keys[] = {"precision", "payload"};
 static const char *const dataset_keys[] = {
     "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
+
+/* One limit: a TLE file holds as many sets as a scenario may have satellites. */
+_Static_assert(ORB_TLE_MAX_SETS == SCN__MAX_SATELLITES, "TLE sets and satellites differ");
 
 static bool is_name_char(char ch)
 {
@@ -107,9 +112,36 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
     char path[256];
     const scn__node *n =
         scn__field(v, root, "duration", true, path, sizeof path, &c->at.duration, &rc);
-    if (rc)
+    if (rc || (rc = scn__to_duration(v, n, path, false, &c->duration_s)))
         return rc;
-    return scn__to_duration(v, n, path, false, &c->duration_s);
+    if (c->duration_s > ORB_CONTACTS_MAX_DURATION_S) {
+        char got[96];
+        return scn__fail(v, c->at.duration, path,
+                         "expected a duration of at most %s s (%.1f years), got %s",
+                         STR(ORB_CONTACTS_MAX_DURATION_S),
+                         ORB_CONTACTS_MAX_DURATION_S / (365.25 * ORB_SEC_PER_DAY),
+                         scn__describe(n, got, sizeof got));
+    }
+    return 0;
+}
+
+/* Every kept set can start propagating with the scenario's propagator (as sim_plan will build
+ * it): a set that cannot (eccentricity out of range, perigee inside the Earth, decayed at its
+ * epoch) is an error at its line 1 in the TLE file. */
+static int tle_check_elements(const scn__cv *v)
+{
+    const scn_constellation *k = &v->c->constellation;
+    for (size_t i = 0; i < k->n_tles; i++) {
+        char nm[sizeof k->tles[i].name];
+        orb_tle_name(&k->tles[i], nm, sizeof nm);
+        orb_sat sat;
+        cs_err e;
+        cs_err_clear(&e);
+        if (orb_sat_init(&sat, nm, k->propagator, &k->tles[i].el, &e) != 0)
+            return cs_err_set(v->err, CS_EINVAL, k->tle, k->tles[i].line, 0, "%s (propagator %s)",
+                              e.msg, orb_prop_name(k->propagator));
+    }
+    return 0;
 }
 
 /* Reads the TLE file, the only time it is read: the sets kept here (those named by select, in
@@ -118,14 +150,21 @@ static int conv_top(const scn__cv *v, const scn__sec *root)
 static int tle_keep(const scn__cv *v, const scn__itemlist *sel)
 {
     scn_constellation *k = &v->c->constellation;
-    FILE *f = fopen(k->tle, "rb");
-    if (!f)
-        return scn__fail(v, k->at.tle, "constellation.tle", "cannot open \"%s\": %s", k->tle,
-                         strerror(errno));
-    fclose(f);
+    /* A path that cannot be read (missing, a directory, a FIFO, a device, too large) is an error
+     * at the key that names it; what is wrong inside the file is an error at the file's line. */
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cs_err re;
+    cs_err_clear(&re);
+    int rc = cs_read_file_max(k->tle, ORB_TLE_MAX_FILE_BYTES, "TLE file", &data, &len, &re);
+    if (rc == CS_ENOMEM)
+        return scn__oom(v);
+    if (rc)
+        return scn__fail(v, k->at.tle, "constellation.tle", "\"%s\": %s", k->tle, re.msg);
     orb_tle *tles = NULL;
     size_t n = 0;
-    int rc = orb_tle_load(k->tle, &tles, &n, v->err);
+    rc = orb_tle_parse_text(k->tle, (const char *)data, len, &tles, &n, v->err);
+    free(data);
     if (rc)
         return rc;
     if (n == 0) {
@@ -176,7 +215,7 @@ static int tle_keep(const scn__cv *v, const scn__itemlist *sel)
     k->tles = tles;
     k->n_tles = n;
     k->n_satellites = n;
-    return 0;
+    return tle_check_elements(v);
 }
 
 static int resolve_relative(const scn__cv *v, const char *base_file, const char *rel, char **out)
@@ -241,8 +280,8 @@ static int conv_constellation(const scn__cv *v, const scn__sec *root)
             (rc = scn__get_num(v, &ws, "inclination_deg", true, 0,
                                (scn__range){0, 180, SCN__LO | SCN__HI}, NULL, &wk->inclination_deg,
                                &wk->at.inclination_deg)) ||
-            (rc = scn__get_int32(v, &ws, "satellites", true, 0, 1, 100000, NULL, &wk->satellites,
-                                 &wk->at.satellites)))
+            (rc = scn__get_int32(v, &ws, "satellites", true, 0, 1, SCN__MAX_SATELLITES, NULL,
+                                 &wk->satellites, &wk->at.satellites)))
             return rc;
         char hint[64];
         snprintf(hint, sizeof hint, "at most satellites = %d", wk->satellites);
@@ -369,6 +408,11 @@ static int conv_stations(const scn__cv *v, const scn__sec *root)
         return scn__fail(v, c->at.ground_stations, path,
                          "expected a list of at least one station, got %s",
                          scn__describe(n, got, sizeof got));
+    if (n->n > SCN__MAX_STATIONS)
+        return scn__fail(v, c->at.ground_stations, path,
+                         "expected at most %d stations, got %zu (far beyond real ground networks; "
+                         "every station is searched against every satellite)",
+                         SCN__MAX_STATIONS, n->n);
     size_t bytes;
     if (cs_size_mul(n->n, sizeof(scn_station), &bytes) != 0 || !(c->stations = calloc(1, bytes)))
         return scn__oom(v);
@@ -691,9 +735,9 @@ static int convert(const scn__cv *v, const scn__node *root)
     c->at.self = rs.loc;
     int rc = scn__check_keys(v, root, "", root_keys, COUNT(root_keys));
     if (rc || (rc = conv_top(v, &rs)) || (rc = conv_constellation(v, &rs)) ||
-        (rc = conv_stations(v, &rs)) || (rc = conv_links(v, &rs)) ||
-        (rc = conv_federated(v, &rs)) || (rc = conv_wire(v, &rs)) || (rc = conv_dataset(v, &rs)) ||
-        (rc = conv_report(v, &rs)))
+        (rc = conv_stations(v, &rs)) || (rc = scn__check_plan_cost(v)) ||
+        (rc = conv_links(v, &rs)) || (rc = conv_federated(v, &rs)) || (rc = conv_wire(v, &rs)) ||
+        (rc = conv_dataset(v, &rs)) || (rc = conv_report(v, &rs)))
         return rc;
     return 0;
 }
@@ -784,7 +828,7 @@ int scn_load(const char *path, const char *const *sets, size_t n_sets, scn_confi
     cs_err_clear(err);
     unsigned char *data = NULL;
     size_t len = 0;
-    int rc = cs_read_file(path, &data, &len, err);
+    int rc = cs_read_file_max(path, SCN__MAX_FILE_BYTES, "scenario file", &data, &len, err);
     if (rc)
         return rc;
     rc = scn_load_text(path, (const char *)data, len, sets, n_sets, out, err);

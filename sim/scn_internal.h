@@ -5,7 +5,8 @@
  *                (libyaml's document is append-only) and every node can carry its origin;
  *   scn_value.c  located values: typed conversions of nodes, sections and fields, and errors at
  *                a value's location (FILE:LINE:COL or the --set argument); no scenario keys;
- *   scn.c        the schema: which keys exist, their types, ranges, defaults and cross-checks.
+ *   scn.c        the schema: which keys exist, their types, ranges, defaults and cross-checks;
+ *   scn_cost.c   the contact plan the scenario asks for, against its limits (work, memory).
  */
 #ifndef SCN_INTERNAL_H
 #define SCN_INTERNAL_H
@@ -30,16 +31,37 @@ typedef struct scn__node {
     struct scn__node **keys;  /* owned: map keys (scalar nodes), NULL for seq */
 } scn__node;
 
-/* Limits against hostile input (alias bombs, deep nesting). */
+/* Limits of a scenario (docs/scenario.md, "Limits"), against hostile or mistaken input:
+ *  - the file's size and its nesting depth (the copy recurses);
+ *  - YAML nodes (a key, a value or a list item), counted after aliases are expanded (alias
+ *    bombs). 500,000 bound the loader's memory to about 140 MB (some 280 bytes a node while
+ *    libyaml's document and this tree both exist, measured) and leave room for
+ *    SCN__MAX_STATIONS stations with every key written (21 nodes each) and a select list naming
+ *    every TLE set. */
 #define SCN__MAX_DEPTH 32
-#define SCN__MAX_NODES 100000
+#define SCN__MAX_NODES 500000
 #define SCN__MAX_FILE_BYTES (4u << 20)
+/* Constellation and ground segment: far beyond real ones (the largest shells have a few
+ * thousand satellites, ground networks a few hundred antennas), and what the contact plan can
+ * hold is bounded separately by its work and memory. */
+#define SCN__MAX_SATELLITES 100000
+#define SCN__MAX_STATIONS 10000
+/* The contact plan (orbits' orb_contacts_cost, checked by scn__check_plan_cost):
+ *  - work: 1e10 satellite-station steps, a propagation counting ORB_CONTACTS_PROP_WORK, about
+ *    7 minutes of one core (6,000 satellites and 100 stations over a day are 5.2e8);
+ *  - the windows while they are found: 2 GiB (about 1.5e7 windows: 6,000 satellites and 100
+ *    stations for 6 days, walker-1584's 100 stations for 3 weeks);
+ *  - one search thread's buffers, a satellite's track over the whole duration: 256 MiB (11
+ *    years at 550 km; 1e9 s took 720 MB per thread). */
+#define SCN__MAX_PLAN_WORK 1e10
+#define SCN__MAX_PLAN_WINDOW_BYTES (2.0 * 1024 * 1024 * 1024)
+#define SCN__MAX_PLAN_TRACK_BYTES (256.0 * 1024 * 1024)
 
 void scn__node_free(scn__node *n);
 
 /* Parses text (len bytes) as one YAML document into *root (NULL for an empty document).
- * Syntax errors, duplicate keys, non-scalar keys, aliases expanding too far: CS_EINVAL with err
- * set at label:line:col. */
+ * Syntax errors, duplicate keys, non-scalar keys, a document of more than SCN__MAX_NODES nodes
+ * or aliases that expand it beyond that: CS_EINVAL with err set at label:line:col. */
 int scn__parse(const char *label, const char *text, size_t len, scn__node **root, cs_err *err);
 
 /* Applies one "KEY=VALUE" to the tree (root must be a mapping). The node it writes is marked
@@ -159,5 +181,12 @@ typedef struct scn__itemlist {
 /* Splits n into items. A mapping, a non-scalar item or an item of 128 bytes or more is an error
  * (then out->v is NULL). A null node is an empty list. */
 int scn__split_list(const scn__cv *v, const scn__node *n, const char *path, scn__itemlist *out);
+
+/* ---- the contact plan's cost (scn_cost.c) -------------------------------------------------- */
+
+/* The cost of the contact plan of v's config (constellation, stations and duration converted)
+ * against the SCN__MAX_PLAN_* limits: an error at the value that made it too large (the later
+ * of satellites, stations and duration; the duration for a track too long). */
+int scn__check_plan_cost(const scn__cv *v);
 
 #endif

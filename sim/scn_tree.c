@@ -167,8 +167,14 @@ static int copy_node(copy_ctx *x, yaml_node_t *yn, const char *path, int depth, 
     if (depth > SCN__MAX_DEPTH)
         return err_at_mark(x, yn, path, "nesting deeper than %s levels (or an alias inside itself)",
                            "32");
-    if (++x->count > SCN__MAX_NODES)
-        return err_at_mark(x, yn, path, "more than %s nodes (aliases expand too far)", "100000");
+    if (++x->count > SCN__MAX_NODES) { /* the document itself has fewer (checked first) */
+        char lim[24];
+        snprintf(lim, sizeof lim, "%d", SCN__MAX_NODES);
+        return err_at_mark(x, yn, path,
+                           "aliases expand the document to more than %s YAML nodes, the most a "
+                           "scenario may have (an alias copies its anchor's whole node)",
+                           lim);
+    }
     long line = (long)yn->start_mark.line + 1, col = (long)yn->start_mark.column + 1;
     scn__node *n = node_new(SCN__NULL, line, col, -1);
     if (!n)
@@ -284,6 +290,17 @@ int scn__parse(const char *label, const char *text, size_t len, scn__node **root
     }
     int rc = 0;
     yaml_node_t *yr = yaml_document_get_root_node(&doc);
+    if (yr && doc.nodes.top - doc.nodes.start > SCN__MAX_NODES) {
+        /* A large document, not an alias bomb: at the first node past the limit. */
+        const yaml_node_t *past = doc.nodes.start + SCN__MAX_NODES;
+        rc = cs_err_set(err, CS_EINVAL, label, (long)past->start_mark.line + 1,
+                        (long)past->start_mark.column + 1,
+                        "the document has more than %d YAML nodes (a node is a key, a value or a "
+                        "list item), the most a scenario may have: the limit bounds the loader's "
+                        "memory and leaves room for %d stations with every key written",
+                        SCN__MAX_NODES, SCN__MAX_STATIONS);
+        yr = NULL;
+    }
     if (yr) {
         copy_ctx x = {label, &doc, 0, err};
         rc = copy_node(&x, yr, "", 0, root);

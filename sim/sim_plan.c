@@ -52,8 +52,29 @@ int sim_stations_build(const scn_config *cfg, orb_station **st, size_t *n, cs_er
     return 0;
 }
 
-int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err)
+/* Satellite i of cfg could not be propagated (err holds the orbits' message): bad input, at
+ * the TLE set's line 1, or at the Walker shell. */
+static int propagation_error(const scn_config *cfg, size_t i, cs_err *err)
 {
+    const scn_constellation *k = &cfg->constellation;
+    char msg[sizeof err->msg];
+    const char *m = err->msg;
+    if (strncmp(m, "contacts: ", 10) == 0)
+        m += 10;
+    snprintf(msg, sizeof msg, "%s", m);
+    if (k->has_walker || i >= k->n_tles)
+        return scn_error(cfg, k->at.walker, "constellation.walker", err, "%s", msg);
+    char epoch[40];
+    orb_time_format_iso(k->tles[i].el.jd_epoch, epoch, sizeof epoch);
+    return cs_err_set(err, CS_EINVAL, k->tle, k->tles[i].line, 0,
+                      "%s (the set's epoch is %s, the scenario's %s)", msg, epoch, cfg->epoch_iso);
+}
+
+int sim_plan_build_opts(const scn_config *cfg, const sim_plan_opts *o, sim_plan *plan, cs_err *err)
+{
+    static const sim_plan_opts defaults = {0};
+    if (!o)
+        o = &defaults;
     memset(plan, 0, sizeof *plan);
     plan->jd_epoch = cfg->epoch_jd;
     plan->duration_s = cfg->duration_s;
@@ -61,14 +82,27 @@ int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *e
     if (rc == 0)
         rc = sim_stations_build(cfg, &plan->stations, &plan->n_stations, err);
     if (rc == 0) {
+        long failed = -1;
+        orb_contacts_opts co = {.threads = o->threads,
+                                .progress = o->progress,
+                                .progress_user = o->progress_user,
+                                .failed_sat = &failed};
         double t0 = cs_wall_s();
-        rc = orb_contacts_compute(plan->sats, plan->n_sats, plan->stations, plan->n_stations,
-                                  cfg->epoch_jd, cfg->duration_s, threads, &plan->windows, err);
+        rc = orb_contacts_compute_opts(plan->sats, plan->n_sats, plan->stations, plan->n_stations,
+                                       cfg->epoch_jd, cfg->duration_s, &co, &plan->windows, err);
         plan->compute_wall_s = cs_wall_s() - t0;
+        if (rc == CS_ERANGE && failed >= 0)
+            rc = propagation_error(cfg, (size_t)failed, err);
     }
     if (rc != 0)
         sim_plan_free(plan);
     return rc;
+}
+
+int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err)
+{
+    sim_plan_opts o = {.threads = threads};
+    return sim_plan_build_opts(cfg, &o, plan, err);
 }
 
 void sim_plan_free(sim_plan *plan)

@@ -39,8 +39,22 @@ int sim_sats_build(const scn_config *cfg, orb_sat **sats, size_t *n, cs_err *err
 int sim_stations_build(const scn_config *cfg, orb_station **st, size_t *n, cs_err *err);
 
 /* Satellites, stations and contact windows. threads <= 1: the calling thread only. On failure
- * plan is left zeroed. */
+ * plan is left zeroed. A satellite that cannot be propagated over the scenario (a TLE set that
+ * decays, or whose epoch is too far from the scenario's) is bad input, CS_EINVAL: for a TLE
+ * constellation at the TLE file and the line of the set's line 1, for a Walker shell at the
+ * scenario's constellation.walker. */
 int sim_plan_build(const scn_config *cfg, int threads, sim_plan *plan, cs_err *err);
+
+/* What sim_plan_build_opts takes; zeroed: one thread, no progress. */
+typedef struct sim_plan_opts {
+    int threads;                       /* <= 1: the calling thread only */
+    orb_contacts_progress_fn progress; /* NULL, or called during the window search (orbits.h:
+                                          on the calling thread, pairs searched of all pairs) */
+    void *progress_user;               /* borrowed, handed to progress */
+} sim_plan_opts;
+
+/* sim_plan_build with options (o may be NULL). */
+int sim_plan_build_opts(const scn_config *cfg, const sim_plan_opts *o, sim_plan *plan, cs_err *err);
 
 /* The digest of cfg's orbital setup: everything a contact plan depends on (epoch, duration,
  * propagator, the Walker shell or every TLE set's elements, the stations' places and elevation

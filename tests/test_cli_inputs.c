@@ -1,6 +1,7 @@
 /* test_cli_inputs.c - every command refuses an input it cannot read the same way: exit code 2
  * and a message that names the path and says why (missing; a directory given as a file; a FIFO,
- * which is refused without waiting for a writer). */
+ * which is refused without waiting for a writer). A scenario's TLE path that cannot be read is
+ * reported at the scenario's tle key (or the --set that gave it), with what is wrong with it. */
 #include "t.h"
 #include "t_cli.h"
 
@@ -25,6 +26,79 @@ static int run_with(const char *fmt, const char *path, char *err, size_t cap)
     free(txt);
     unlink(out);
     return rc;
+}
+
+/* Writes a scenario into dir whose constellation.tle (line 5, column 8) is tle. */
+static void write_tle_scenario(const char *path, const char *tle)
+{
+    FILE *f = fopen(path, "w");
+    T_TRUE(f != NULL);
+    if (!f)
+        return;
+    fprintf(f,
+            "name: tle-input\n"
+            "epoch: 2006-06-27T00:00:00Z\n"
+            "duration: 1h\n"
+            "constellation:\n"
+            "  tle: %s\n"
+            "ground_stations:\n"
+            "  - {name: A, lat_deg: 40, lon_deg: 16, uplink_mbps: 10, downlink_mbps: 50}\n"
+            "federated: {rounds: 1}\n",
+            tle);
+    fclose(f);
+}
+
+/* The TLE file named by a scenario: missing, a directory, a FIFO (without blocking), a device
+ * and a file above the size limit are all refused at the scenario's tle key, naming the path
+ * and what is wrong, with exit code 2; and at the --set that gave the path. */
+static void test_tle_paths(const char *dir)
+{
+    char scen[300], fifo[300], big[300], err[4096], want[1200];
+    snprintf(scen, sizeof scen, "%s/tle.yaml", dir);
+    snprintf(fifo, sizeof fifo, "%s/sets.fifo", dir);
+    snprintf(big, sizeof big, "%s/big.tle", dir);
+    T_EQ(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(big, "w");
+    T_TRUE(f != NULL);
+    if (f) {
+        /* Sparse: 33 MiB of nothing, one MiB above the limit, written in no time. */
+        T_EQ(ftruncate(fileno(f), (off_t)33 << 20), 0);
+        fclose(f);
+    }
+    const struct {
+        const char *tle, *shown, *why; /* as written; as resolved; the reason */
+    } cases[] = {
+        {"none.tle", "%s/none.tle", "cannot open: No such file or directory"},
+        {".", "%s/.", "is a directory, not a file"},
+        {"sets.fifo", "%s/sets.fifo", "is not a regular file"},
+        {"/dev/zero", "/dev/zero", "is not a regular file"},
+        {"big.tle", "%s/big.tle",
+         "is 34603008 bytes, more than the 33554432 bytes (32 MiB) a TLE file may have"},
+    };
+    const char *cmds[] = {"contacts %s", "run %s --no-models"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[400];
+        snprintf(shown, sizeof shown, cases[i].shown, dir);
+        write_tle_scenario(scen, cases[i].tle);
+        for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+            int rc = run_with(cmds[c], scen, err, sizeof err);
+            T_EQ(rc, 2);
+            snprintf(want, sizeof want, "%s:5:8: error: constellation.tle: \"%s\": %s\n", scen,
+                     shown, cases[i].why);
+            T_STREQ(err, want);
+        }
+        /* The same path given by --set: the error is the --set's. */
+        write_tle_scenario(scen, "elsewhere.tle");
+        char args[600];
+        snprintf(args, sizeof args, "contacts %%s --set constellation.tle=%s", cases[i].tle);
+        T_EQ(run_with(args, scen, err, sizeof err), 2);
+        snprintf(want, sizeof want, "--set: error: constellation.tle=%s: \"%s\": %s\n",
+                 cases[i].tle, shown, cases[i].why);
+        T_STREQ(err, want);
+    }
+    unlink(scen);
+    unlink(fifo);
+    unlink(big);
 }
 
 int main(void)
@@ -65,6 +139,7 @@ int main(void)
         }
     }
     unlink(fifo);
+    test_tle_paths(dir);
     rmdir(dir);
     return t_done();
 }

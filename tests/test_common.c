@@ -158,6 +158,19 @@ static void test_write_in_dir(const char *dir)
     T_CONTAINS(e.msg, "a file of that name exists");
     T_EQ(cs_mkdir_parent(path, &e), CS_EIO);
     T_EQ(cs_mkdir_p(sub, &e), CS_EIO);
+    /* A FIFO (or a device: never tried on /dev/null here) is not replaced by a file. */
+    snprintf(path, sizeof path, "%s/out.fifo", dir);
+    T_EQ(mkfifo(path, 0600), 0);
+    cs_err_clear(&e);
+    T_EQ(cs_write_file_in_dir(path, "z", 1, &e), CS_EIO);
+    T_CONTAINS(e.msg, "is not a regular file");
+    struct stat st;
+    T_TRUE(stat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(path);
+    /* Nor a folder. */
+    snprintf(path, sizeof path, "%s/w", dir);
+    T_EQ(cs_write_file_atomic(path, "z", 1, &e), CS_EIO);
+    T_STREQ(e.msg, "is a directory, not a file");
     /* Nothing else appeared beside the outputs. */
     names = dir_names(dir);
     T_TRUE(names && (strcmp(names, "w\nplain.txt\n") == 0 || strcmp(names, "plain.txt\nw\n") == 0));
@@ -418,6 +431,19 @@ int main(void)
     unlink(path);
     T_EQ(cs_read_file("/dev/null", &data, &len, &e), CS_EINVAL);
     T_STREQ(e.path, "/dev/null");
+    /* A size limit: from the size when it is known, while reading when it is not (/proc). */
+    snprintf(path, sizeof path, "%s/eleven", dir);
+    T_EQ(cs_write_file_atomic(path, "0123456789\n", 11, &e), 0);
+    T_EQ(cs_read_file_max(path, 11, "test file", &data, &len, &e), 0);
+    T_EQ(len, 11);
+    free(data);
+    T_EQ(cs_read_file_max(path, 10, "test file", &data, &len, &e), CS_EINVAL);
+    T_STREQ(e.msg, "is 11 bytes, more than the 10 bytes a test file may have");
+    T_TRUE(data == NULL);
+    unlink(path);
+    T_EQ(cs_read_file_max("/proc/self/status", 10, "test file", &data, &len, &e), CS_EINVAL);
+    T_CONTAINS(e.msg, "is at least ");
+    T_CONTAINS(e.msg, " bytes, more than the 10 bytes a test file may have");
     snprintf(sub, sizeof sub, "%s/in_dir", dir);
     T_EQ(cs_mkdir_p(sub, &e), 0);
     test_write_in_dir(sub);

@@ -4,7 +4,9 @@
 #include "t.h"
 
 #include <gsl/gsl_errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define JD0 2461041.5 /* 2026-01-01T00:00:00Z */
 
@@ -360,6 +362,166 @@ static void test_errors(void)
     T_EQ(orb_contacts_compute(&s, 1, &st, 1, JD0, 30.0 * 86400.0, 1, &plan, &e), CS_ERANGE);
     T_CONTAINS(e.msg, "FALLING");
     T_TRUE(plan.w == NULL);
+
+    /* Its index comes back too (for callers that know where the satellite came from), on any
+     * thread count: here the second of three, between two that stay up. */
+    orb_walker w3 = {550.0, 53.0, 2, 2, 0, 0.0};
+    T_EQ(orb_walker_build(&w3, JD0, ORB_PROP_SGP4, &sats, &ns, &e), 0);
+    if (ns == 2) {
+        orb_sat three[3] = {sats[0], s, sats[1]};
+        for (int threads = 1; threads <= 3; threads += 2) {
+            long failed = -7;
+            orb_contacts_opts o = {.threads = threads, .failed_sat = &failed};
+            T_EQ(orb_contacts_compute_opts(three, 3, &st, 1, JD0, 30.0 * 86400.0, &o, &plan, &e),
+                 CS_ERANGE);
+            T_EQ(failed, 1);
+            T_CONTAINS(e.msg, "satellite FALLING cannot be propagated");
+            o.threads = 1;
+            T_EQ(orb_contacts_compute_opts(three, 1, &st, 1, JD0, 86400.0, &o, &plan, &e), 0);
+            T_EQ(failed, -1);
+            orb_windows_free(&plan);
+        }
+    }
+    free(sats);
+}
+
+/* The progress hook: called on the calling thread only, pairs done never decreasing, the last
+ * call with every pair done; the plan is the same with and without it, for any thread count. */
+typedef struct prog_log {
+    pthread_t caller;
+    int calls, off_thread, backwards;
+    uint64_t last, total;
+} prog_log;
+
+static void on_progress(void *user, uint64_t done, uint64_t total)
+{
+    prog_log *l = user;
+    l->calls++;
+    l->off_thread += !pthread_equal(pthread_self(), l->caller);
+    l->backwards += done < l->last;
+    l->last = done;
+    l->total = total;
+}
+
+static void test_progress(void)
+{
+    orb_walker w = {550.0, 53.0, 12, 3, 1, 0.0};
+    orb_sat *sats = NULL;
+    size_t ns = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_J2, &sats, &ns, &e), 0);
+    orb_station st[3] = {
+        {"A", 40.0, 16.0, 0.0, 10.0}, {"B", -30.0, 120.0, 0.0, 5.0}, {"C", 65.0, -20.0, 0.0, 10.0}};
+    orb_windows ref = {0};
+    T_EQ(orb_contacts_compute(sats, ns, st, 3, JD0, 86400.0, 1, &ref, &e), 0);
+    for (int threads = 1; threads <= 3; threads++) {
+        prog_log l = {.caller = pthread_self()};
+        orb_contacts_opts o = {.threads = threads, .progress = on_progress, .progress_user = &l};
+        orb_windows p = {0};
+        T_EQ(orb_contacts_compute_opts(sats, ns, st, 3, JD0, 86400.0, &o, &p, &e), 0);
+        if (threads == 1) /* after every pair, then once at the end */
+            T_EQ(l.calls, ns * 3 + 1);
+        else /* the other threads may have searched every pair */
+            T_TRUE(l.calls >= 1);
+        T_EQ(l.off_thread, 0);
+        T_EQ(l.backwards, 0);
+        T_EQ_U64(l.total, ns * 3);
+        T_EQ_U64(l.last, ns * 3);
+        T_EQ(p.n, ref.n);
+        T_TRUE(p.n == ref.n && memcmp(p.w, ref.w, p.n * sizeof *p.w) == 0);
+        orb_windows_free(&p);
+    }
+    orb_windows_free(&ref);
+    free(sats);
+}
+
+/* The cost estimate before a search: its propagations are exactly the search's track samples
+ * (same step rule), for any propagator and an eccentric orbit too; its expected windows are
+ * those found within a factor of 1.5 for a shell over stations spread over the globe (the
+ * estimate is an average over station placements); more stations, satellites or time cost
+ * proportionally more. */
+static void test_cost(void)
+{
+    const orb_station st[6] = {{"A", 40.0, 16.0, 0.0, 10.0},  {"B", -30.0, 120.0, 0.0, 5.0},
+                               {"C", 65.0, -20.0, 0.0, 10.0}, {"D", 5.0, -75.0, 0.0, 10.0},
+                               {"E", -60.0, 60.0, 0.0, 0.0},  {"F", 25.0, 90.0, 0.0, 15.0}};
+    double masks[6];
+    for (int j = 0; j < 6; j++)
+        masks[j] = st[j].min_elevation_deg;
+    const double dur = 86400.0;
+    for (int prop = 0; prop < ORB_PROP_KINDS; prop++) {
+        orb_walker w = {550.0, 53.0, 24, 6, 1, 0.0};
+        orb_sat *sats = NULL;
+        size_t ns = 0;
+        cs_err e;
+        cs_err_clear(&e);
+        T_EQ(orb_walker_build(&w, JD0, (orb_prop_kind)prop, &sats, &ns, &e), 0);
+        if (ns != 24)
+            return;
+        orb_contact_stats cst;
+        orb_windows plan = {0};
+        T_EQ(orb_contacts_compute_stats(sats, ns, st, 6, JD0, dur, 1, &plan, &cst, &e), 0);
+        orb_contacts_cost one, each;
+        orb_contacts_cost_init(&one, masks, 6, dur);
+        orb_contacts_cost_add(&one, &sats[0], ns); /* a shell: one satellite for all */
+        orb_contacts_cost_init(&each, masks, 6, dur);
+        for (size_t i = 0; i < ns; i++)
+            orb_contacts_cost_add(&each, &sats[i], 1);
+        T_NEAR(one.sat_steps, (double)cst.track_evals, 0);
+        T_NEAR(each.sat_steps, (double)cst.track_evals, 0);
+        T_NEAR(each.pair_steps, 6.0 * (double)cst.track_evals, 0);
+        T_NEAR(each.work, each.pair_steps + ORB_CONTACTS_PROP_WORK * each.sat_steps, 0);
+        fprintf(stderr, "%s: %zu windows found, %.0f expected; %.0f track samples, step %.1f s\n",
+                orb_prop_name((orb_prop_kind)prop), plan.n, each.windows, each.sat_steps,
+                each.step_s);
+        T_TRUE(each.windows > plan.n / 1.5 && each.windows < plan.n * 1.5);
+        T_NEAR(each.window_bytes, each.windows * 3 * sizeof(orb_window), 1e-6 * each.window_bytes);
+        /* a LEO track: 81 bytes a sample and the fine samples of one pass (minutes), not more */
+        T_TRUE(each.track_bytes > 81.0 * (dur / each.step_s) &&
+               each.track_bytes < 81.0 * (dur / each.step_s + 2) + 16.0 * 4000);
+        orb_windows_free(&plan);
+        free(sats);
+    }
+
+    /* An eccentric orbit (Molniya-like, e = 0.7): the step is set at perigee; the estimate's
+     * samples are the search's. A geostationary one: a station can follow it all the time, so
+     * one thread's fine samples cover the whole duration. */
+    orb_elements el;
+    memset(&el, 0, sizeof el);
+    el.jd_epoch = JD0;
+    el.incl_rad = 63.4 * ORB_DEG2RAD;
+    el.ecc = 0.7;
+    el.argp_rad = 270.0 * ORB_DEG2RAD;
+    el.n_radmin = 2.006 * 2.0 * ORB_PI / 1440.0;
+    orb_sat s[2];
+    cs_err e;
+    T_EQ(orb_sat_init(&s[0], "MOLNIYA", ORB_PROP_KEPLER, &el, &e), 0);
+    el.ecc = 0.0;
+    el.incl_rad = 0.0;
+    el.n_radmin = 1.0027 * 2.0 * ORB_PI / 1440.0;
+    T_EQ(orb_sat_init(&s[1], "GEO", ORB_PROP_KEPLER, &el, &e), 0);
+    for (int i = 0; i < 2; i++) {
+        orb_contact_stats cst;
+        orb_windows plan = {0};
+        T_EQ(orb_contacts_compute_stats(&s[i], 1, st, 6, JD0, dur, 1, &plan, &cst, &e), 0);
+        orb_contacts_cost c;
+        orb_contacts_cost_init(&c, masks, 6, dur);
+        orb_contacts_cost_add(&c, &s[i], 1);
+        T_NEAR(c.sat_steps, (double)cst.track_evals, 0);
+        orb_windows_free(&plan);
+        if (i == 1) /* 300-s steps, 15 fine samples each, over the whole duration */
+            T_TRUE(c.track_bytes >= 16.0 * 15 * (dur / 300.0));
+    }
+
+    /* Twice the time, stations or satellites: twice the work and windows. */
+    orb_contacts_cost a, b;
+    orb_contacts_cost_init(&a, masks, 6, dur);
+    orb_contacts_cost_add(&a, &s[0], 10);
+    orb_contacts_cost_init(&b, masks, 6, dur);
+    orb_contacts_cost_add(&b, &s[0], 20);
+    T_NEAR(b.work, 2 * a.work, 1e-9 * b.work);
+    T_NEAR(b.windows, 2 * a.windows, 1e-9 * b.windows);
 }
 
 int main(void)
@@ -373,5 +535,7 @@ int main(void)
     test_grazing(0.002);
     test_grazing(0.006);
     test_errors();
+    test_progress();
+    test_cost();
     return t_done();
 }

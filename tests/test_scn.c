@@ -170,14 +170,16 @@ static int bad_file(const char *path)
     const char *x = exe();
     if (x) {
         char cmd[2048], *out = NULL;
-        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>&1 >/dev/null", x, path);
+        /* A limit that is not enforced would start the work it guards (a plan of days, a FIFO):
+         * timeout makes that a failure (exit 124) instead of a hang. */
+        snprintf(cmd, sizeof cmd, "timeout 60 '%s' contacts '%s' 2>&1 >/dev/null", x, path);
         int st = run(cmd, &out);
         T_EQ(st, 2);
         char want_nl[1500];
         snprintf(want_nl, sizeof want_nl, "%s\n", want);
         T_STREQ(out, want_nl);
         free(out);
-        snprintf(cmd, sizeof cmd, "'%s' contacts '%s' 2>/dev/null", x, path);
+        snprintf(cmd, sizeof cmd, "timeout 60 '%s' contacts '%s' 2>/dev/null", x, path);
         run(cmd, &out);
         T_STREQ(out, "");
         free(out);
@@ -732,6 +734,60 @@ static void test_tle_read_once(void)
     T_EQ(rmdir(dir), 0);
 }
 
+/* A TLE set whose elements cannot start propagating (perigee inside the Earth: eccentricity 0.9
+ * at 15.6 rev/day) is refused by the loader, at the set's line 1 in the TLE file, for every
+ * propagator; the same set read by a 2-line file is named by its catalogue number. */
+static void test_tle_elements(void)
+{
+    char dir[] = "/tmp/test_scn_elements.XXXXXX";
+    if (!mkdtemp(dir)) {
+        T_TRUE(!"mkdtemp failed");
+        return;
+    }
+    char tle[256], label[256];
+    snprintf(tle, sizeof tle, "%s/ecc.tle", dir);
+    snprintf(label, sizeof label, "%s/mem.yaml", dir);
+    static const char sets[] =
+        "# a good set, then one that cannot be propagated\n"
+        "SAT-B\n"
+        "1 28057U 03049A   06177.78615833  .00000060  00000-0  35940-4 0  1836\n"
+        "2 28057  98.4283 247.6961 0000884  88.1964 271.9322 14.35478080140550\n"
+        "HIGH-ECC\n"
+        "1 06251U 62025E   06176.82412014  .00008885  00000-0  12808-3 0  3985\n"
+        "2 06251  58.0579  54.0425 9000035 139.1568 221.1854 15.56387291  6770\n";
+    cs_err e;
+    T_EQ(cs_write_file_atomic(tle, sets, strlen(sets), &e), 0);
+    static const char text[] = "name: elements\n"
+                               "epoch: 2006-06-27T00:00:00Z\n"
+                               "duration: 12h\n"
+                               "constellation: {tle: ecc.tle}\n"
+                               "ground_stations:\n"
+                               "  - {name: A, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                               "downlink_mbps: 4}\n"
+                               "federated: {rounds: 1}\n";
+    const char *props[] = {"sgp4", "j2", "kepler"};
+    for (size_t i = 0; i < 3; i++) {
+        char set[64], want[600];
+        snprintf(set, sizeof set, "constellation.propagator=%s", props[i]);
+        const char *one[] = {set};
+        scn_config *c = NULL;
+        T_EQ(scn_load_text(label, text, strlen(text), one, 1, &c, &e), CS_EINVAL);
+        snprintf(want, sizeof want,
+                 "%s:6: error: satellite HIGH-ECC: perigee radius 677.0 km is inside the Earth "
+                 "(propagator %s)",
+                 tle, props[i]);
+        T_STREQ(err_text(&e), want);
+        T_TRUE(c == NULL);
+    }
+    /* Selecting the good set alone loads. */
+    const char *good[] = {"constellation.select=SAT-B"};
+    scn_config *c = NULL;
+    T_EQ(scn_load_text(label, text, strlen(text), good, 1, &c, &e), 0);
+    scn_free(c);
+    remove(tle);
+    T_EQ(rmdir(dir), 0);
+}
+
 static const char MINI[] = "name: m\n"
                            "epoch: 2026-01-01T00:00:00Z\n"
                            "duration: 1h\n"
@@ -850,6 +906,174 @@ static void test_yaml_edges(void)
         T_STREQ(err_text(&e), "--set: error: federated.rounds=4: federated: no");
         scn_free(c);
     }
+}
+
+/* A scenario with n stations after MINI's first lines; every station key written when full.
+ * Malloc'd. */
+static char *stations_text(size_t n, bool full)
+{
+    size_t cap = 4096 + n * 256, len = 0;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    len += (size_t)snprintf(t, cap,
+                            "name: many\n"
+                            "epoch: 2026-01-01T00:00:00Z\n"
+                            "duration: 1h\n"
+                            "constellation:\n"
+                            "  walker: {altitude_km: 550, inclination_deg: 53, satellites: 1, "
+                            "planes: 1}\n"
+                            "federated: {rounds: 1}\n"
+                            "ground_stations:\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                full ? "  - {name: S%zu, lat_deg: 1, lon_deg: 2, alt_m: 0, "
+                                       "min_elevation_deg: 10, uplink_mbps: 3, downlink_mbps: 4, "
+                                       "cost_per_mb: 0, cost_per_minute: 0, antennas: 1}\n"
+                                     : "  - {name: S%zu, lat_deg: 1, lon_deg: 2, uplink_mbps: 3, "
+                                       "downlink_mbps: 4}\n",
+                                i);
+    return t;
+}
+
+/* The loader's limits, each with what it is (docs/scenario.md, "Limits"). */
+static void test_limits(void)
+{
+    /* A scenario file above 4 MiB is refused from its size, before it is read (a sparse file:
+     * nothing to read anyway). */
+    char big[] = "/tmp/test_scn_big.XXXXXX";
+    int fd = mkstemp(big);
+    T_TRUE(fd >= 0);
+    if (fd >= 0) {
+        T_EQ(ftruncate(fd, (off_t)(4 << 20) + 1), 0);
+        close(fd);
+        char want[300];
+        snprintf(want, sizeof want,
+                 "%s: error: is 4194305 bytes, more than the 4194304 bytes (4 MiB) a scenario "
+                 "file may have",
+                 big);
+        T_STREQ(load_err(big, NULL, 0), want);
+        unlink(big);
+    }
+
+    /* The duration limit is the loader's: at the value, or at the --set that gave it. */
+    const char *long_set[] = {"duration=2e9"};
+    T_STREQ(load_err("tests/data/good/minimal.yaml", long_set, 1),
+            "--set: error: duration=2e9: expected a duration of at most 1e9 s (31.7 years), got "
+            "2e9");
+
+    /* 9,000 stations with every key written (21 YAML nodes each: 189,000 in all) load; 10,001
+     * are more than the stations limit, said as such at the list. */
+    char *t = stations_text(9000, true);
+    scn_config *c = NULL;
+    cs_err e;
+    T_TRUE(t != NULL);
+    if (t && scn_load_text("mem.yaml", t, strlen(t), NULL, 0, &c, &e) != 0)
+        fprintf(stderr, "9000 stations: %s\n", err_text(&e));
+    T_TRUE(c != NULL);
+    if (c) {
+        T_EQ(c->n_stations, 9000);
+        T_STREQ(c->stations[8999].name, "S8999");
+    }
+    scn_free(c);
+    free(t);
+    t = stations_text(10001, false);
+    T_TRUE(t != NULL);
+    if (t)
+        T_STREQ(text_err(t, NULL, 0),
+                "mem.yaml:8:3: error: ground_stations: expected at most 10000 stations, got 10001 "
+                "(far beyond real ground networks; every station is searched against every "
+                "satellite)");
+    free(t);
+
+    /* A document of more YAML nodes than the limit is said to be that, at the first node past
+     * it (here item 499,999 of the list: the root mapping, the key and the list come first). */
+    size_t cap = 64 + 2 * 500001, len = 0;
+    t = malloc(cap);
+    T_TRUE(t != NULL);
+    if (t) {
+        len += (size_t)snprintf(t, cap, "x: [");
+        for (int i = 0; i < 500001; i++)
+            len += (size_t)snprintf(t + len, cap - len, "%s", i ? ",a" : "a");
+        snprintf(t + len, cap - len, "]\n");
+        char want[400];
+        snprintf(want, sizeof want,
+                 "mem.yaml:1:%d: error: the document has more than 500000 YAML nodes (a node is a "
+                 "key, a value or a list item), the most a scenario may have: the limit bounds the "
+                 "loader's memory and leaves room for 10000 stations with every key written",
+                 5 + 2 * 499997);
+        T_STREQ(text_err(t, NULL, 0), want);
+    }
+    free(t);
+    /* Aliases that expand a small document beyond it (10^6 nodes from six lines) are said to be
+     * aliases. */
+    const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                       "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                       "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    T_CONTAINS(text_err(bomb, NULL, 0), "mem.yaml:1:");
+    T_CONTAINS(text_err(bomb, NULL, 0),
+               ": aliases expand the document to more than 500000 YAML nodes, "
+               "the most a scenario may have (an alias copies its anchor's whole node)");
+}
+
+/* The contact plan's cost is bounded before any work (tests/data/bad/plan_*.yaml hold the
+ * refusals at file locations): 10 satellites over 1e9 s (a track of 690 MiB in every search
+ * thread) and 100,000 over 1e9 s (days of work) are refused at once, at the --set that made
+ * them so; the largest shipped scenarios, and a 6,000-satellite shell with walker-1584's 100
+ * stations over a day, load. */
+static void test_plan_limits(void)
+{
+    const char *ten[] = {"duration=1e9"};
+    double t0 = cs_wall_s();
+    T_STREQ(load_err("scenarios/walker-10.yaml", ten, 1),
+            "--set: error: duration=1e9: the contact search holds a satellite's whole track in "
+            "memory, in every thread: over 1e9 s in steps of 112 s that is 689 MiB, more than the "
+            "limit of 256 MiB; for these orbits the duration can be at most about 12 years");
+    const char *many[] = {"duration=1e9", "constellation.walker.satellites=100000",
+                          "constellation.walker.planes=1000"};
+    T_STREQ(load_err("scenarios/walker-10.yaml", many, 3),
+            "--set: error: constellation.walker.satellites=100000: the contact plan is too much "
+            "work: 100000 satellites (constellation.walker.satellites) x 3 stations "
+            "(ground_stations) over 1e9 s (duration), sampled every 112 s, is 2.7e12 "
+            "satellite-station steps and 8.9e11 propagations, 1.34e13 steps in all (a "
+            "propagation counting 12), about 6 days of one core, more than the limit of 1e10 "
+            "steps (about 7 min): use fewer satellites or stations, or a shorter duration");
+    /* walker-1584's 100 stations over 30 days: windows beyond the memory limit. */
+    const char *month[] = {"duration=30d"};
+    T_STREQ(load_err("scenarios/walker-1584.yaml", month, 1),
+            "--set: error: duration=30d: the contact plan would not fit in memory: 1584 "
+            "satellites (constellation.walker.satellites) x 100 stations (ground_stations) over "
+            "2.6e6 s (duration) make about 1.9e7 contact windows, 2.5 GiB while they are found; "
+            "the limit is 2.0 GiB: use fewer satellites or stations, or a shorter duration");
+    double dt = cs_wall_s() - t0;
+    fprintf(stderr, "three refusals in %.3f s\n", dt);
+    T_TRUE(dt < 1.0); /* an estimate, not the work: milliseconds */
+
+    const char *shipped[] = {"scenarios/cubesat-uhf.yaml",
+                             "scenarios/eo-tle.yaml",
+                             "scenarios/quickstart.yaml",
+                             "scenarios/seed-replica.yaml",
+                             "scenarios/walker-10.yaml",
+                             "scenarios/walker-1584.yaml",
+                             "scenarios/walker-40-dirichlet.yaml",
+                             "scenarios/walker-40.yaml",
+                             "tests/data/good/full.yaml",
+                             "tests/data/good/minimal.yaml",
+                             "tests/data/good/polar.yaml",
+                             "tests/data/good/tle.yaml",
+                             "tests/data/sim/e2e.yaml",
+                             "tests/data/sim/sweep.yaml",
+                             "tests/data/sim/viz.yaml"};
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++)
+        scn_free(load(shipped[i], NULL, 0));
+    const char *big[] = {"constellation.walker.satellites=6000", "constellation.walker.planes=60"};
+    scn_free(load("scenarios/walker-1584.yaml", big, 2));
+    /* A week of walker-1584 too (about 4.4e6 windows, 640 MiB while they are found). */
+    const char *week[] = {"duration=7d"};
+    scn_free(load("scenarios/walker-1584.yaml", week, 1));
 }
 
 static void test_json(void)
@@ -1023,6 +1247,45 @@ static int csv_split(char *line, char **fields, int max)
         }
     }
     return n;
+}
+
+/* A TLE set that cannot be propagated names the TLE file and its line 1, exit code 2: when the
+ * search finds it decaying (here SAT-A of sats.tle, line 4, reenters on 2012-04-14), from the
+ * library and from `constsim contacts` and `constsim run` (which stops before the dataset). */
+static void test_tle_decay(void)
+{
+    const char *sets[] = {"constellation.select=SAT-A", "epoch=2012-04-01", "duration=20d"};
+    const char *prefix = "tests/data/good/sats.tle:4: error: satellite SAT-A cannot be propagated "
+                         "at t = ";
+    const char *suffix = "satellite has decayed (the set's epoch is 2006-06-25T19:46:43.980Z, "
+                         "the scenario's 2012-04-01)";
+    scn_config *c = load("tests/data/good/tle.yaml", sets, 3);
+    if (c) {
+        sim_plan pl;
+        cs_err e;
+        cs_err_clear(&e);
+        T_EQ(sim_plan_build(c, 2, &pl, &e), CS_EINVAL);
+        T_STREQ(e.path, "tests/data/good/sats.tle");
+        T_EQ(e.line, 4);
+        T_CONTAINS(err_text(&e), prefix);
+        T_CONTAINS(err_text(&e), suffix);
+        T_TRUE(pl.windows.w == NULL && pl.sats == NULL);
+        scn_free(c);
+    }
+    const char *x = exe();
+    if (!x)
+        return;
+    const char *cmds[] = {"contacts", "run --no-models --no-trace"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char cmd[1024], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "'%s' %s tests/data/good/tle.yaml --set %s --set %s --set %s 2>&1 >/dev/null", x,
+                 cmds[i], sets[0], sets[1], sets[2]);
+        T_EQ(run(cmd, &out), 2);
+        T_CONTAINS(out, prefix);
+        T_CONTAINS(out, suffix);
+        free(out);
+    }
 }
 
 static void test_contacts_cli(void)
@@ -1211,12 +1474,16 @@ int main(int argc, char **argv)
         test_set_errors();
         test_tle();
         test_tle_read_once();
+        test_tle_elements();
         test_yaml_edges();
+        test_limits();
+        test_plan_limits();
         test_json();
         return t_done();
     }
     if (argc == 2 && strcmp(argv[1], "contacts") == 0) {
         test_contacts_library();
+        test_tle_decay();
         test_contacts_cli();
         return t_done();
     }

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "orb_sgp4.h"
 #include "orb_tle.h"
@@ -340,8 +342,72 @@ static void test_sgp4_init_rejects(void)
     expect_init_error(&t.el, ORB_SGP4_E_PERT_ECC, "33334");
 }
 
+/* Limits: a path that is not a regular file is refused without blocking (a FIFO would wait for
+ * a writer: alarm() ends the test if it does), a file above ORB_TLE_MAX_FILE_BYTES before it is
+ * read, and the set after the ORB_TLE_MAX_SETS-th at its line. */
+static void test_limits(void)
+{
+    char dir[] = "/tmp/test_tle.XXXXXX";
+    if (!mkdtemp(dir)) {
+        T_TRUE(!"mkdtemp failed");
+        return;
+    }
+    char fifo[300], big[300];
+    snprintf(fifo, sizeof fifo, "%s/sets.fifo", dir);
+    snprintf(big, sizeof big, "%s/big.tle", dir);
+    orb_tle *t = NULL;
+    size_t n = 0;
+    cs_err err;
+    T_EQ(mkfifo(fifo, 0600), 0);
+    alarm(30);
+    T_EQ(orb_tle_load(fifo, &t, &n, &err), CS_EINVAL);
+    T_STREQ(err.msg, "is not a regular file");
+    T_EQ(orb_tle_load("/dev/zero", &t, &n, &err), CS_EINVAL);
+    T_STREQ(err.msg, "is not a regular file");
+    T_EQ(orb_tle_load(dir, &t, &n, &err), CS_EINVAL);
+    T_STREQ(err.msg, "is a directory, not a file");
+    alarm(0);
+    FILE *f = fopen(big, "w");
+    T_TRUE(f != NULL);
+    if (f) {
+        T_EQ(ftruncate(fileno(f), (off_t)ORB_TLE_MAX_FILE_BYTES + 1), 0);
+        fclose(f);
+    }
+    T_EQ(orb_tle_load(big, &t, &n, &err), CS_EINVAL);
+    T_STREQ(err.path, big);
+    T_STREQ(err.msg,
+            "is 33554433 bytes, more than the 33554432 bytes (32 MiB) a TLE file may have");
+    T_TRUE(t == NULL);
+    unlink(big);
+    unlink(fifo);
+    rmdir(dir);
+
+    /* ORB_TLE_MAX_SETS two-line sets load; one more is an error at its line 1. */
+    size_t set_len = strlen(k_iss1) + strlen(k_iss2) + 2;
+    size_t cap = (ORB_TLE_MAX_SETS + 1) * set_len + 1, len = 0;
+    char *text = malloc(cap);
+    T_TRUE(text != NULL);
+    if (!text)
+        return;
+    for (int i = 0; i < ORB_TLE_MAX_SETS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s\n%s\n", k_iss1, k_iss2);
+    T_EQ(orb_tle_parse_text("many.tle", text, len, &t, &n, &err), 0);
+    T_EQ(n, ORB_TLE_MAX_SETS);
+    free(t);
+    len += (size_t)snprintf(text + len, cap - len, "%s\n%s\n", k_iss1, k_iss2);
+    T_EQ(orb_tle_parse_text("many.tle", text, len, &t, &n, &err), CS_EINVAL);
+    T_STREQ(err.path, "many.tle");
+    T_EQ(err.line, 2L * ORB_TLE_MAX_SETS + 1);
+    T_STREQ(err.msg, "more than 100000 TLE sets: a TLE file holds at most that many (as many as a "
+                     "scenario may have satellites)");
+    T_TRUE(t == NULL);
+    T_EQ(n, 0);
+    free(text);
+}
+
 int main(void)
 {
+    test_limits();
     test_good_files();
     test_bad_files();
     test_parse_strings();
