@@ -25,57 +25,6 @@ static void usage(FILE *f)
     cli_data_usage(f, "evaluation batch (default 256)");
 }
 
-/* Reads the list file into indices of ds. Errors name the file and the entry's line (blank and
- * comment lines counted); the message is formatted before the file's text is freed. */
-static int read_list(const char *path, const nn_dataset *ds, uint32_t **out, size_t *n, cs_err *err)
-{
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    if (cs_read_file(path, &buf, &len, err))
-        return err->code;
-    size_t cap = 1024, cnt = 0;
-    uint32_t *idx = malloc(cap * sizeof *idx);
-    int rc = idx ? 0 : cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-    long line = 0;
-    for (char *s = (char *)buf; rc == 0 && s < (char *)buf + len; line++) {
-        char *nl = memchr(s, '\n', (size_t)((char *)buf + len - s));
-        char *next = nl ? nl + 1 : (char *)buf + len;
-        if (nl)
-            *nl = '\0';
-        size_t l = strlen(s);
-        while (l > 0 && (s[l - 1] == '\r' || s[l - 1] == ' ' || s[l - 1] == '\t'))
-            s[--l] = '\0';
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s != '\0' && *s != '#') {
-            long k = nn_data_find_path(ds, s);
-            if (k < 0) {
-                rc = cs_err_set(err, CS_EINVAL, path, line + 1, 1,
-                                "\"%s\" is not an image of the dataset at %s", s, ds->root);
-            } else if (cnt == cap) {
-                uint32_t *ni = realloc(idx, 2 * cap * sizeof *idx);
-                if (!ni)
-                    rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-                else
-                    idx = ni, cap *= 2;
-            }
-            if (rc == 0)
-                idx[cnt++] = (uint32_t)k;
-        }
-        s = next;
-    }
-    free(buf);
-    if (rc == 0 && cnt == 0)
-        rc = cs_err_set(err, CS_EINVAL, path, 0, 0, "lists no images");
-    if (rc) {
-        free(idx);
-        return rc;
-    }
-    *out = idx;
-    *n = cnt;
-    return 0;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *list = NULL;
@@ -117,7 +66,7 @@ int cmd_eval(int argc, char **argv)
     if (cli_data_open(&d, &ds, list ? NULL : &train, &n_train, &test, &n_test, &err))
         goto fail;
     if (list) {
-        if (read_list(list, &ds, &idx, &n, &err))
+        if (nn_data_list_read(&ds, list, &idx, &n, &err))
             goto fail;
     } else {
         idx = test;

@@ -478,6 +478,25 @@ int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err)
     int rc = cs_read_file(path, &data, &len, err);
     if (rc)
         return rc;
+    rc = orb_tle_load_text(path, (const char *)data, len, out, n, err);
+    free(data);
+    return rc;
+}
+
+int orb_tle_load_text(const char *path, const char *text, size_t len, orb_tle **out, size_t *n,
+                      cs_err *err)
+{
+    CS_ASSERT(path && (text || len == 0) && out && n);
+    *out = NULL;
+    *n = 0;
+    /* a copy: the lines are cut in place */
+    unsigned char *data = len < SIZE_MAX ? malloc(len + 1) : NULL;
+    if (!data)
+        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (%zu bytes)", len);
+    if (len)
+        memcpy(data, text, len);
+    data[len] = '\0';
+    int rc;
     const unsigned char *nul = memchr(data, '\0', len);
     if (nul) {
         rc = cs_err_set_at(err, CS_EINVAL, path, (long long)(nul - data),

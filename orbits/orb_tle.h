@@ -57,6 +57,10 @@ int orb_tle_parse_flags(const char *name, const char *line1, const char *line2, 
  * ignored; CRLF tolerated). *out is malloc'd (caller frees; NULL when *n is 0). Errors name the
  * file and line. */
 int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err);
+/* Same, from len bytes of text in memory (need not be NUL-terminated); path only labels
+ * errors. orb_tle_load reads the file and calls this. */
+int orb_tle_load_text(const char *path, const char *text, size_t len, orb_tle **out, size_t *n,
+                      cs_err *err);
 
 /* The name a set goes by (in select lists and satellite names): its title, or its catalogue
  * number when it has none. */

@@ -399,14 +399,20 @@ int rep_parse_json(const char *path, cJSON **out, cs_err *err)
     int rc = cs_read_file(path, &data, &len, err);
     if (rc)
         return rc;
+    rc = rep_parse_json_text(path, (const char *)data, len, out, err);
+    free(data);
+    return rc;
+}
+
+int rep_parse_json_text(const char *path, const char *text, size_t len, cJSON **out, cs_err *err)
+{
+    *out = NULL;
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!j) {
-        long long off = end ? (long long)(end - (const char *)data) : 0;
-        free(data);
+        long long off = end ? (long long)(end - text) : 0;
         return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
     }
-    free(data);
     *out = j;
     return 0;
 }

@@ -425,8 +425,20 @@ int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err)
                               "a folder without sweep.json: not a sweep folder (docs/sweep.md)");
         path = sweep;
     }
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = cs_read_file(path, &data, &len, err);
+    if (rc)
+        return rc;
+    rc = rep_cmp_add_text(c, path, (const char *)data, len, err);
+    free(data);
+    return rc;
+}
+
+int rep_cmp_add_text(rep_cmp *c, const char *path, const char *text, size_t len, cs_err *err)
+{
     cJSON *j = NULL;
-    int rc = rep_parse_json(path, &j, err);
+    int rc = rep_parse_json_text(path, text, len, &j, err);
     if (rc)
         return rc;
     if (is_report(j))
