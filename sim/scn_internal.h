@@ -34,6 +34,9 @@ typedef struct scn__node {
 #define SCN__MAX_DEPTH 32
 #define SCN__MAX_NODES 100000
 #define SCN__MAX_FILE_BYTES (4u << 20)
+/* Keys of one mapping: the duplicate check compares each key with those before it, and no
+ * scenario section has more than a few dozen. */
+#define SCN__MAX_MAP_KEYS 1000
 
 void scn__node_free(scn__node *n);
 
