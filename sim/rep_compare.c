@@ -385,7 +385,10 @@ static int add_sweep(rep_cmp *c, const char *path, const cJSON *j, cs_err *err)
     {
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, "key")))
             return cs_err_set(err, CS_EINVAL, path, 0, 0, "axes[%zu]: no \"key\" string", n_ax);
-        n_ax++;
+        /* the point labels compare every axis key with every other (axis_labels) */
+        if (++n_ax > SWP_MAX_AXES)
+            return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                              "axes: more than %d, the most constsim sweep writes", SWP_MAX_AXES);
     }
     axis *ax = n_ax ? calloc(n_ax, sizeof *ax) : NULL;
     if (n_ax && !ax)
