@@ -108,8 +108,7 @@ if [ "$fail" != 0 ]; then
       echo "--- $t: $log" >&2
       grep -E 'ERROR|runtime error:|SUMMARY|ALARM|assertion|Timeout' "$log" | head -20 >&2 ||
         tail -n 5 "$log" >&2
-      sed -n 's/.*Test unit written to \(.*\)/reproducer: \1/p' "$log" >&2
-      echo "reproduce: $B/fuzz/fuzz_$t <reproducer>" >&2
+      sed -n "s|.*Test unit written to \(.*\)|reproduce: $B/fuzz/fuzz_$t \1|p" "$log" >&2
     fi
   done
   exit 1
