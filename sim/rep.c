@@ -413,6 +413,16 @@ int rep_parse_json_text(const char *path, const char *text, size_t len, cJSON **
         long long off = end ? (long long)(end - text) : 0;
         return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
     }
+    /* cJSON stops after the value: only blanks may follow */
+    size_t pos = (size_t)(end - text);
+    while (pos < len &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
+        pos++;
+    if (pos < len) {
+        cJSON_Delete(j);
+        return cs_err_set_at(err, CS_EINVAL, path, (long long)pos,
+                             "not valid JSON: text after the JSON value");
+    }
     *out = j;
     return 0;
 }

@@ -481,6 +481,32 @@ static void test_axes_limit(void)
     }
 }
 
+/* Text after the JSON value is refused (it was ignored: a report with garbage, or two reports,
+ * in one file read as the first); blanks after it are fine. */
+static void test_trailing_text(void)
+{
+    static const char *const texts[] = {
+        "{\"format\": \"constsim-report/1\", \"runs\": []} \n\t\r\n",
+        "{\"format\": \"constsim-report/1\", \"runs\": []}\n garbage ]]]",
+        "{\"format\": \"constsim-report/1\", \"runs\": []}{\"format\": \"x\"}",
+    };
+    for (int i = 0; i < 3; i++) {
+        rep_cmp c;
+        rep_cmp_init(&c);
+        cs_err err;
+        cs_err_clear(&err);
+        int rc = rep_cmp_add_text(&c, "r.json", texts[i], strlen(texts[i]), &err);
+        if (i == 0) {
+            T_EQ(rc, 0);
+        } else {
+            T_EQ(rc, CS_EINVAL);
+            T_STREQ(err.msg, "not valid JSON: text after the JSON value");
+            T_EQ(err.offset, i == 1 ? 45 : 43);
+        }
+        rep_cmp_deinit(&c);
+    }
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "/tmp/test_compare.XXXXXX");
@@ -494,6 +520,7 @@ int main(void)
     test_dir();
     test_errors();
     test_axes_limit();
+    test_trailing_text();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     t_sh(cmd);
