@@ -26,98 +26,6 @@ static void usage(FILE *f)
     cli_data_usage(f, "evaluation batch (default 256)");
 }
 
-/* The entries of a list file: pointers into its text, with their lines. */
-typedef struct image_list {
-    unsigned char *text; /* owned: the file, entries cut out in place */
-    char **entry;        /* owned array; the strings point into text */
-    long *line;          /* 1-based line of each entry (blank and comment lines counted) */
-    size_t n;
-} image_list;
-
-static void list_free(image_list *l)
-{
-    free(l->text);
-    free(l->entry);
-    free(l->line);
-    memset(l, 0, sizeof *l);
-}
-
-/* Reads the list file and checks every entry against the dataset folder root on the file
- * system, before anything is decoded (nn_data_check_path). Errors name the file and the
- * entry's line. */
-static int read_list(const char *path, const char *root, image_list *l, cs_err *err)
-{
-    memset(l, 0, sizeof *l);
-    size_t len = 0;
-    if (cs_read_file(path, &l->text, &len, err))
-        return err->code;
-    size_t cap = 0;
-    int rc = 0;
-    char *const end = (char *)l->text + len;
-    long line = 0;
-    for (char *s = (char *)l->text; rc == 0 && s < end; line++) {
-        char *nl = memchr(s, '\n', (size_t)(end - s));
-        char *next = nl ? nl + 1 : end;
-        if (nl)
-            *nl = '\0';
-        size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-            s[--n] = '\0';
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s != '\0' && *s != '#') {
-            char why[1200];
-            if (nn_data_check_path(root, s, why, sizeof why) != 0) {
-                rc = cs_err_set(err, CS_EINVAL, path, line + 1, 1,
-                                "\"%s\" is not an image of the dataset at %s: %s", s, root, why);
-                break;
-            }
-            if (l->n == cap) {
-                size_t nc = cap ? 2 * cap : 1024;
-                char **ne = realloc(l->entry, nc * sizeof *ne);
-                if (ne)
-                    l->entry = ne;
-                long *nli = ne ? realloc(l->line, nc * sizeof *nli) : NULL;
-                if (nli)
-                    l->line = nli;
-                if (!ne || !nli) {
-                    rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-                    break;
-                }
-                cap = nc;
-            }
-            l->entry[l->n] = s;
-            l->line[l->n++] = line + 1;
-        }
-        s = next;
-    }
-    if (rc == 0 && l->n == 0)
-        rc = cs_err_set(err, CS_EINVAL, path, 0, 0, "lists no images");
-    if (rc)
-        list_free(l);
-    return rc;
-}
-
-/* The checked entries as indices of the decoded ds. */
-static int list_indices(const char *path, const image_list *l, const nn_dataset *ds, uint32_t **out,
-                        cs_err *err)
-{
-    uint32_t *idx = malloc(l->n * sizeof *idx);
-    if (!idx)
-        return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
-    for (size_t i = 0; i < l->n; i++) {
-        long k = nn_data_find_path(ds, l->entry[i]);
-        if (k < 0) { /* the folder changed between the check and the decoding */
-            free(idx);
-            return cs_err_set(err, CS_EINVAL, path, l->line[i], 1,
-                              "\"%s\" is not an image of the dataset at %s", l->entry[i], ds->root);
-        }
-        idx[i] = (uint32_t)k;
-    }
-    *out = idx;
-    return 0;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *list = NULL;
@@ -152,7 +60,6 @@ int cmd_eval(int argc, char **argv)
     size_t n_train = 0, n_test = 0, n = 0;
     nn_model *m = NULL;
     nn_precision prec = NN_PREC_FP32;
-    image_list entries = {0};
 
     m = nn_model_create((int)d.batch, &err);
     if (!m || nn_model_load(m, model_path, &prec, &err))
@@ -161,15 +68,14 @@ int cmd_eval(int argc, char **argv)
         /* The list is read and checked against the folder before the dataset is decoded. */
         char root[1024];
         if (nn_data_find_root(d.data, root, sizeof root, &err) ||
-            read_list(list, root, &entries, &err))
+            nn_data_list_check(root, list, &err))
             goto fail;
     }
     if (cli_data_open(&d, &ds, list ? NULL : &train, &n_train, &test, &n_test, &err))
         goto fail;
     if (list) {
-        if (list_indices(list, &entries, &ds, &idx, &err))
+        if (nn_data_list_read(&ds, list, &idx, &n, &err))
             goto fail;
-        n = entries.n;
     } else {
         idx = test;
         test = NULL;
@@ -193,7 +99,6 @@ fail:
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
 done:
-    list_free(&entries);
     nn_model_destroy(m);
     free(idx);
     free(train);

@@ -565,18 +565,24 @@ int nn_codec_load_with(const nn_layout *l, const char *path, float *state, int64
     int rc = cs_read_file(path, &buf, &len, err);
     if (rc)
         return rc;
+    rc = nn_codec_load_buf_with(l, buf, len, path, state, tracked, prec, err);
+    free(buf);
+    return rc;
+}
+
+int nn_codec_load_buf_with(const nn_layout *l, const unsigned char *buf, size_t len,
+                           const char *path, float *state, int64_t *tracked, nn_precision *prec,
+                           cs_err *err)
+{
     /* Decoded aside first: a file with a non-finite value leaves state unchanged. */
     float *tmp = malloc((l->state_floats ? l->state_floats : 1) * sizeof *tmp);
-    if (!tmp) {
-        free(buf);
+    if (!tmp)
         return cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory (model)");
-    }
     memcpy(tmp, state, l->state_floats * sizeof *tmp);
     int64_t tr[64];
     CS_ASSERT(l->n_tracked <= sizeof tr / sizeof tr[0]);
     memcpy(tr, tracked, l->n_tracked * sizeof *tr);
-    rc = nn_codec_decode_with(l, buf, len, path, NULL, tmp, tr, prec, err);
-    free(buf);
+    int rc = nn_codec_decode_with(l, buf, len, path, NULL, tmp, tr, prec, err);
     for (size_t v = 0; rc == 0 && v < l->n_views; v++) {
         const nn_view *w = &l->views[v];
         if (w->store == NN_STORE_TRACKED)

@@ -110,6 +110,11 @@ int nn_codec_save_with(const nn_layout *l, const char *path, nn_precision prec, 
  * and the element; state and tracked unchanged) when a weight or statistic is NaN or infinite. */
 int nn_codec_load_with(const nn_layout *l, const char *path, float *state, int64_t *tracked,
                        nn_precision *prec, cs_err *err);
+/* Same, from the len bytes of a model file in memory; path only labels errors (may be NULL).
+ * nn_codec_load_with reads the file and calls this. */
+int nn_codec_load_buf_with(const nn_layout *l, const unsigned char *buf, size_t len,
+                           const char *path, float *state, int64_t *tracked, nn_precision *prec,
+                           cs_err *err);
 
 /* The CNN's state arrays. */
 int nn_state_save(const char *path, nn_precision prec, const float *state, const int64_t *tracked,

@@ -779,3 +779,115 @@ long nn_data_find_path(const nn_dataset *ds, const char *rel)
             return (long)i;
     return -1;
 }
+
+/* The one list parser: entries resolved in ds (indices to *out), or, with ds NULL, checked on
+ * the file system under root (nn_data_check_path; *out gets placeholder indices). */
+static int list_parse(const nn_dataset *ds, const char *root, const char *path, const char *text,
+                      size_t len, uint32_t **out, size_t *n, cs_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        long line = 1;
+        const char *bol = text;
+        for (const char *p = text; p < nul; p++)
+            if (*p == '\n')
+                line++, bol = p + 1;
+        return cs_err_set(err, CS_EINVAL, path, line, (long)(nul - bol) + 1,
+                          "NUL byte in an image list (binary file?)");
+    }
+    /* one NUL-terminated copy of the longest line at a time */
+    size_t cap = 1024, cnt = 0, line_cap = 0;
+    uint32_t *idx = malloc(cap * sizeof *idx);
+    char *s = NULL;
+    int rc = idx ? 0 : cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+    long line = 0;
+    for (const char *p = text, *end = text + len; rc == 0 && p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *b = p, *e = nl ? nl : end;
+        p = nl ? nl + 1 : end;
+        while (e > b && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        while (b < e && (*b == ' ' || *b == '\t'))
+            b++;
+        if (b == e || *b == '#')
+            continue;
+        size_t l = (size_t)(e - b);
+        if (l >= line_cap) {
+            char *ns = realloc(s, l + 1);
+            if (!ns) {
+                rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+                break;
+            }
+            s = ns;
+            line_cap = l + 1;
+        }
+        memcpy(s, b, l);
+        s[l] = '\0';
+        char why[1200];
+        long k = ds ? nn_data_find_path(ds, s) : nn_data_check_path(root, s, why, sizeof why);
+        if (k < 0 && ds) {
+            rc = cs_err_set(err, CS_EINVAL, path, line + 1, 1,
+                            "\"%s\" is not an image of the dataset at %s", s, ds->root);
+        } else if (k < 0) {
+            rc = cs_err_set(err, CS_EINVAL, path, line + 1, 1,
+                            "\"%s\" is not an image of the dataset at %s: %s", s, root, why);
+        } else if (cnt == cap) {
+            uint32_t *ni =
+                cap < SIZE_MAX / 2 / sizeof *idx ? realloc(idx, 2 * cap * sizeof *idx) : NULL;
+            if (!ni)
+                rc = cs_err_set(err, CS_ENOMEM, path, 0, 0, "out of memory");
+            else
+                idx = ni, cap *= 2;
+        }
+        if (rc == 0)
+            idx[cnt++] = (uint32_t)k;
+    }
+    free(s);
+    if (rc == 0 && cnt == 0)
+        rc = cs_err_set(err, CS_EINVAL, path, 0, 0, "lists no images");
+    if (rc) {
+        free(idx);
+        return rc;
+    }
+    *out = idx;
+    *n = cnt;
+    return 0;
+}
+
+int nn_data_list_parse(const nn_dataset *ds, const char *path, const char *text, size_t len,
+                       uint32_t **out, size_t *n, cs_err *err)
+{
+    return list_parse(ds, NULL, path, text, len, out, n, err);
+}
+
+static int list_file(const nn_dataset *ds, const char *root, const char *path, uint32_t **out,
+                     size_t *n, cs_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = cs_read_file(path, &buf, &len, err);
+    if (rc)
+        return rc;
+    rc = list_parse(ds, root, path, (const char *)buf, len, out, n, err);
+    free(buf);
+    return rc;
+}
+
+int nn_data_list_read(const nn_dataset *ds, const char *path, uint32_t **out, size_t *n,
+                      cs_err *err)
+{
+    return list_file(ds, NULL, path, out, n, err);
+}
+
+int nn_data_list_check(const char *root, const char *path, cs_err *err)
+{
+    uint32_t *idx = NULL;
+    size_t n = 0;
+    int rc = list_file(NULL, root, path, &idx, &n, err);
+    free(idx);
+    return rc;
+}

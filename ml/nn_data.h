@@ -62,4 +62,20 @@ int nn_data_check_path(const char *root, const char *rel, char *why, size_t cap)
 /* Index of the image whose relative path is rel (e.g. "Forest/Forest_1.jpg"), or -1. */
 long nn_data_find_path(const nn_dataset *ds, const char *rel);
 
+/* An image list (`constsim eval --list`): one path relative to the data folder per line (as
+ * nn_data_find_path takes it), blanks and tabs around it ignored, LF or CRLF line ends; blank
+ * lines and lines starting with '#' are skipped. *out receives the images' indices in list order
+ * (malloc'd, caller frees; repeats kept), *n their count. Errors name path and the entry's
+ * 1-based line (blank and comment lines counted): a path that is not an image of ds, a NUL byte,
+ * a list with no images (CS_EINVAL), out of memory (CS_ENOMEM). text need not be NUL-terminated.
+ * On failure *out is NULL and *n 0. */
+int nn_data_list_parse(const nn_dataset *ds, const char *path, const char *text, size_t len,
+                       uint32_t **out, size_t *n, cs_err *err);
+/* nn_data_list_parse of the file at path. */
+int nn_data_list_read(const nn_dataset *ds, const char *path, uint32_t **out, size_t *n,
+                      cs_err *err);
+/* The same list checked before any decoding: every entry an image file under root
+ * (nn_data_check_path), the same errors (the reason appended). */
+int nn_data_list_check(const char *root, const char *path, cs_err *err);
+
 #endif

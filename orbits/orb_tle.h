@@ -64,7 +64,6 @@ int orb_tle_parse_flags(const char *name, const char *line1, const char *line2, 
  * file and line. A path that is not a regular file (a directory, a FIFO, a device), a file of
  * more than ORB_TLE_MAX_FILE_BYTES or of more than ORB_TLE_MAX_SETS sets is CS_EINVAL. */
 int orb_tle_load(const char *path, orb_tle **out, size_t *n, cs_err *err);
-
 /* orb_tle_load on text already read (len bytes, need not be NUL-terminated); path labels the
  * errors. For callers that read the file themselves (the scenario loader, which reports a path
  * that cannot be read at the scenario key that names it). */

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential clang cmake pkg-config git time
+  libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of clang 14 (scripts/fuzz.sh)
   libgsl-dev libopenblas-dev libyaml-dev libcjson-dev libsdl2-dev libjpeg62-turbo-dev
   libsdl2-ttf-dev zlib1g-dev fonts-dejavu-core
   python3 python3-numpy python3-torch python3-skyfield python3-pil

@@ -541,14 +541,30 @@ int rep_parse_json(const char *path, cJSON **out, cs_err *err)
     int rc = cs_read_file(path, &data, &len, err);
     if (rc)
         return rc;
+    rc = rep_parse_json_text(path, (const char *)data, len, out, err);
+    free(data);
+    return rc;
+}
+
+int rep_parse_json_text(const char *path, const char *text, size_t len, cJSON **out, cs_err *err)
+{
+    *out = NULL;
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!j) {
-        long long off = end ? (long long)(end - (const char *)data) : 0;
-        free(data);
+        long long off = end ? (long long)(end - text) : 0;
         return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
     }
-    free(data);
+    /* cJSON stops after the value: only blanks may follow */
+    size_t pos = (size_t)(end - text);
+    while (pos < len &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
+        pos++;
+    if (pos < len) {
+        cJSON_Delete(j);
+        return cs_err_set_at(err, CS_EINVAL, path, (long long)pos,
+                             "not valid JSON: text after the JSON value");
+    }
     *out = j;
     return 0;
 }

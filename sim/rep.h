@@ -62,6 +62,10 @@ int rep_write_incomplete(const scn_config *cfg, const char *path, const char *ch
 /* Reads and parses any JSON file into *out (owned by the caller); CS_EINVAL with the byte offset
  * of a syntax error. */
 int rep_parse_json(const char *path, struct cJSON **out, cs_err *err);
+/* Same, from len bytes of text in memory (need not be NUL-terminated); path only labels errors.
+ * rep_parse_json reads the file and calls this. */
+int rep_parse_json_text(const char *path, const char *text, size_t len, struct cJSON **out,
+                        cs_err *err);
 
 /* Reads and parses a report; CS_EINVAL (with the byte offset of a syntax error, or the missing
  * field) when it is not a constsim report. */
@@ -135,6 +139,10 @@ void rep_cmp_deinit(rep_cmp *c);
  * points' reports read for the payload and compression), or a sweep folder (DIR/sweep.json).
  * CS_EINVAL, naming the file and why, when it is none of those; c keeps the rows added before. */
 int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err);
+/* Same, for the len bytes of a report or sweep aggregate in memory (need not be NUL-terminated):
+ * path labels the rows and errors, and a sweep's point reports are read relative to its folder.
+ * rep_cmp_add finds the file (DIR/sweep.json for a folder), reads it and calls this. */
+int rep_cmp_add_text(rep_cmp *c, const char *path, const char *text, size_t len, cs_err *err);
 /* The string at offset off of c->text. */
 const char *rep_cmp_str(const rep_cmp *c, size_t off);
 /* Sorts the rows best first by column col (rep_col_info.best); rows without a value last; equal

@@ -386,7 +386,10 @@ static int add_sweep(rep_cmp *c, const char *path, const cJSON *j, cs_err *err)
     {
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, "key")))
             return cs_err_set(err, CS_EINVAL, path, 0, 0, "axes[%zu]: no \"key\" string", n_ax);
-        n_ax++;
+        /* the point labels compare every axis key with every other (axis_labels) */
+        if (++n_ax > SWP_MAX_AXES)
+            return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                              "axes: more than %d, the most constsim sweep writes", SWP_MAX_AXES);
     }
     axis *ax = n_ax ? calloc(n_ax, sizeof *ax) : NULL;
     if (n_ax && !ax)
@@ -426,8 +429,20 @@ int rep_cmp_add(rep_cmp *c, const char *path, cs_err *err)
                               "a folder without sweep.json: not a sweep folder (docs/sweep.md)");
         path = sweep;
     }
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = cs_read_file(path, &data, &len, err);
+    if (rc)
+        return rc;
+    rc = rep_cmp_add_text(c, path, (const char *)data, len, err);
+    free(data);
+    return rc;
+}
+
+int rep_cmp_add_text(rep_cmp *c, const char *path, const char *text, size_t len, cs_err *err)
+{
     cJSON *j = NULL;
-    int rc = rep_parse_json(path, &j, err);
+    int rc = rep_parse_json_text(path, text, len, &j, err);
     if (rc)
         return rc;
     if (is_report(j))

@@ -56,6 +56,9 @@ typedef struct scn__node {
 #define SCN__MAX_PLAN_WORK 1e10
 #define SCN__MAX_PLAN_WINDOW_BYTES (2.0 * 1024 * 1024 * 1024)
 #define SCN__MAX_PLAN_TRACK_BYTES (256.0 * 1024 * 1024)
+/* Keys of one mapping: the duplicate check compares each key with those before it, and no
+ * scenario section has more than a few dozen. */
+#define SCN__MAX_MAP_KEYS 1000
 
 void scn__node_free(scn__node *n);
 

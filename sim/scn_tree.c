@@ -218,6 +218,10 @@ static int copy_node(copy_ctx *x, yaml_node_t *yn, const char *path, int depth, 
     }
     case YAML_MAPPING_NODE: {
         n->kind = SCN__MAP;
+        if (yn->data.mapping.pairs.top - yn->data.mapping.pairs.start > SCN__MAX_MAP_KEYS) {
+            rc = err_at_mark(x, yn, path, "more than %s keys in one mapping", "1000");
+            break;
+        }
         for (yaml_node_pair_t *pr = yn->data.mapping.pairs.start;
              pr < yn->data.mapping.pairs.top && rc == 0; pr++) {
             yaml_node_t *kn = yaml_document_get_node(x->doc, pr->key);

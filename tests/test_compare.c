@@ -2,7 +2,11 @@
  * (alpha, beta), a one-run report (solo) and a sweep folder (sweep/: a done point with its
  * report, a done point whose report is absent, a failed and a pending point, four axes of which
  * two end in the same component). Checks the best-value marks cell by cell, the CSV values read
- * back exactly, --sort orders (stable), the DIR form, the machine note and the error exits. */
+ * back exactly, --sort orders (stable), the DIR form, the machine note and the error exits; the
+ * library's limit on a sweep's axes. */
+#include "cs_buf.h"
+#include "rep.h"
+#include "swp.h"
 #include "t.h"
 #include "t_cli.h"
 
@@ -445,6 +449,64 @@ static void test_errors(void)
     free(out);
 }
 
+/* A sweep aggregate with more axes than constsim sweep writes (SWP_MAX_AXES) is refused: the
+ * point labels compare every axis key with every other, so 20,000 axes (a 750 KB file) took 6 s.
+ * Found by fuzz/fuzz_compare fed inputs beyond its -max_len. */
+static void test_axes_limit(void)
+{
+    for (int pass = 0; pass < 3; pass++) {
+        int n = pass == 0 ? 20000 : pass == 1 ? SWP_MAX_AXES + 1 : SWP_MAX_AXES;
+        cs_buf b = {0};
+        cs_buf_str(&b, "{\"format\": \"constsim-sweep/1\", \"axes\": [");
+        for (int a = 0; a < n; a++)
+            cs_buf_printf(&b, "%s{\"key\": \"x.k%d\", \"values\": [1]}", a ? ", " : "", a);
+        cs_buf_str(&b, "], \"points\": [{\"id\": \"p0000\", \"status\": \"pending\"}]}");
+        T_TRUE(!b.failed);
+        rep_cmp c;
+        rep_cmp_init(&c);
+        cs_err err;
+        cs_err_clear(&err);
+        int rc = rep_cmp_add_text(&c, "s/sweep.json", b.p, b.len, &err);
+        if (pass < 2) {
+            T_EQ(rc, CS_EINVAL);
+            T_STREQ(err.path, "s/sweep.json");
+            T_STREQ(err.msg, "axes: more than 64, the most constsim sweep writes");
+            T_EQ(c.n_rows, 0);
+        } else {
+            T_EQ(rc, 0);
+            T_EQ(c.n_rows, 1);
+        }
+        rep_cmp_deinit(&c);
+        cs_buf_free(&b);
+    }
+}
+
+/* Text after the JSON value is refused (it was ignored: a report with garbage, or two reports,
+ * in one file read as the first); blanks after it are fine. */
+static void test_trailing_text(void)
+{
+    static const char *const texts[] = {
+        "{\"format\": \"constsim-report/1\", \"runs\": []} \n\t\r\n",
+        "{\"format\": \"constsim-report/1\", \"runs\": []}\n garbage ]]]",
+        "{\"format\": \"constsim-report/1\", \"runs\": []}{\"format\": \"x\"}",
+    };
+    for (int i = 0; i < 3; i++) {
+        rep_cmp c;
+        rep_cmp_init(&c);
+        cs_err err;
+        cs_err_clear(&err);
+        int rc = rep_cmp_add_text(&c, "r.json", texts[i], strlen(texts[i]), &err);
+        if (i == 0) {
+            T_EQ(rc, 0);
+        } else {
+            T_EQ(rc, CS_EINVAL);
+            T_STREQ(err.msg, "not valid JSON: text after the JSON value");
+            T_EQ(err.offset, i == 1 ? 45 : 43);
+        }
+        rep_cmp_deinit(&c);
+    }
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "/tmp/test_compare.XXXXXX");
@@ -457,6 +519,8 @@ int main(void)
     test_sort();
     test_dir();
     test_errors();
+    test_axes_limit();
+    test_trailing_text();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     t_sh(cmd);

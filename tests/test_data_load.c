@@ -1,6 +1,6 @@
 /* test_data_load.c - nn_data_load on fixture folders written here with libjpeg: a good set with
  * known colours (decoded values checked within JPEG error), then one folder per failure, each
- * with the exact error it must produce.
+ * with the exact error it must produce; image lists (nn_data_list_parse) on a hand-made dataset.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -420,6 +420,55 @@ static void test_errors(void)
                      "image is 32x32 pixels, expected 64x64");
 }
 
+/* ---- image lists (nn_data_list_parse: constsim eval --list) ------------------------------- */
+
+static void expect_list_error(const nn_dataset *ds, const char *text, size_t len, long line,
+                              long col, const char *msg)
+{
+    uint32_t *idx = (uint32_t *)&idx; /* must come back NULL */
+    size_t n = 99;
+    cs_err err;
+    cs_err_clear(&err);
+    T_EQ(nn_data_list_parse(ds, "l.txt", text, len, &idx, &n, &err), CS_EINVAL);
+    T_TRUE(idx == NULL && n == 0);
+    T_STREQ(err.path, "l.txt");
+    T_EQ(err.line, line);
+    T_EQ(err.col, col);
+    T_STREQ(err.msg, msg);
+}
+
+static void test_list(void)
+{
+    char *paths[] = {"AnnualCrop/a.jpg", "Forest/b.jpg", "Forest/c.jpg"};
+    nn_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.paths = paths;
+    ds.n = 3;
+    snprintf(ds.root, sizeof ds.root, "data/x");
+    uint32_t *idx = NULL;
+    size_t n = 0;
+    cs_err err;
+    /* comments, blank lines, blanks around entries, CRLF, repeats, no final line end; the text
+     * goes on past len */
+    const char text[] = "# list\r\n\n  Forest/c.jpg\t\r\nAnnualCrop/a.jpg\n\t#x\nForest/c.jpgXX";
+    T_EQ(nn_data_list_parse(&ds, "l.txt", text, sizeof text - 3, &idx, &n, &err), 0);
+    T_EQ(n, 3);
+    if (n == 3) {
+        T_EQ(idx[0], 2);
+        T_EQ(idx[1], 0);
+        T_EQ(idx[2], 2);
+    }
+    free(idx);
+    const char bad[] = "Forest/b.jpg\n# c\n\n Forest/d.jpg \nForest/c.jpg\n";
+    expect_list_error(&ds, bad, strlen(bad), 4, 1,
+                      "\"Forest/d.jpg\" is not an image of the dataset at data/x");
+    expect_list_error(&ds, "# only\n\n", 8, 0, 0, "lists no images");
+    expect_list_error(&ds, "", 0, 0, 0, "lists no images");
+    /* a NUL byte is refused, not taken as the end of the entry */
+    const char nul[] = "Forest/b.jpg\nForest/c.jpg\0x\n";
+    expect_list_error(&ds, nul, sizeof nul - 1, 2, 13, "NUL byte in an image list (binary file?)");
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -430,6 +479,7 @@ int main(void)
     }
     test_good();
     test_errors();
+    test_list();
     nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return t_done();
 }

@@ -131,6 +131,33 @@ static void test_good_files(void)
     free(t);
 }
 
+/* orb_tle_parse_text: the same sets as the file, from text that is not NUL-terminated (a partial
+ * third line follows the length given); errors name the label. */
+static void test_load_text(void)
+{
+    char text[400];
+    int len = snprintf(text, sizeof text, "ISS (ZARYA)\n%s\n%s\n", k_iss1, k_iss2);
+    snprintf(text + len, sizeof text - (size_t)len, "1 25544U");
+    orb_tle *t = NULL;
+    size_t n = 0;
+    cs_err err;
+    cs_err_clear(&err);
+    T_EQ(orb_tle_parse_text("mem.tle", text, (size_t)len, &t, &n, &err), 0);
+    T_EQ(n, 1);
+    if (n == 1) {
+        check_iss(&t[0]);
+        T_STREQ(t[0].name, "ISS (ZARYA)");
+        T_EQ(t[0].line, 2);
+    }
+    free(t);
+    T_EQ(orb_tle_parse_text("mem.tle", text, strlen(text), &t, &n, &err), CS_EINVAL);
+    T_TRUE(t == NULL && n == 0);
+    T_STREQ(err.path, "mem.tle");
+    T_EQ(err.line, 4);
+    T_EQ(orb_tle_parse_text("mem.tle", NULL, 0, &t, &n, &err), 0);
+    T_TRUE(t == NULL && n == 0);
+}
+
 typedef struct bad_case {
     const char *file;
     long line, col;
@@ -409,6 +436,7 @@ int main(void)
 {
     test_limits();
     test_good_files();
+    test_load_text();
     test_bad_files();
     test_parse_strings();
     test_sgp4_reference();
