@@ -98,16 +98,22 @@ static void teardown(fixture *f)
     fl_partitions_free(&f->parts);
 }
 
+/* The run's environment over the fixture: its plan, data and partitions, 8 test images, trace. */
+static fl_env fixture_env(const fixture *f)
+{
+    return (fl_env){.cfg = f->cfg,
+                    .plan = &f->plan,
+                    .ds = &f->ds,
+                    .test = f->test,
+                    .n_test = 8,
+                    .parts = &f->parts,
+                    .trace = true,
+                    .n_runs = 1};
+}
+
 static int run(fixture *f, fl_result *r)
 {
-    fl_env env = {.cfg = f->cfg,
-                  .plan = &f->plan,
-                  .ds = &f->ds,
-                  .test = f->test,
-                  .n_test = 8,
-                  .parts = &f->parts,
-                  .trace = true,
-                  .n_runs = 1};
+    fl_env env = fixture_env(f);
     cs_err err;
     cs_err_clear(&err);
     int rc = fl_run_batch(&env, NN_PREC_FP32, r, &err);
@@ -427,16 +433,9 @@ static void check_slices(const char *deadline_line, const char *set, double step
     T_EQ(run(&f, &batch), 0);
 
     watch w = {.ordered = true, .consistent = true, .rounds = f.cfg->federated.rounds};
-    fl_env env = {.cfg = f.cfg,
-                  .plan = &f.plan,
-                  .ds = &f.ds,
-                  .test = f.test,
-                  .n_test = 8,
-                  .parts = &f.parts,
-                  .trace = true,
-                  .observe = on_snapshot,
-                  .observe_user = &w,
-                  .n_runs = 1};
+    fl_env env = fixture_env(&f);
+    env.observe = on_snapshot;
+    env.observe_user = &w;
     cs_err err;
     cs_err_clear(&err);
     fl_run *r = fl_run_begin(&env, NN_PREC_FP32, &err);
@@ -538,16 +537,9 @@ static void check_restore(const char *fed_lines, const char *payload, const char
     T_EQ(run(&f, &batch), 0);
     saves sv;
     memset(&sv, 0, sizeof sv);
-    fl_env env = {.cfg = f.cfg,
-                  .plan = &f.plan,
-                  .ds = &f.ds,
-                  .test = f.test,
-                  .n_test = 8,
-                  .parts = &f.parts,
-                  .trace = true,
-                  .checkpoint = on_ckpt,
-                  .checkpoint_user = &sv,
-                  .n_runs = 1};
+    fl_env env = fixture_env(&f);
+    env.checkpoint = on_ckpt;
+    env.checkpoint_user = &sv;
     cs_err err;
     cs_err_clear(&err);
     fl_run *r = fl_run_begin(&env, NN_PREC_FP32, &err);
