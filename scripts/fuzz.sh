@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses of fuzz/ (clang, ASan + UBSan) in build-fuzz/ and runs each for
 # SECONDS seconds or 10^6 executions, whichever comes first, up to nproc at a time
-# (docs/fuzz.md). Prints executions, exec/s, coverage and the result per harness; exits 1 on any
-# crash, leak, timeout or sanitizer report, naming the reproducer in build-fuzz/artifacts/.
+# (docs/fuzz.md). Prints executions, exec/s, coverage, seconds taken and the result per harness;
+# exits 1 on any crash, leak, timeout or sanitizer report, naming the reproducer in
+# build-fuzz/artifacts/.
 #
 #   bash scripts/fuzz.sh [SECONDS]        (default 60)
 #
@@ -83,7 +84,7 @@ wait
 
 # ---- summary ---------------------------------------------------------------------------------
 fail=0
-printf '%-10s %10s %8s %7s %7s %7s  %s\n' harness execs exec/s cov ft corpus result
+printf '%-10s %10s %8s %7s %7s %7s %6s  %s\n' harness execs exec/s cov ft corpus secs result
 for t in "${TARGETS[@]}"; do
   log=$B/logs/$t.log
   rc=$(cat "$B/logs/$t.rc" 2>/dev/null || echo 1)
@@ -93,13 +94,14 @@ for t in "${TARGETS[@]}"; do
   cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+  secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
   result=ok
   if [ "$rc" != 0 ] || grep -qE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |ALARM: working on the last Unit|internal error: assertion' "$log"; then
     result="FAILED (exit $rc)"
     fail=1
   fi
-  printf '%-10s %10s %8s %7s %7s %7s  %s\n' "$t" "${execs:--}" "${eps:--}" "${cov:--}" \
-    "${ft:--}" "${corp:--}" "$result"
+  printf '%-10s %10s %8s %7s %7s %7s %6s  %s\n' "$t" "${execs:--}" "${eps:--}" "${cov:--}" \
+    "${ft:--}" "${corp:--}" "${secs:--}" "$result"
 done
 if [ "$fail" != 0 ]; then
   for t in "${TARGETS[@]}"; do
