@@ -7,6 +7,7 @@
 #include "cs.h"
 #include "cs_buf.h"
 #include "plot.h"
+#include "rep.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -86,19 +87,7 @@ static int load_input(const char *arg, cJSON **doc, char **path_out, cs_err *err
             return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory");
     }
     *path_out = path;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (cs_read_file(path, &data, &len, err) != 0) {
-        err->code = CS_EINVAL; /* an unreadable input is bad input (exit 2) */
-        return CS_EINVAL;
-    }
-    const char *end = NULL;
-    *doc = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
-    long long off = end ? (long long)(end - (const char *)data) : 0;
-    free(data);
-    if (!*doc)
-        return cs_err_set_at(err, CS_EINVAL, path, off, "not valid JSON");
-    return 0;
+    return rep_parse_json(path, doc, err); /* unreadable, or text after the JSON: exit 2 */
 }
 
 /* ---- gnuplot ----------------------------------------------------------------------------------

@@ -72,10 +72,9 @@ static void panel(cs_buf *b, const cJSON *runs, const int *rows, const char *tit
 int plot_report_script(const cJSON *rep, const char *path, const plot_target *t, cs_buf *b,
                        cs_err *err)
 {
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(rep, "format");
-    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, REP_FORMAT) != 0)
-        return cs_err_set(err, CS_EINVAL, path, 0, 0,
-                          "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
+    int rc = rep_check_report(rep, path, err);
+    if (rc)
+        return rc;
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(rep, "runs");
     int n_runs = cJSON_GetArraySize(runs);
     if (!cJSON_IsArray(runs) || n_runs == 0)

@@ -569,8 +569,12 @@ int rep_parse_json_text(const char *path, const char *text, size_t len, cJSON **
     return 0;
 }
 
-int rep__check_report(const cJSON *j, const char *path, cs_err *err)
+int rep_check_report(const cJSON *j, const char *path, cs_err *err)
 {
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, REP_FORMAT) != 0)
+        return cs_err_set(err, CS_EINVAL, path, 0, 0,
+                          "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
     if (cJSON_IsString(status) && strcmp(status->valuestring, "complete") != 0) {
         const cJSON *how = cJSON_GetObjectItemCaseSensitive(j, "resume_command");
@@ -591,13 +595,7 @@ int rep_load(const char *path, cJSON **out, cs_err *err)
     int rc = rep_parse_json(path, &j, err);
     if (rc)
         return rc;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
-    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, REP_FORMAT) != 0) {
-        cJSON_Delete(j);
-        return cs_err_set(err, CS_EINVAL, path, 0, 0,
-                          "not a constsim report (\"format\" is not \"%s\")", REP_FORMAT);
-    }
-    if ((rc = rep__check_report(j, path, err))) {
+    if ((rc = rep_check_report(j, path, err))) {
         cJSON_Delete(j);
         return rc;
     }

@@ -67,6 +67,11 @@ int rep_parse_json(const char *path, struct cJSON **out, cs_err *err);
 int rep_parse_json_text(const char *path, const char *text, size_t len, struct cJSON **out,
                         cs_err *err);
 
+/* CS_EINVAL naming path unless j is a complete constsim report: its "format", a "status" of
+ * "complete" when present (an incomplete one says so and how to resume it), a "runs" array.
+ * The one check of rep_load, compare and plot. */
+int rep_check_report(const struct cJSON *j, const char *path, cs_err *err);
+
 /* Reads and parses a report; CS_EINVAL (with the byte offset of a syntax error, or the missing
  * field) when it is not a constsim report. */
 int rep_load(const char *path, struct cJSON **out, cs_err *err);

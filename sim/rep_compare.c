@@ -170,7 +170,7 @@ static bool is_sweep(const cJSON *j)
 
 static int add_report(rep_cmp *c, const char *path, cJSON *j, cs_err *err)
 {
-    int rc = rep__check_report(j, path, err);
+    int rc = rep_check_report(j, path, err);
     if (rc)
         return rc;
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs");

@@ -18,9 +18,5 @@ const char *rep__str(const struct cJSON *o, const char *k);
 /* accuracy_drop_pct of a run: (fp32 accuracy - accuracy) * 100, in points. */
 double rep__drop_pct(double fp32_accuracy, double accuracy);
 
-/* CS_EINVAL naming path unless j (a document of the report format) is a complete report with a
- * "runs" array; an incomplete one (status other than "complete") says so and how to resume. The
- * one check of rep_load and compare. */
-int rep__check_report(const struct cJSON *j, const char *path, cs_err *err);
 
 #endif

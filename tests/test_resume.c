@@ -288,6 +288,14 @@ int main(void)
     log = t_slurp(cmd, NULL);
     T_CONTAINS(log, "incomplete");
     free(log);
+    /* and so does plot */
+    snprintf(cmd, sizeof cmd, "%s plot %s -o %s/p.png > %s/cmp.txt 2>&1", t_exe(), g_out, g_dir,
+             g_dir);
+    T_EQ(t_sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s/cmp.txt", g_dir);
+    log = t_slurp(cmd, NULL);
+    T_CONTAINS(log, "incomplete");
+    free(log);
 
     /* What must match. */
     T_EQ(run_log("", &log), 2); /* a fresh run does not overwrite the checkpoint */
