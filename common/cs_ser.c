@@ -44,31 +44,29 @@ void cs_ser_blob(cs_buf *b, const void *p, size_t n)
     cs_buf_put(b, p, n);
 }
 
-void cs_ser_f32s(cs_buf *b, const float *p, size_t n)
+/* n values of size bytes each, raw. */
+static void put_array(cs_buf *b, const void *p, size_t n, size_t size)
 {
-    if (n > SIZE_MAX / sizeof *p) {
+    if (n > SIZE_MAX / size) {
         b->failed = true;
         return;
     }
-    cs_buf_put(b, (const char *)p, n * sizeof *p);
+    cs_buf_put(b, p, n * size);
+}
+
+void cs_ser_f32s(cs_buf *b, const float *p, size_t n)
+{
+    put_array(b, p, n, sizeof *p);
 }
 
 void cs_ser_f64s(cs_buf *b, const double *p, size_t n)
 {
-    if (n > SIZE_MAX / sizeof *p) {
-        b->failed = true;
-        return;
-    }
-    cs_buf_put(b, (const char *)p, n * sizeof *p);
+    put_array(b, p, n, sizeof *p);
 }
 
 void cs_ser_i64s(cs_buf *b, const int64_t *p, size_t n)
 {
-    if (n > SIZE_MAX / sizeof *p) {
-        b->failed = true;
-        return;
-    }
-    cs_buf_put(b, (const char *)p, n * sizeof *p);
+    put_array(b, p, n, sizeof *p);
 }
 
 void cs_ser_tag(cs_buf *b, const char tag[4])

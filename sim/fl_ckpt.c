@@ -165,10 +165,17 @@ void fl_ckpt_free(fl_ckpt *c)
     memset(c, 0, sizeof *c);
 }
 
-static int bad(const char *path, cs_rd *r, cs_err *err)
+int fl_ckpt_refuse(const fl_ckpt *c, const cs_rd *r, cs_err *err)
 {
-    return cs_err_set_at(err, CS_EINVAL, path, (long long)r->fail_at, "not a usable checkpoint: %s",
-                         r->why ? r->why : "damaged");
+    return cs_err_set_at(err, CS_EINVAL, c->path, (long long)r->fail_at,
+                         "not a usable checkpoint: %s", r->why ? r->why : "damaged");
+}
+
+cs_rd fl_ckpt_body(const fl_ckpt *c)
+{
+    cs_rd r = cs_rd_init(c->data, c->body_off + c->body_len);
+    r.off = c->body_off;
+    return r;
 }
 
 int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
@@ -211,7 +218,7 @@ int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err)
     size_t hlen;
     const char *htext = cs_rd_blob(&r, &hlen);
     if (r.failed) {
-        rc = bad(path, &r, err);
+        rc = fl_ckpt_refuse(out, &r, err);
         fl_ckpt_free(out);
         return rc;
     }

@@ -58,6 +58,12 @@ typedef struct fl_ckpt {
 int fl_ckpt_read(const char *path, fl_ckpt *out, cs_err *err);
 void fl_ckpt_free(fl_ckpt *c); /* NULL-safe; leaves c zeroed */
 
+/* A reader of c's binary records, from their first byte (offsets are the file's). */
+cs_rd fl_ckpt_body(const fl_ckpt *c);
+/* CS_EINVAL naming c's file, at the offset where the failed reader r stopped, with its reason:
+ * "not a usable checkpoint: ...". */
+int fl_ckpt_refuse(const fl_ckpt *c, const cs_rd *r, cs_err *err);
+
 /* CS_EINVAL unless c was written for this scenario (its effective settings, seed first), this
  * build, thread count, BLAS kernel set and trace setting, and the same contact plan (not
  * checked when plan is NULL, e.g. before it is built); the message says which differs and

@@ -227,7 +227,7 @@ static int resume_results(fl_study *s, const fl_study_opts *o, cs_rd *rd, bool *
                           cs_err *err)
 {
     const fl_ckpt *c = o->resume;
-    *rd = cs_rd_init(c->data + c->body_off, c->body_len);
+    *rd = fl_ckpt_body(c);
     cs_rd_tag(rd, "STDY");
     size_t n = (size_t)cs_rd_count(rd, s->cfg->wire.n_precision, "more runs than the scenario has");
     for (size_t i = 0; i < n && !rd->failed; i++) {
@@ -248,10 +248,7 @@ static int resume_results(fl_study *s, const fl_study_opts *o, cs_rd *rd, bool *
     *has_cur = cs_rd_bool(rd);
     if (!rd->failed && *has_cur && s->n_runs >= s->cfg->wire.n_precision)
         cs_rd_fail(rd, "a run in progress after the last one");
-    if (rd->failed)
-        return cs_err_set_at(err, CS_EINVAL, c->path, (long long)(c->body_off + rd->fail_at),
-                             "not a usable checkpoint: %s", rd->why);
-    return 0;
+    return rd->failed ? fl_ckpt_refuse(c, rd, err) : 0;
 }
 
 /* The end mark of a checkpoint's body, and nothing after it. */
@@ -260,10 +257,7 @@ static int end_of_checkpoint(const fl_ckpt *c, cs_rd *rd, cs_err *err)
     cs_rd_tag(rd, "SEND");
     if (!rd->failed && rd->off != rd->len)
         cs_rd_fail(rd, "bytes after the end of the records");
-    if (rd->failed)
-        return cs_err_set_at(err, CS_EINVAL, c->path, (long long)(c->body_off + rd->fail_at),
-                             "not a usable checkpoint: %s", rd->why);
-    return 0;
+    return rd->failed ? fl_ckpt_refuse(c, rd, err) : 0;
 }
 
 static bool stop_requested(const fl_study_opts *o, cs_err *err)
@@ -308,9 +302,7 @@ int fl_study_run(const scn_config *cfg, const sim_plan *plan, const nn_dataset *
                 rc = end_of_checkpoint(opts->resume, &rd, err);
             if (rc) {
                 if (rd.failed)
-                    rc = cs_err_set_at(err, CS_EINVAL, opts->resume->path,
-                                       (long long)(opts->resume->body_off + rd.fail_at),
-                                       "not a usable checkpoint: %s", rd.why);
+                    rc = fl_ckpt_refuse(opts->resume, &rd, err);
                 fl_run_destroy(r);
                 break;
             }
