@@ -37,13 +37,14 @@ static void usage(FILE *f)
             "  --set KEY=VALUE  override a scenario key by its dotted path, e.g.\n"
             "                   --set federated.rounds=3 --set wire.precision=fp32,int8\n"
             "                   (repeatable; checked like values in the file)\n"
-            "  --threads T      compute threads (default: all cores)\n"
+            "  --threads T      compute threads (default: all cores); the report is the\n"
+            "                   same for any value\n"
             "  --no-trace       leave the event trace out of the report\n"
             "  --no-models      do not write model files\n"
             "  --resume         continue a stopped run from its checkpoint (REPORT's model\n"
             "                   folder + .ckpt, written after every aggregation); the\n"
-            "                   scenario, --set values, --threads and --no-trace must be the\n"
-            "                   same, and the result is what the uninterrupted run gives\n"
+            "                   scenario, --set values and --no-trace must be the same, and\n"
+            "                   the result is what the uninterrupted run gives\n"
             "  -q, --quiet      no progress on stderr\n\n"
             "Until it finishes, REPORT holds a report whose status is \"incomplete\". SIGINT\n"
             "or SIGTERM stops the run at the next event (a second one at once), writes the\n"
@@ -185,8 +186,7 @@ static void shell_word(cs_buf *b, const char *a)
 }
 
 /* The command line that resumes this run: the same arguments, with --resume. */
-static char *resume_command(int argc, char **argv, const char *report_path, bool has_o,
-                            bool has_threads, int threads)
+static char *resume_command(int argc, char **argv, const char *report_path, bool has_o)
 {
     cs_buf b = {0};
     cs_buf_str(&b, "constsim run");
@@ -200,8 +200,6 @@ static char *resume_command(int argc, char **argv, const char *report_path, bool
         cs_buf_str(&b, " -o ");
         shell_word(&b, report_path);
     }
-    if (!has_threads) /* the count resolved here: the checkpoint requires the same */
-        cs_buf_printf(&b, " --threads %d", threads);
     cs_buf_str(&b, " --resume");
     return cs_buf_take(&b);
 }
@@ -288,7 +286,6 @@ int cmd_run(int argc, char **argv)
     if (scn_load(scenario, sets, n_sets, &cfg, &err) ||
         cli_check_run_outputs(cfg, out, models, &err))
         goto fail;
-    bool threads_given = threads > 0;
     if (threads <= 0)
         threads = cs_host_cpus();
     nn_set_threads((int)threads);
@@ -317,8 +314,7 @@ int cmd_run(int argc, char **argv)
                    report_path);
         goto fail;
     }
-    if (!(again =
-              resume_command(argc, argv, report_path, out != NULL, threads_given, (int)threads))) {
+    if (!(again = resume_command(argc, argv, report_path, out != NULL))) {
         cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }

@@ -146,6 +146,12 @@ static const block blocks[3] = {
 };
 /* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 as (OC,KH,KW,C) */
 #define DW_FLOATS (2400 + 51200 + 55296)
+/* The batch's images are split into at most GRAD_GROUPS contiguous groups (as evenly as the
+ * batch allows, whatever the thread count); each group accumulates its conv weight gradients in
+ * image order into its own partial, and the partials are summed in group order. Threads take
+ * whole groups, so the gradients are the same bits for any thread count. 8 groups keep up to 8
+ * threads busy and cost 8 x 427 KiB. */
+#define GRAD_GROUPS 8
 #define WHWC_FLOATS (51200 + 55296)
 #define COL_FLOATS (800 * 8 * 26) /* the largest im2row block: conv2, 8 output rows */
 #define DY_FLOATS (32 * 60 * 60)  /* the largest conv output of one image: conv1 */
@@ -172,6 +178,7 @@ static nn_conv_dims block_dims(const block *b)
 /* ---------------------------------------------------------------- threads and BLAS */
 
 static int g_threads = 1;
+static _Thread_local int tl_threads; /* nn_set_local_threads; 0: g_threads */
 static pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
 
 /* Exported by DYNAMIC_ARCH builds of OpenBLAS (weak: absent elsewhere, then nothing happens). */
@@ -221,9 +228,15 @@ void nn_set_threads(int threads)
     blas_apply_threads();
 }
 
+void nn_set_local_threads(int threads)
+{
+    blas_setup();
+    tl_threads = threads < 1 ? 0 : threads > 256 ? 256 : threads;
+}
+
 int nn_threads(void)
 {
-    return g_threads;
+    return tl_threads ? tl_threads : g_threads;
 }
 
 const char *nn_blas_core(void)
@@ -276,7 +289,7 @@ struct nn_model {
     /* per thread slot */
     float *ws_col; /* slots * COL_FLOATS */
     float *ws_dy;  /* slots * DY_FLOATS */
-    float *ws_dw;  /* slots * DW_FLOATS */
+    float *ws_dw;  /* GRAD_GROUPS * DW_FLOATS: conv weight gradients per group of images */
 
     /* batch buffers for nn_train / nn_evaluate */
     float *xbuf;   /* max_batch * NN_IN_SIZE */
@@ -357,7 +370,7 @@ static void model_layout(nn_model *m, carve *c)
     m->ca = carve_take(c, N_CH, sizeof(float));
     size_t ncol, ndy, ndw, nx;
     if (cs_size_mul(s, COL_FLOATS, &ncol) || cs_size_mul(s, DY_FLOATS, &ndy) ||
-        cs_size_mul(s, DW_FLOATS, &ndw) || cs_size_mul(b, NN_IN_SIZE, &nx)) {
+        cs_size_mul(GRAD_GROUPS, DW_FLOATS, &ndw) || cs_size_mul(b, NN_IN_SIZE, &nx)) {
         c->overflow = 1;
         return;
     }
@@ -387,8 +400,8 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
 #ifdef _OPENMP
     slots = omp_get_num_procs();
 #endif
-    if (slots < g_threads)
-        slots = g_threads;
+    if (slots < nn_threads())
+        slots = nn_threads();
     m->slots = slots < 1 ? 1 : slots > 256 ? 256 : slots;
     m->training = true;
     for (int l = 0; l < 3; l++) {
@@ -533,7 +546,8 @@ double nn_model_train_flops_per_image(void)
 
 static int run_threads(const nn_model *m, int n)
 {
-    int t = g_threads < m->slots ? g_threads : m->slots;
+    const int want = nn_threads();
+    int t = want < m->slots ? want : m->slots;
     return t > n ? n : t;
 }
 
@@ -718,7 +732,7 @@ static void sums_image(nn_model *m, int l, int i)
 
 /* Loop body: dy of block l for image i, the conv weight grad, and for l >= 1 the gradient of
  * the previous block's pooled output with its BN sums. */
-static void backward_image(nn_model *m, int l, int i, int t)
+static void backward_image(nn_model *m, int l, int i, int t, int grp)
 {
     const block *b = &blocks[l];
     const nn_conv_dims d = block_dims(b);
@@ -726,7 +740,7 @@ static void backward_image(nn_model *m, int l, int i, int t)
     float *dy = m->ws_dy + (size_t)t * DY_FLOATS;
     nn_bnrp_bwd(m->y[l] + i * ysz, m->dp[l] + i * psz, m->arg[l] + i * psz, b->oh, b->ow, b->oc,
                 m->c0 + b->ch0, m->c1 + b->ch0, m->ca + b->ch0, dy);
-    float *dw = m->ws_dw + (size_t)t * DW_FLOATS + b->dw0;
+    float *dw = m->ws_dw + (size_t)grp * DW_FLOATS + b->dw0;
     float *col = m->ws_col + (size_t)t * COL_FLOATS;
     if (l == 0) {
         nn_conv_chw_bwd(&d, m->x + (size_t)i * NN_IN_SIZE, dy, dw, col);
@@ -759,7 +773,9 @@ static void backward(nn_model *m, int n)
                   m->dh1);
     nn_linear_bwd(n, P3, H_FC, m->flat, s + OFF_F1W, m->h1, m->dh1, g + OFF_F1W, g + OFF_F1B,
                   m->dflat);
-    memset(m->ws_dw, 0, sizeof(float) * (size_t)nt * DW_FLOATS);
+    const int groups = n < GRAD_GROUPS ? n : GRAD_GROUPS;
+    const int gt = nt < groups ? nt : groups;
+    memset(m->ws_dw, 0, sizeof(float) * (size_t)groups * DW_FLOATS);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt)
 #endif
@@ -768,15 +784,20 @@ static void backward(nn_model *m, int n)
     for (int l = 2; l >= 0; l--) {
         block_coeffs(m, l, n);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(gt)
 #endif
-        for (int i = 0; i < n; i++)
-            backward_image(m, l, i, thread_id());
+        for (int grp = 0; grp < groups; grp++) {
+            const int t = thread_id();
+            const int i0 = (int)((long)grp * n / groups), i1 = (int)((long)(grp + 1) * n / groups);
+            for (int i = i0; i < i1; i++)
+                backward_image(m, l, i, t, grp);
+        }
     }
-    /* conv weight grads: thread partials summed in thread order into thread 0's, then back to
+    (void)gt;
+    /* conv weight grads: group partials summed in group order into group 0's, then back to
      * PyTorch's layout */
     float *acc = m->ws_dw;
-    for (int t = 1; t < nt; t++) {
+    for (int t = 1; t < groups; t++) {
         const float *pt = m->ws_dw + (size_t)t * DW_FLOATS;
         for (size_t j = 0; j < DW_FLOATS; j++)
             acc[j] += pt[j];

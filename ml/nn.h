@@ -104,8 +104,14 @@ double nn_model_train_flops_per_image(void);
  * backward run on `threads` OpenMP threads, each calling single-threaded OpenBLAS (without OpenMP,
  * OpenBLAS itself gets `threads`). A model uses at most as many threads as it has workspaces
  * (the number of processors, or nn_threads() if larger, when it was created). Results are
- * bit-identical for the same inputs and thread count. Call it before training, not during. */
+ * bit-identical for the same inputs whatever the thread count: per-image work is independent,
+ * and reductions over the batch run in a fixed order (conv weight gradients over fixed groups
+ * of images, docs/model.md). Call it before training, not during.
+ * nn_set_local_threads sets the count for the calling thread only (0: back to the process-wide
+ * one), for pools of trainers that each train their own model. nn_threads() is the calling
+ * thread's count. */
 void nn_set_threads(int threads);
+void nn_set_local_threads(int threads);
 int nn_threads(void);
 
 /* The OpenBLAS kernel set in use (e.g. "SkylakeX"). OpenBLAS 0.3.21 does not recognise recent

@@ -5,6 +5,7 @@
 
 #include "cs_rng.h"
 #include "fl_avg.h"
+#include "fl_train.h"
 #include "nn_train.h"
 
 #include <math.h>
@@ -71,6 +72,7 @@ typedef struct client {
     unsigned char *update; /* owned: the encoded update (allocated once, on first use) */
     size_t update_len, update_cap;
     size_t n_samples;
+    fl_train_job job; /* its local training (fl_train.h), in flight while state is training */
 } client;
 
 struct fl_run {
@@ -79,8 +81,10 @@ struct fl_run {
     nn_precision prec;
     sim_engine *e;
     fl_links *links;
-    nn_model *m;
-    nn_opt *opt;   /* shared by the clients when their state is reset every round */
+    nn_model *m;             /* the global model's evaluations */
+    fl_trainer *trainer;     /* env->trainer, or own_trainer */
+    fl_trainer *own_trainer; /* owned when env->trainer is NULL */
+    nn_opt_cfg opt_cfg;
     nn_opt **copt; /* one per client with optimizer.state keep, else NULL */
     float *vel;    /* server momentum (NN_STATE_FLOATS) when server_momentum > 0, else NULL */
     bool step;     /* aggregate as a server step from sent (fl_avg_finish_step) */
@@ -107,8 +111,7 @@ struct fl_run {
     fl_round *rounds;    /* every round started */
     fl_station_use *use; /* rows of n_st per started round */
     size_t cap_rounds;
-    uint32_t train_client; /* for training progress: the client training, */
-    int train_epoch;       /* and its local epoch (0-based) */
+    uint32_t train_client; /* for training progress: the client waited for */
     fl_trace_event *trace;
     size_t n_trace, cap_trace;
     uint64_t trace_dropped; /* events not stored because memory ran out */
@@ -172,17 +175,16 @@ static void progress(fl_run *r, fl_progress *p)
     r->env->progress(r->env->progress_user, p);
 }
 
-static void on_nn_progress(void *user, const nn_progress *np)
+/* Called while the loop waits for client r->train_client's training. */
+static void on_train_poll(void *user)
 {
     fl_run *r = user;
-    if (np->phase != NN_PHASE_TRAIN)
-        return;
     const client *cl = &r->clients[r->train_client];
     fl_progress p = {.kind = FL_PROG_TRAIN,
                      .round = &r->rounds[r->cur],
                      .trained = r->trained,
-                     .client = r->train_client,
-                     .images_done = (size_t)r->train_epoch * cl->n_samples + np->done,
+                     .client = (int)r->train_client,
+                     .images_done = atomic_load(&cl->job.images_done),
                      .images_total = (size_t)r->cfg->federated.local_epochs * cl->n_samples};
     progress(r, &p);
 }
@@ -247,57 +249,65 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
-/* Local training of client c on the global it received; stores the encoded update. */
+/* Starts the local training of client c on the global it received (fl_train.h); its encoded
+ * update is waited for when the training ends (join_training). */
 static int train_client(fl_run *r, uint32_t c, cs_err *err)
 {
     const fl_env *env = r->env;
     const scn_federated *f = &r->cfg->federated;
     client *cl = &r->clients[c];
-    const uint32_t *idx = env->parts->idx + env->parts->off[c];
-    float *st = nn_model_state(r->m);
-    int64_t *tr = nn_model_tracked(r->m);
-    memcpy(st, r->sent, NN_STATE_FLOATS * sizeof *st);
-    memcpy(tr, r->sent_tracked, sizeof r->sent_tracked);
-    nn_opt *opt = r->copt ? r->copt[c] : r->opt;
-    if (!r->copt)
-        nn_opt_reset(opt);
-    const scn_optimizer_cfg *o = &f->optimizer;
-    nn_opt_set_lr(opt,
-                  (float)nn_schedule_lr(o->schedule, o->lr, o->decay_fraction, r->cur, f->rounds));
+    fl_train_job *j = &cl->job;
+    j->ds = env->ds;
+    j->idx = env->parts->idx + env->parts->off[c];
+    j->n = cl->n_samples;
+    j->batch = f->batch_size;
+    j->epochs = f->local_epochs;
     const uint64_t stream = ((uint64_t)(r->cur + 1) << 32) | c;
-    cs_rng shuffle, aug;
-    cs_rng_derive(&shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
-    cs_rng_derive(&aug, r->cfg->seed, CS_RNG_AUGMENT, stream);
-    cs_rng *augp = r->cfg->dataset.augment == SCN_AUG_FLIP ? &aug : NULL;
+    cs_rng_derive(&j->shuffle, r->cfg->seed, CS_RNG_SHUFFLE, stream);
+    cs_rng_derive(&j->augment, r->cfg->seed, CS_RNG_AUGMENT, stream);
+    j->use_augment = r->cfg->dataset.augment == SCN_AUG_FLIP;
+    j->opt = r->copt ? r->copt[c] : NULL;
+    j->opt_cfg = r->opt_cfg;
+    const scn_optimizer_cfg *o = &f->optimizer;
+    j->lr = (float)nn_schedule_lr(o->schedule, o->lr, o->decay_fraction, r->cur, f->rounds);
+    j->prec = r->prec;
+    j->delta = r->cfg->wire.payload == SCN_PAYLOAD_DELTA;
+    j->out = &cl->update;
+    j->out_len = &cl->update_len;
+    j->out_cap = &cl->update_cap;
+    return fl_trainer_submit(r->trainer, j, r->sent, r->sent_tracked, err);
+}
+
+/* Waits for client c's training to finish (its update is then in cl->update). */
+static int join_training(fl_run *r, uint32_t c, cs_err *err)
+{
+    client *cl = &r->clients[c];
+    if (cl->job.state == 0)
+        return 0;
     r->train_client = c;
-    for (int ep = 0; ep < f->local_epochs; ep++) {
-        r->train_epoch = ep;
-        int rc = nn_train_epoch_aug(r->m, opt, env->ds, idx, cl->n_samples, f->batch_size, &shuffle,
-                                    augp, NULL);
-        if (rc)
-            return cs_err_set(err, rc, NULL, 0, 0,
-                              "local training of client %u failed in round %d (code %d)", c,
-                              r->cur + 1, rc);
+    cs_err e = {0};
+    int rc = fl_trainer_wait(r->trainer, &cl->job, r->env->progress ? on_train_poll : NULL, r, &e);
+    if (rc) {
+        if (e.code)
+            *err = e;
+        else
+            cs_err_set(err, rc, NULL, 0, 0,
+                       "local training of client %u failed in round %d (code %d)", c,
+                       cl->work_round + 1, rc);
     }
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    const float *base = r->cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->sent : NULL;
-    int rc = nn_codec_encode(r->prec, st, tr, base, &buf, &len, err);
-    if (rc)
-        return rc;
-    if (len > cl->update_cap) {
-        unsigned char *b = realloc(cl->update, len);
-        if (!b) {
-            free(buf);
-            return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (client update)");
-        }
-        cl->update = b;
-        cl->update_cap = len;
+    return rc;
+}
+
+/* Waits for every training in flight (before a checkpoint, a slice's end, the run's end). */
+static int join_all(fl_run *r, cs_err *err)
+{
+    int first = 0;
+    for (uint32_t c = 0; c < r->n_clients; c++) {
+        int rc = join_training(r, c, err);
+        if (rc && !first)
+            first = rc;
     }
-    memcpy(cl->update, buf, len);
-    cl->update_len = len;
-    free(buf);
-    return 0;
+    return first;
 }
 
 static int round_start(fl_run *r, cs_err *err);
@@ -432,6 +442,9 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
     uint32_t c = ev->target - r->n_clients;
     client *cl = &r->clients[c];
     CS_ASSERT(c < r->n_clients && cl->state == FL_CLIENT_TRAINING);
+    int rc = join_training(r, c, err);
+    if (rc)
+        return rc;
     cl->state = FL_CLIENT_SENDING;
     trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, 0, 0);
     if (cl->work_round == r->cur && r->open)
@@ -552,10 +565,14 @@ void fl_run_destroy(fl_run *r)
 {
     if (!r)
         return;
+    if (r->trainer && r->clients) { /* trainings in flight borrow the clients' buffers */
+        cs_err ignored;
+        join_all(r, &ignored);
+    }
+    fl_trainer_destroy(r->own_trainer);
     sim_engine_destroy(r->e);
     fl_links_destroy(r->links);
     nn_model_destroy(r->m);
-    nn_opt_destroy(r->opt);
     if (r->copt)
         for (uint32_t c = 0; c < r->n_clients; c++)
             nn_opt_destroy(r->copt[c]);
@@ -779,11 +796,17 @@ static int run_setup(fl_run *r, cs_err *err)
 
     if (!(r->m = nn_model_create(cfg->federated.batch_size, err)))
         return err->code ? err->code : CS_ENOMEM;
-    if (env->progress)
-        nn_train_set_progress(r->m, on_nn_progress, r);
+    r->trainer = env->trainer;
+    if (!r->trainer) {
+        int workers, kt;
+        fl_trainer_plan(nn_threads(), cfg->federated.clients_per_round, &workers, &kt);
+        if (!(r->trainer = r->own_trainer =
+                  fl_trainer_create(workers, kt, cfg->federated.batch_size, err)))
+            return err->code ? err->code : CS_ENOMEM;
+    }
+    CS_ASSERT(fl_trainer_max_batch(r->trainer) >= cfg->federated.batch_size);
     nn_opt_cfg oc = opt_cfg(&cfg->federated.optimizer);
-    if (!(r->opt = nn_opt_create(&oc, NN_PARAMS, err)))
-        return err->code ? err->code : CS_ENOMEM;
+    r->opt_cfg = oc;
     if (cfg->federated.optimizer.state == SCN_OPT_STATE_KEEP) {
         if (!(r->copt = calloc(r->n_clients, sizeof *r->copt)))
             return fail_nomem(err, "client optimisers");
@@ -853,7 +876,8 @@ int fl_run_advance(fl_run *r, double t_s, cs_err *err)
     if (!r->finished && horizon >= sim_engine_now(r->e)) {
         for (;;) {
             int rc = sim_engine_run(r->e, horizon, err);
-            if (rc)
+            /* Wherever the loop stops, no training stays in flight: the run can be saved. */
+            if (rc || (rc = join_all(r, err)))
                 return rc;
             if (r->ckpt_due) { /* between two events, after an aggregation */
                 r->ckpt_due = false;
@@ -1085,6 +1109,8 @@ static int load_trace(cs_rd *r, fl_trace_event **out, size_t *n_out, uint64_t *d
 
 void fl_run_save(const fl_run *r, cs_buf *b)
 {
+    for (uint32_t c = 0; c < r->n_clients; c++) /* saved between slices only (fl_run_advance) */
+        CS_ASSERT(r->clients[c].job.state == 0);
     cs_ser_tag(b, "FRUN");
     cs_ser_u32(b, (uint32_t)r->prec);
     cs_ser_u32(b, r->n_clients);

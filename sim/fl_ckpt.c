@@ -327,12 +327,6 @@ int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
             "the checkpoint was written by another constsim version (%s; this is %s): "
             "its run cannot be continued with the same results",
             hstr(h, "build"), id->build);
-    const cJSON *th = cJSON_GetObjectItemCaseSensitive(h, "threads");
-    if (!cJSON_IsNumber(th) || th->valuedouble != (double)id->threads)
-        return cs_err_set(err, CS_EINVAL, p, 0, 0,
-                          "the checkpoint was written with --threads %.0f; resume with the same "
-                          "(results depend on it), not %d",
-                          cJSON_IsNumber(th) ? th->valuedouble : -1.0, id->threads);
     if (strcmp(hstr(h, "blas_core"), id->blas ? id->blas : "") != 0)
         return cs_err_set(err, CS_EINVAL, p, 0, 0,
                           "the checkpoint was written with the BLAS kernel set %s, this process "

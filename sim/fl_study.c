@@ -2,6 +2,8 @@
  * one FL run per wire precision, PTQ and model files (see fl_study.h). */
 #include "fl_study.h"
 
+#include "fl_train.h"
+
 #include "fl_ckpt.h"
 
 #include "nn_ptq.h"
@@ -40,6 +42,7 @@ void fl_study_free(fl_study *s)
 {
     if (!s)
         return;
+    fl_trainer_destroy(s->trainer);
     free(s->train);
     free(s->test);
     fl_partitions_free(&s->parts);
@@ -157,6 +160,11 @@ int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset
           scn_partition_name(cfg->dataset.partition), lo, hi, out->parts.off[out->parts.n_clients]);
 
     out->save_models = opts->save_models;
+    fl_trainer_plan(opts->threads > 0 ? opts->threads : nn_threads(),
+                    cfg->federated.clients_per_round, &out->workers, &out->kernel_threads);
+    if (!(out->trainer =
+              fl_trainer_create(out->workers, out->kernel_threads, cfg->federated.batch_size, err)))
+        return err->code ? err->code : CS_ENOMEM;
     return 0;
 }
 
@@ -169,6 +177,7 @@ void fl_study_env(const fl_study *s, const fl_study_opts *opts, size_t i, fl_env
                     .n_test = s->n_test,
                     .parts = &s->parts,
                     .trace = opts->trace,
+                    .trainer = s->trainer,
                     .progress = opts->progress,
                     .progress_user = opts->progress_user,
                     .observe = opts->observe,

@@ -9,5 +9,9 @@ cs_test(NAME test_sim_e2e SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_e2e.c LABEL
 # Whole FL runs on a hand-made plan and a synthetic dataset, times and bytes worked out by hand.
 cs_test(NAME test_sim_fl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sim_fl.c LABELS unit LIBS cs_sim)
 # constsim run killed (SIGKILL, SIGINT) and resumed from its checkpoint: the report and models of
-# the uninterrupted run; checkpoints of another scenario, seed, build or thread count refused.
+# the uninterrupted run, also resumed on other thread counts; checkpoints of another scenario,
+# seed or build refused.
 cs_test(NAME test_resume SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_resume.c LABELS e2e data LIBS cs_sim)
+# constsim run with --threads 1, 2 and 3: the same report and model files (clients trained in
+# parallel, sim/fl_train.c).
+cs_test(NAME test_threads SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_threads.c LABELS e2e data LIBS cs_sim)
