@@ -842,20 +842,6 @@ static int sweep_main(sweep *s, const char *const *axes, size_t n_axes, long thr
                     : "at least one compute thread per job");
     s->job_threads = s->threads / s->jobs;
     nn_set_threads(s->job_threads);
-    if (s->rank == 0 && !s->quiet) {
-        /* Figures can differ in the last digits between thread counts: say so when done points
-         * ran with other threads than the ones to come. */
-        int other = 0;
-        for (size_t i = 0; i < n && s->n_todo > 0; i++)
-            if (s->pts[i].status == SWP_DONE && s->pts[i].threads != s->job_threads)
-                other = s->pts[i].threads;
-        if (other)
-            fprintf(stderr,
-                    "sweep: note: points already done ran with %d compute thread%s, these run "
-                    "with %d; their figures can differ in the last digits (each point records "
-                    "its threads)\n",
-                    other, other == 1 ? "" : "s", s->job_threads);
-    }
     if (!s->quiet && s->rank == 0)
         fprintf(stderr,
                 "sweep: %s (%s): %zu points over %zu axes, %zu orbital setup%s; %zu done "

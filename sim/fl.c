@@ -127,6 +127,7 @@ struct fl_run {
     fl_segment *sessions;                     /* owned: n_clients, for snapshots */
     uint64_t *station_bytes;                  /* owned: n_st, for snapshots */
     size_t payload_bytes, payload_bytes_fp32; /* of the initial model */
+    size_t update_bytes; /* of every client update (its values do not change its length) */
     double wall0;
 };
 
@@ -249,8 +250,12 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
     return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
 }
 
-/* Starts the local training of client c on the global it received (fl_train.h); its encoded
- * update is waited for when the training ends (join_training). */
+/* Starts the local training of client c on the global it received (fl_train.h). The encoded
+ * update is waited for when the simulation needs its contents: when it reaches the server
+ * (join_training), at a checkpoint or at the end of a slice. Its length, which the downlink
+ * needs earlier, is fixed by the precision and payload kind (update_bytes). */
+static int join_training(fl_run *r, uint32_t c, cs_err *err);
+
 static int train_client(fl_run *r, uint32_t c, cs_err *err)
 {
     const fl_env *env = r->env;
@@ -275,6 +280,9 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
     j->out = &cl->update;
     j->out_len = &cl->update_len;
     j->out_cap = &cl->update_cap;
+    int rc = join_training(r, c, err); /* none in flight: its last update has arrived */
+    if (rc)
+        return rc;
     return fl_trainer_submit(r->trainer, j, r->sent, r->sent_tracked, err);
 }
 
@@ -409,6 +417,13 @@ static int on_link_done(void *user, uint32_t c, fl_dir dir, int32_t tag, double 
         return sim_engine_schedule(r->e, t_s + dur, EV_TRAIN_DONE, r->n_clients + c, d, err);
     }
     CS_ASSERT(cl->state == FL_CLIENT_SENDING && tag == cl->work_round);
+    if ((rc = join_training(r, c, err)))
+        return rc;
+    if (cl->update_len != r->update_bytes)
+        return cs_err_set(err, CS_EFAIL, NULL, 0, 0,
+                          "the update of client %u in round %d is %zu bytes, not the %zu bytes "
+                          "its transfer carried",
+                          c, tag + 1, cl->update_len, r->update_bytes);
     cl->state = FL_CLIENT_IDLE;
     bool close = false;
     if (r->open && tag == r->cur) {
@@ -442,15 +457,13 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
     uint32_t c = ev->target - r->n_clients;
     client *cl = &r->clients[c];
     CS_ASSERT(c < r->n_clients && cl->state == FL_CLIENT_TRAINING);
-    int rc = join_training(r, c, err);
-    if (rc)
-        return rc;
     cl->state = FL_CLIENT_SENDING;
     trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, 0, 0);
     if (cl->work_round == r->cur && r->open)
         r->trained++;
     tick(r);
-    return fl_links_request(r->links, c, FL_DOWN, cl->update_len, cl->work_round, err);
+    /* The update's length does not depend on its values: the training may still be running. */
+    return fl_links_request(r->links, c, FL_DOWN, r->update_bytes, cl->work_round, err);
 }
 
 static int on_deadline(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
@@ -798,10 +811,9 @@ static int run_setup(fl_run *r, cs_err *err)
         return err->code ? err->code : CS_ENOMEM;
     r->trainer = env->trainer;
     if (!r->trainer) {
-        int workers, kt;
-        fl_trainer_plan(nn_threads(), cfg->federated.clients_per_round, &workers, &kt);
+        const int workers = fl_trainer_plan(nn_threads(), cfg->federated.clients_per_round);
         if (!(r->trainer = r->own_trainer =
-                  fl_trainer_create(workers, kt, cfg->federated.batch_size, err)))
+                  fl_trainer_create(workers, nn_threads(), cfg->federated.batch_size, err)))
             return err->code ? err->code : CS_ENOMEM;
     }
     CS_ASSERT(fl_trainer_max_batch(r->trainer) >= cfg->federated.batch_size);
@@ -832,6 +844,12 @@ static int run_setup(fl_run *r, cs_err *err)
     buf = NULL;
     if ((rc = nn_codec_encode(NN_PREC_FP32, r->global, r->global_tracked, NULL, &buf,
                               &r->payload_bytes_fp32, err)))
+        return rc;
+    free(buf);
+    buf = NULL;
+    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked,
+                              cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->global : NULL, &buf,
+                              &r->update_bytes, err)))
         return rc;
     free(buf);
     sim_engine_set_interrupt(r->e, env->interrupt);

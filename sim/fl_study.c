@@ -160,10 +160,10 @@ int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset
           scn_partition_name(cfg->dataset.partition), lo, hi, out->parts.off[out->parts.n_clients]);
 
     out->save_models = opts->save_models;
-    fl_trainer_plan(opts->threads > 0 ? opts->threads : nn_threads(),
-                    cfg->federated.clients_per_round, &out->workers, &out->kernel_threads);
-    if (!(out->trainer =
-              fl_trainer_create(out->workers, out->kernel_threads, cfg->federated.batch_size, err)))
+    const int threads = opts->threads > 0 ? opts->threads : nn_threads();
+    out->workers = fl_trainer_plan(threads, cfg->federated.clients_per_round);
+    out->threads = threads;
+    if (!(out->trainer = fl_trainer_create(out->workers, threads, cfg->federated.batch_size, err)))
         return err->code ? err->code : CS_ENOMEM;
     return 0;
 }

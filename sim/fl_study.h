@@ -48,8 +48,8 @@ typedef struct fl_study_opts {
     /* Polled between events (may be NULL): when set, the run in progress stops at that safe
      * point, the checkpoint is written and fl_study_run returns CS_EINTR. */
     const volatile sig_atomic_t *interrupt;
-    /* Cores for the clients' trainings (0: nn_threads()): fl_trainer_plan shares them between
-     * trainings in parallel and kernel threads. Results are the same bits for any value. */
+    /* Cores for the clients' trainings (0: nn_threads()), shared between the trainings in
+     * flight batch by batch (fl_train.h). Results are the same bits for any value. */
     int threads;
 } fl_study_opts;
 
@@ -72,10 +72,10 @@ typedef struct fl_study {
     bool has_ptq;
     size_t ptq_source_run; /* the run whose final model was quantised (the fp32 one if any) */
     fl_ptq_entry ptq[NN_PRECISIONS];
-    struct fl_trainer *trainer;  /* owned: the pool the runs train on (fl_train.h) */
-    int workers, kernel_threads; /* its shape (fl_trainer_plan) */
-    double wall_s;               /* the study's own wall time (plan and dataset not included) */
-    double t0_wall_s;            /* when fl_study_begin started */
+    struct fl_trainer *trainer; /* owned: the pool the runs train on (fl_train.h) */
+    int workers, threads;       /* its workers (fl_trainer_plan) and cores */
+    double wall_s;              /* the study's own wall time (plan and dataset not included) */
+    double t0_wall_s;           /* when fl_study_begin started */
 } fl_study;
 
 /* CS_EINVAL (naming the scenario file) unless plan was built for cfg's orbital setup: the same

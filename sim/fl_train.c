@@ -27,18 +27,27 @@ struct fl_trainer {
     pthread_cond_t work; /* a worker was given a job, or quit */
     pthread_cond_t done; /* a job finished */
     bool quit;
-    int n_workers, kernel_threads, max_batch;
+    int n_workers, threads, max_batch;
+    atomic_int busy; /* workers holding a job */
     worker *w;
 };
 
-void fl_trainer_plan(int threads, int parallel, int *workers, int *kernel_threads)
+int fl_trainer_plan(int threads, int parallel)
 {
     if (threads < 1)
         threads = 1;
     if (parallel < 1)
         parallel = 1;
-    *workers = threads < parallel ? threads : parallel;
-    *kernel_threads = threads / *workers;
+    return threads < parallel ? threads : parallel;
+}
+
+/* The kernel threads of the next batch: the trainer's threads shared by the trainings in
+ * flight. Results do not depend on it (nn.h), so it can follow the load batch by batch. */
+static void share_cores(worker *w)
+{
+    const int busy = atomic_load(&w->t->busy);
+    const int k = w->t->threads / (busy > 1 ? busy : 1);
+    nn_set_local_threads(k > 1 ? k : 1);
 }
 
 static void on_batch(void *user, const nn_progress *p)
@@ -46,6 +55,7 @@ static void on_batch(void *user, const nn_progress *p)
     worker *w = user;
     if (p->phase == NN_PHASE_TRAIN && w->job)
         atomic_store(&w->job->images_done, (size_t)w->epoch * w->job->n + p->done);
+    share_cores(w);
 }
 
 /* Runs job on w (outside the lock): train, then encode into the client's buffer. */
@@ -53,7 +63,8 @@ static void run_job(worker *w, fl_train_job *job)
 {
     cs_err *err = &job->err;
     int rc = 0;
-    if (!w->m) { /* once per worker, in its thread: workspaces for its kernel threads */
+    if (!w->m) { /* once per worker, in its thread: workspaces for up to all threads */
+        nn_set_local_threads(w->t->threads);
         if (!(w->m = nn_model_create(w->t->max_batch, err))) {
             job->rc = err->code ? err->code : CS_ENOMEM;
             return;
@@ -80,6 +91,7 @@ static void run_job(worker *w, fl_train_job *job)
     memcpy(st, w->base, NN_STATE_FLOATS * sizeof *st);
     memcpy(tr, w->base_tracked, sizeof w->base_tracked);
     nn_model_set_training(w->m, true);
+    share_cores(w);
     for (int ep = 0; ep < job->epochs && rc == 0; ep++) {
         w->epoch = ep;
         rc = nn_train_epoch_aug(w->m, opt, job->ds, job->idx, job->n, job->batch, &job->shuffle,
@@ -115,7 +127,6 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     fl_trainer *t = w->t;
-    nn_set_local_threads(t->kernel_threads);
     pthread_mutex_lock(&t->mu);
     for (;;) {
         while (!w->job && !t->quit)
@@ -128,6 +139,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&t->mu);
         job->state = 2;
         w->job = NULL;
+        atomic_fetch_sub(&t->busy, 1);
         pthread_cond_broadcast(&t->done);
     }
     pthread_mutex_unlock(&t->mu);
@@ -157,9 +169,9 @@ void fl_trainer_destroy(fl_trainer *t)
     free(t);
 }
 
-fl_trainer *fl_trainer_create(int workers, int kernel_threads, int max_batch, cs_err *err)
+fl_trainer *fl_trainer_create(int workers, int threads, int max_batch, cs_err *err)
 {
-    CS_ASSERT(workers >= 1 && workers <= 1024 && kernel_threads >= 1);
+    CS_ASSERT(workers >= 1 && workers <= 1024 && threads >= 1);
     fl_trainer *t = calloc(1, sizeof *t);
     if (!t || !(t->w = calloc((size_t)workers, sizeof *t->w))) {
         free(t);
@@ -170,7 +182,8 @@ fl_trainer *fl_trainer_create(int workers, int kernel_threads, int max_batch, cs
     pthread_cond_init(&t->work, NULL);
     pthread_cond_init(&t->done, NULL);
     t->n_workers = workers;
-    t->kernel_threads = kernel_threads;
+    t->threads = threads;
+    atomic_init(&t->busy, 0);
     t->max_batch = max_batch;
     for (int i = 0; i < workers; i++) {
         worker *w = &t->w[i];
@@ -198,9 +211,9 @@ int fl_trainer_workers(const fl_trainer *t)
 {
     return t->n_workers;
 }
-int fl_trainer_kernel_threads(const fl_trainer *t)
+int fl_trainer_threads(const fl_trainer *t)
 {
-    return t->kernel_threads;
+    return t->threads;
 }
 int fl_trainer_max_batch(const fl_trainer *t)
 {
@@ -229,6 +242,7 @@ int fl_trainer_submit(fl_trainer *t, fl_train_job *job, const float *base, const
     memset(&job->err, 0, sizeof job->err);
     job->state = 1;
     w->job = job;
+    atomic_fetch_add(&t->busy, 1);
     pthread_cond_broadcast(&t->work);
     pthread_mutex_unlock(&t->mu);
     return 0;

@@ -10,8 +10,8 @@
  * simulated time run at the same time on the workers.
  *
  * Each worker owns one model (created once, at its first training), one optimiser for clients
- * whose optimiser state is reset every round, and the copy of the base model; it trains on
- * kernel_threads threads (nn_set_local_threads). Library code: nothing here prints.
+ * whose optimiser state is reset every round, and the copy of the base model. The kernel threads
+ * of each batch follow the load (fl_trainer_create). Library code: nothing here prints.
  */
 #ifndef FL_TRAIN_H
 #define FL_TRAIN_H
@@ -53,15 +53,17 @@ typedef struct fl_train_job {
 
 typedef struct fl_trainer fl_trainer;
 
-/* How `threads` cores are shared when up to `parallel` trainings can run at once: workers =
- * min(threads, parallel) (at least 1), each with threads / workers kernel threads. */
-void fl_trainer_plan(int threads, int parallel, int *workers, int *kernel_threads);
+/* How many workers `threads` cores get when up to `parallel` trainings can run at once:
+ * min(threads, parallel), at least 1. */
+int fl_trainer_plan(int threads, int parallel);
 
-/* A pool of workers training models of batch size max_batch. NULL on failure (err set). */
-fl_trainer *fl_trainer_create(int workers, int kernel_threads, int max_batch, cs_err *err);
+/* A pool of `workers` workers training models of batch size max_batch on `threads` cores: before
+ * every batch a training takes threads / (trainings in flight) kernel threads (at least 1), so
+ * that one training alone uses every core and several share them. NULL on failure (err set). */
+fl_trainer *fl_trainer_create(int workers, int threads, int max_batch, cs_err *err);
 void fl_trainer_destroy(fl_trainer *t); /* waits for every submitted job; NULL-safe */
 int fl_trainer_workers(const fl_trainer *t);
-int fl_trainer_kernel_threads(const fl_trainer *t);
+int fl_trainer_threads(const fl_trainer *t);
 int fl_trainer_max_batch(const fl_trainer *t);
 
 /* Submits job, starting from base/tracked (copied before it returns). Blocks while every worker

@@ -671,18 +671,14 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
     return cs_buf_take(&s);
 }
 
-/* "T threads, CORE" of a report's machine; false without one. */
+/* The BLAS kernel set of a report's machine; false without one. (The thread count does not
+ * change results, docs/simulation.md.) */
 static bool machine_key(const cJSON *r, char *out, size_t cap)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "machine");
     if (!cJSON_IsObject(m))
         return false;
-    double threads = rep__num(m, "threads");
-    const char *core = rep__str(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core");
-    if (isnan(threads))
-        snprintf(out, cap, "? threads, %s", core);
-    else
-        snprintf(out, cap, "%.0f thread%s, %s", threads, threads == 1 ? "" : "s", core);
+    snprintf(out, cap, "%s", rep__str(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core"));
     return true;
 }
 
@@ -707,8 +703,7 @@ bool rep_machine_note(const cJSON *const *reports, size_t n, char *out, size_t c
     if (n_seen < 2)
         return false;
     size_t len = (size_t)snprintf(out, cap,
-                                  "note: the reports ran with different threads or BLAS "
-                                  "kernels (");
+                                  "note: the reports ran with different BLAS kernels (");
     for (size_t k = 0; k < n_seen && len < cap; k++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", k ? "; " : "", seen[k]);
     if (len < cap)
