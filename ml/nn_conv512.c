@@ -109,13 +109,15 @@ typedef struct fwd_args {
 
 INLINE512 void fwd_tile(const fwd_args *a, const int R, const int S)
 {
-    __m512 acc[RMAX][4];
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
-            acc[r][s] = _mm512_setzero_ps();
     const float *w = a->w;
     const int ps = a->ps, oc = a->oc;
-    for (int g1 = 0; g1 < a->n1; g1++)
+    for (int g1 = 0; g1 < a->n1; g1++) {
+        /* each outer group (a kernel row of HWC input, an input channel of CHW) summed apart
+         * and added to y: shorter float sums than one over all K */
+        __m512 acc[RMAX][4];
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++)
+                acc[r][s] = _mm512_setzero_ps();
         for (int g2 = 0; g2 < a->n2; g2++) {
             const float *xg = a->x + g1 * a->s1 + g2 * a->s2;
             for (int t = 0; t < a->run; t++, w += oc) {
@@ -129,9 +131,12 @@ INLINE512 void fwd_tile(const fwd_args *a, const int R, const int S)
                 }
             }
         }
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
-            _mm512_storeu_ps(a->y + (size_t)r * oc + 16 * s, acc[r][s]);
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++) {
+                float *p = a->y + (size_t)r * oc + 16 * s;
+                _mm512_storeu_ps(p, g1 ? _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]) : acc[r][s]);
+            }
+    }
 }
 
 /* ---- weight gradient: dw[k][o] += sum over pixels of x[p + koff(k)] * dy[p][o] ------------ */
@@ -152,7 +157,7 @@ INLINE512 void dw_tile(const dw_args *a, const int R, const int S)
     const int oc = a->oc, ps = a->ps;
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++)
-            acc[r][s] = _mm512_loadu_ps(a->dw + (size_t)r * oc + 16 * s);
+            acc[r][s] = _mm512_setzero_ps();
     for (int yy = 0; yy < a->rows; yy++) {
         const float *xp = a->x + yy * a->rs;
         const float *dp = a->dy + (size_t)yy * a->ow * oc;
@@ -167,9 +172,12 @@ INLINE512 void dw_tile(const dw_args *a, const int R, const int S)
             }
         }
     }
+    /* the chunk's sum added once: partial sums of ~16 KiB of dy stay small against dw */
     for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
-            _mm512_storeu_ps(a->dw + (size_t)r * oc + 16 * s, acc[r][s]);
+        for (int s = 0; s < S; s++) {
+            float *p = a->dw + (size_t)r * oc + 16 * s;
+            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]));
+        }
 }
 
 /* ---- input gradient (HWC): dx[p + tap][c] += sum over o of dy[p][o] * wd[tap][o][c] -------- */
@@ -257,7 +265,7 @@ TABLE(dw);
 TABLE(dx);
 
 /* Kernel positions as groups of consecutive input floats: HWC, one group per kernel row (KW*C
- * floats); CHW, one per (channel, kernel row) (KW floats). */
+ * floats: n1 = KH, n2 = 1); CHW, one per (channel, kernel row) (KW floats: n1 = C, n2 = KH). */
 static void groups_of(const nn_conv_dims *d, bool chw, fwd_args *a)
 {
     if (chw) {
@@ -268,10 +276,10 @@ static void groups_of(const nn_conv_dims *d, bool chw, fwd_args *a)
         a->run = d->kw;
         a->ps = 1;
     } else {
-        a->n1 = 1;
-        a->s1 = 0;
-        a->n2 = d->kh;
-        a->s2 = (size_t)d->w * d->c;
+        a->n1 = d->kh;
+        a->s1 = (size_t)d->w * d->c;
+        a->n2 = 1;
+        a->s2 = 0;
         a->run = d->kw * d->c;
         a->ps = d->c;
     }
