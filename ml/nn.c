@@ -144,7 +144,8 @@ static const block blocks[3] = {
     {64, 13, 13, 96, 3, 11, 11, 5, 5, OFF_C3W, OFF_C3B, OFF_BN3W, OFF_BN3B, NN_PARAMS + 192,
      NN_PARAMS + 288, 96, 2400 + 51200, 2 * 51200},
 };
-/* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 as (OC,KH,KW,C) */
+/* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 in the layout of
+ * nn_conv_backward (direct kernels: (KH,KW,C,OC); GEMM: (OC,KH,KW,C)) */
 #define DW_FLOATS (2400 + 51200 + 55296)
 #define WHWC_FLOATS (2 * (51200 + 55296) + 2400) /* nn_conv_pack_floats of conv2, conv3, conv1 */
 #define COL_FLOATS (800 * 8 * 26) /* the largest im2row block: conv2, 8 output rows */
