@@ -125,27 +125,28 @@ INLINE512 void fwd_tile(const fwd_args *a, const int R, const int S)
         /* each outer group (a kernel row of HWC input, an input channel of CHW) summed apart
          * and added to y: shorter float sums than one over all K */
         __m512 acc[RMAX][4];
-        for (int r = 0; r < R; r++)
-            for (int s = 0; s < S; s++)
-                acc[r][s] = _mm512_setzero_ps();
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+            _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] = _mm512_setzero_ps();
         for (int g2 = 0; g2 < a->n2; g2++) {
             const float *xg = a->x + g1 * a->s1 + g2 * a->s2;
             for (int t = 0; t < a->run; t++, w += oc) {
                 __m512 wv[4];
-                for (int s = 0; s < S; s++)
-                    wv[s] = _mm512_loadu_ps(w + 16 * s);
-                for (int r = 0; r < R; r++) {
+                _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) wv[s] =
+                    _mm512_loadu_ps(w + 16 * s);
+                _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+                {
                     const __m512 b = _mm512_set1_ps(xg[t + r * ps]);
-                    for (int s = 0; s < S; s++)
-                        acc[r][s] = _mm512_fmadd_ps(b, wv[s], acc[r][s]);
+                    _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] =
+                        _mm512_fmadd_ps(b, wv[s], acc[r][s]);
                 }
             }
         }
-        for (int r = 0; r < R; r++)
-            for (int s = 0; s < S; s++) {
-                float *p = a->y + (size_t)r * oc + 16 * s;
-                _mm512_storeu_ps(p, g1 ? _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]) : acc[r][s]);
-            }
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+            _Pragma("GCC unroll 16") for (int s = 0; s < S; s++)
+        {
+            float *p = a->y + (size_t)r * oc + 16 * s;
+            _mm512_storeu_ps(p, g1 ? _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]) : acc[r][s]);
+        }
     }
 }
 
@@ -165,29 +166,30 @@ INLINE512 void dw_tile(const dw_args *a, const int R, const int S)
 {
     __m512 acc[RMAX][4];
     const int oc = a->oc, ps = a->ps;
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
-            acc[r][s] = _mm512_setzero_ps();
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] = _mm512_setzero_ps();
     for (int yy = 0; yy < a->rows; yy++) {
         const float *xp = a->x + yy * a->rs;
         const float *dp = a->dy + (size_t)yy * a->ow * oc;
         for (int xx = 0; xx < a->ow; xx++, xp += ps, dp += oc) {
             __m512 dv[4];
-            for (int s = 0; s < S; s++)
-                dv[s] = _mm512_loadu_ps(dp + 16 * s);
-            for (int r = 0; r < R; r++) {
+            _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) dv[s] =
+                _mm512_loadu_ps(dp + 16 * s);
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+            {
                 const __m512 b = _mm512_set1_ps(xp[r]);
-                for (int s = 0; s < S; s++)
-                    acc[r][s] = _mm512_fmadd_ps(b, dv[s], acc[r][s]);
+                _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] =
+                    _mm512_fmadd_ps(b, dv[s], acc[r][s]);
             }
         }
     }
     /* the chunk's sum added once: partial sums of ~16 KiB of dy stay small against dw */
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++) {
-            float *p = a->dw + (size_t)r * oc + 16 * s;
-            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]));
-        }
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 16") for (int s = 0; s < S; s++)
+    {
+        float *p = a->dw + (size_t)r * oc + 16 * s;
+        _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]));
+    }
 }
 
 /* ---- input gradient (HWC): dx[p + tap][c] += sum over o of dy[p][o] * wd[tap][o][c] -------- */
@@ -202,26 +204,26 @@ typedef struct dx_args {
 INLINE512 void dx_tile(const dx_args *a, const int R, const int S)
 {
     __m512 acc[RMAX][4];
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
-            acc[r][s] = _mm512_setzero_ps();
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] = _mm512_setzero_ps();
     const int oc = a->oc, c = a->c;
     const float *w = a->w;
     for (int o = 0; o < oc; o++, w += c) {
         __m512 wv[4];
-        for (int s = 0; s < S; s++)
-            wv[s] = _mm512_loadu_ps(w + 16 * s);
-        for (int r = 0; r < R; r++) {
+        _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) wv[s] = _mm512_loadu_ps(w + 16 * s);
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+        {
             const __m512 b = _mm512_set1_ps(a->dy[(size_t)r * oc + o]);
-            for (int s = 0; s < S; s++)
-                acc[r][s] = _mm512_fmadd_ps(b, wv[s], acc[r][s]);
+            _Pragma("GCC unroll 16") for (int s = 0; s < S; s++) acc[r][s] =
+                _mm512_fmadd_ps(b, wv[s], acc[r][s]);
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++) {
-            float *p = a->dx + (size_t)r * c + 16 * s;
-            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]));
-        }
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 16") for (int s = 0; s < S; s++)
+    {
+        float *p = a->dx + (size_t)r * c + 16 * s;
+        _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[r][s]));
+    }
 }
 
 /* One out-of-line instance per (R, S), in tables indexed [S][R]. */
