@@ -9,6 +9,7 @@
 #include "cs_host.h"
 #include "cs_rng.h"
 #include "nn.h"
+#include "nn_layers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +18,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: constsim bench train [--threads T] [--batches N] [--batch B] [--warmup W]\n\n"
-            "Training throughput of the EuroSAT CNN on synthetic input (fixed seed, Adam).\n"
-            "Prints one JSON object: images_per_s, ms_per_batch (median), threads, batch.\n\n"
-            "options:\n"
-            "  --threads T   kernel threads (default: all processors)\n"
-            "  --batches N   timed batches (default 20)\n"
-            "  --batch B     images per batch (default 32)\n"
-            "  --warmup W    untimed batches first (default 3)\n");
+    fprintf(f, "usage: constsim bench train [--threads T] [--batches N] [--batch B] [--warmup W]\n"
+               "                            [--conv direct|gemm]\n\n"
+               "Training throughput of the EuroSAT CNN on synthetic input (fixed seed, Adam).\n"
+               "Prints one JSON object: images_per_s, ms_per_batch (median), threads, batch.\n\n"
+               "options:\n"
+               "  --threads T   kernel threads (default: all processors)\n"
+               "  --batches N   timed batches (default 20)\n"
+               "  --batch B     images per batch (default 32)\n"
+               "  --warmup W    untimed batches first (default 3)\n"
+               "  --conv K      convolution kernels: direct (AVX-512, where the CPU has it; the\n"
+               "                default) or gemm (im2col/im2row + sgemm)\n");
 }
 
 int bench_train(int argc, char **argv)
@@ -36,8 +39,16 @@ int bench_train(int argc, char **argv)
         return 0;
     }
     long threads = cs_host_cpus(), batches = 20, batch = 32, warmup = 3;
+    bool direct = true;
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--conv") == 0) {
+            if (!v || (strcmp(v, "direct") != 0 && strcmp(v, "gemm") != 0))
+                return cli_usage_error(cmd, "--conv expects direct or gemm, got \"%s\"",
+                                       v ? v : "");
+            direct = strcmp(v, "direct") == 0;
+            continue;
+        }
         long *dst = strcmp(o, "--threads") == 0   ? &threads
                     : strcmp(o, "--batches") == 0 ? &batches
                     : strcmp(o, "--batch") == 0   ? &batch
@@ -52,6 +63,7 @@ int bench_train(int argc, char **argv)
     }
 
     nn_set_threads((int)threads);
+    const char *conv = nn_conv_set_direct(direct) ? "direct-avx512" : "im2col-sgemm";
     cs_err err;
     cs_err_clear(&err);
     nn_model *m = nn_model_create((int)batch, &err);
@@ -100,9 +112,10 @@ int bench_train(int argc, char **argv)
     const double fpi = nn_model_train_flops_per_image();
     printf("{\"framework\": \"constsim\", \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
            "\"ms_per_batch_min\": %.3f, \"threads\": %ld, \"batch\": %ld, \"batches\": %ld, "
-           "\"warmup\": %ld, \"gflops\": %.1f, \"blas_core\": \"%s\", \"loss_last\": %.6f}\n",
+           "\"warmup\": %ld, \"gflops\": %.1f, \"blas_core\": \"%s\", \"conv\": \"%s\", "
+           "\"loss_last\": %.6f}\n",
            batch / med, med * 1e3, times[0] * 1e3, threads, batch, batches, warmup,
-           fpi * batch / med * 1e-9, nn_blas_core(), (double)loss);
+           fpi * batch / med * 1e-9, nn_blas_core(), conv, (double)loss);
     free(x);
     free(y);
     free(times);

@@ -133,18 +133,19 @@ typedef struct block {
     size_t rm_off, rv_off;
     int ch0;      /* first channel in the N_CH per-channel arrays */
     size_t dw0;   /* offset of this conv's weight in a thread's dw partial */
-    size_t whwc0; /* offset of its (OC,KH,KW,C) copy in w_hwc (conv2, conv3) */
+    size_t whwc0; /* offset of its packed weights in w_hwc (nn_conv_pack) */
 } block;
 
 static const block blocks[3] = {
     {3, 64, 64, 32, 5, 60, 60, 30, 30, OFF_C1W, OFF_C1B, OFF_BN1W, OFF_BN1B, NN_PARAMS + 0,
-     NN_PARAMS + 32, 0, 0, 0},
+     NN_PARAMS + 32, 0, 0, 2 * (51200 + 55296)},
     {32, 30, 30, 64, 5, 26, 26, 13, 13, OFF_C2W, OFF_C2B, OFF_BN2W, OFF_BN2B, NN_PARAMS + 64,
      NN_PARAMS + 128, 32, 2400, 0},
     {64, 13, 13, 96, 3, 11, 11, 5, 5, OFF_C3W, OFF_C3B, OFF_BN3W, OFF_BN3B, NN_PARAMS + 192,
-     NN_PARAMS + 288, 96, 2400 + 51200, 51200},
+     NN_PARAMS + 288, 96, 2400 + 51200, 2 * 51200},
 };
-/* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 as (OC,KH,KW,C) */
+/* a thread's conv weight-gradient partials: conv1 transposed (K, OC), conv2/3 in the layout of
+ * nn_conv_backward (direct kernels: (KH,KW,C,OC); GEMM: (OC,KH,KW,C)) */
 #define DW_FLOATS (2400 + 51200 + 55296)
 /* The batch's images are split into at most GRAD_GROUPS contiguous groups (as evenly as the
  * batch allows, whatever the thread count); each group accumulates its conv weight gradients in
@@ -152,7 +153,7 @@ static const block blocks[3] = {
  * whole groups, so the gradients are the same bits for any thread count. 8 groups keep up to 8
  * threads busy and cost 8 x 427 KiB. */
 #define GRAD_GROUPS 8
-#define WHWC_FLOATS (51200 + 55296)
+#define WHWC_FLOATS (2 * (51200 + 55296) + 2400) /* nn_conv_pack_floats of conv2, conv3, conv1 */
 #define COL_FLOATS (800 * 8 * 26) /* the largest im2row block: conv2, 8 output rows */
 #define DY_FLOATS (32 * 60 * 60)  /* the largest conv output of one image: conv1 */
 #define Y1 (32 * 60 * 60)
@@ -274,7 +275,7 @@ struct nn_model {
     float *ymax[3];      /* conv output at the argmax, per pooled output */
     float *dp[3];        /* gradients of the pooled outputs */
     float *flat, *dflat; /* fc1 input (n, 2400) in C,H,W order, and its gradient */
-    float *w_hwc;        /* conv2, conv3 weights as (OC,KH,KW,C), refreshed by each forward */
+    float *w_hwc;        /* conv weights packed for the kernels (nn_conv_pack) by each forward */
     float *h1, *h2;      /* fc1, fc2 outputs after relu (n, 128) */
     float *dh1, *dh2;
     float *logits, *dlogits; /* (n, 10) */
@@ -406,7 +407,8 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
     m->training = true;
     for (int l = 0; l < 3; l++) {
         const nn_conv_dims d = block_dims(&blocks[l]);
-        CS_ASSERT(nn_conv_scratch(&d) <= COL_FLOATS);
+        CS_ASSERT(nn_conv_scratch(&d) <= COL_FLOATS &&
+                  blocks[l].whwc0 + nn_conv_pack_floats(&d, l == 0) <= WHWC_FLOATS);
     }
 
     carve c = {NULL, 0, 0};
@@ -645,9 +647,9 @@ static void forward_image(nn_model *m, int l, int i, int t)
     const size_t ysz = (size_t)b->oc * b->oh * b->ow;
     float *yi = m->y[l] + i * ysz;
     if (l == 0)
-        nn_conv_chw_fwd(&d, m->x + (size_t)i * NN_IN_SIZE, m->state + b->w_off, yi, col);
+        nn_conv_forward(&d, true, m->x + (size_t)i * NN_IN_SIZE, m->w_hwc + b->whwc0, yi, col);
     else
-        nn_conv_hwc_fwd(&d, in, m->w_hwc + b->whwc0, yi, col);
+        nn_conv_forward(&d, false, in, m->w_hwc + b->whwc0, yi, col);
     if (m->training)
         nn_hwc_stats(yi, b->oh * b->ow, b->oc, m->img_mean + (size_t)i * N_CH + b->ch0,
                      m->img_m2 + (size_t)i * N_CH + b->ch0);
@@ -658,9 +660,9 @@ static void forward(nn_model *m, const float *x, int n)
     CS_ASSERT(n >= 1 && n <= m->max_batch);
     m->x = x;
     const int nt = run_threads(m, n);
-    for (int l = 1; l < 3; l++) {
+    for (int l = 0; l < 3; l++) {
         const nn_conv_dims d = block_dims(&blocks[l]);
-        nn_conv_weight_to_hwc(&d, m->state + blocks[l].w_off, m->w_hwc + blocks[l].whwc0);
+        nn_conv_pack(&d, l == 0, m->state + blocks[l].w_off, m->w_hwc + blocks[l].whwc0);
     }
     for (int l = 0; l <= 3; l++) {
         if (l > 0)
@@ -743,13 +745,14 @@ static void backward_image(nn_model *m, int l, int i, int t, int grp)
     float *dw = m->ws_dw + (size_t)grp * DW_FLOATS + b->dw0;
     float *col = m->ws_col + (size_t)t * COL_FLOATS;
     if (l == 0) {
-        nn_conv_chw_bwd(&d, m->x + (size_t)i * NN_IN_SIZE, dy, dw, col);
+        nn_conv_backward(&d, true, m->x + (size_t)i * NN_IN_SIZE, m->w_hwc + b->whwc0, dy, dw, NULL,
+                         col);
         return;
     }
     const block *pb = &blocks[l - 1];
     const size_t ipsz = (size_t)pb->oc * pb->ph * pb->pw;
-    nn_conv_hwc_bwd(&d, m->p[l - 1] + i * ipsz, m->w_hwc + b->whwc0, dy, dw,
-                    m->dp[l - 1] + i * ipsz, col);
+    nn_conv_backward(&d, false, m->p[l - 1] + i * ipsz, m->w_hwc + b->whwc0, dy, dw,
+                     m->dp[l - 1] + i * ipsz, col);
     sums_image(m, l - 1, i);
 }
 
@@ -811,7 +814,7 @@ static void backward(nn_model *m, int n)
         const block *b = &blocks[l];
         const nn_conv_dims d = block_dims(b);
         memset(g + b->w_off, 0, sizeof(float) * (size_t)b->oc * nn_conv_k(&d));
-        nn_conv_weight_add_from_hwc(&d, acc + b->dw0, g + b->w_off);
+        nn_conv_grad_add(&d, false, acc + b->dw0, g + b->w_off);
     }
 }
 

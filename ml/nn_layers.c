@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 nn_conv_dims nn_conv_dims_make(int c, int h, int w, int oc, int kh, int kw)
@@ -173,6 +174,71 @@ void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, 
             nn_row2im_add(d, row, oy0, oy1, dx);
         }
     }
+}
+
+/* ---- the model's convolutions: direct kernels or GEMM ---- */
+
+static pthread_once_t g_direct_once = PTHREAD_ONCE_INIT;
+static bool g_direct_cpu; /* the CPU runs the direct kernels */
+static bool g_direct = true;
+
+static void direct_detect(void)
+{
+    g_direct_cpu = nn_conv512_available();
+}
+
+bool nn_conv_set_direct(bool on)
+{
+    pthread_once(&g_direct_once, direct_detect);
+    g_direct = on;
+    return on && g_direct_cpu;
+}
+
+bool nn_conv_direct(const nn_conv_dims *d, bool chw)
+{
+    pthread_once(&g_direct_once, direct_detect);
+    return g_direct && g_direct_cpu && nn_conv512_fits(d, chw);
+}
+
+void nn_conv_pack(const nn_conv_dims *d, bool chw, const float *w, float *pack)
+{
+    if (nn_conv_direct(d, chw))
+        nn_conv512_pack(d, chw, w, pack);
+    else if (chw)
+        memcpy(pack, w, sizeof(float) * (size_t)d->oc * nn_conv_k(d));
+    else
+        nn_conv_weight_to_hwc(d, w, pack);
+}
+
+void nn_conv_forward(const nn_conv_dims *d, bool chw, const float *x, const float *pack, float *y,
+                     float *col)
+{
+    if (nn_conv_direct(d, chw))
+        nn_conv512_fwd(d, chw, x, pack, y);
+    else if (chw)
+        nn_conv_chw_fwd(d, x, pack, y, col);
+    else
+        nn_conv_hwc_fwd(d, x, pack, y, col);
+}
+
+void nn_conv_backward(const nn_conv_dims *d, bool chw, const float *x, const float *pack,
+                      const float *dy, float *dw, float *dx, float *col)
+{
+    CS_ASSERT(!chw || !dx);
+    if (nn_conv_direct(d, chw))
+        nn_conv512_bwd(d, chw, x, pack, dy, dw, dx);
+    else if (chw)
+        nn_conv_chw_bwd(d, x, dy, dw, col);
+    else
+        nn_conv_hwc_bwd(d, x, pack, dy, dw, dx, col);
+}
+
+void nn_conv_grad_add(const nn_conv_dims *d, bool chw, const float *dw, float *w)
+{
+    if (chw || nn_conv_direct(d, chw))
+        nn_conv512_grad_add(d, chw, dw, w); /* (K, OC) */
+    else
+        nn_conv_weight_add_from_hwc(d, dw, w);
 }
 
 void nn_hwc_stats(const float *restrict y, int p, int c, double *restrict mean, double *restrict m2)

@@ -32,6 +32,7 @@
 #ifndef NN_LAYERS_H
 #define NN_LAYERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,51 @@ void nn_conv_hwc_fwd(const nn_conv_dims *d, const float *x, const float *w_hwc, 
  * row2im(dy * w_hwc). */
 void nn_conv_hwc_bwd(const nn_conv_dims *d, const float *x, const float *w_hwc, const float *dy,
                      float *dw_hwc, float *dx, float *row);
+
+/* Direct AVX-512 convolutions (nn_conv512.c), one image, the same maths as the GEMM kernels
+ * above without the unfolded copy: register tiles of output pixels x output channels (forward),
+ * kernel positions x output channels (weight gradient), output pixels x input channels (input
+ * gradient, added tap by tap). Call only if nn_conv512_available() and nn_conv512_fits().
+ * chw selects conv1's CHW input (no input gradient); otherwise the input is HWC. y and dy are
+ * (P, OC) as above. Positions k run in PyTorch order (ci, ki, kj) for CHW input and in
+ * im2row order (ki, kj, ci) for HWC input.
+ *   pack: wf (K, OC), wf[k][o] = w[o][k]; for HWC then wd (KH*KW, OC, C),
+ *     wd[ki*KW + kj][o][ci] = w[o][ci][ki][kj]  (nn_conv512_pack_floats floats)
+ *   dw: (K, OC), added to (nn_conv512_grad_add adds it to a PyTorch-layout gradient) */
+bool nn_conv512_available(void);
+bool nn_conv512_fits(const nn_conv_dims *d, bool chw);
+static inline size_t nn_conv512_pack_floats(const nn_conv_dims *d, bool chw)
+{
+    return (size_t)(chw ? 1 : 2) * d->oc * nn_conv_k(d);
+}
+void nn_conv512_pack(const nn_conv_dims *d, bool chw, const float *w, float *pack);
+void nn_conv512_grad_add(const nn_conv_dims *d, bool chw, const float *dw, float *w);
+void nn_conv512_fwd(const nn_conv_dims *d, bool chw, const float *x, const float *pack, float *y);
+/* dw += the weight gradient; if dx is not NULL (HWC only), dx (H,W,C) = the input gradient. */
+void nn_conv512_bwd(const nn_conv_dims *d, bool chw, const float *x, const float *pack,
+                    const float *dy, float *dw, float *dx);
+
+/* The convolutions as the model runs them: the direct kernels where the CPU and the shape allow
+ * (and nn_conv_set_direct has not turned them off), else the im2col/im2row + sgemm kernels.
+ * Weights are packed once per forward into nn_conv_pack_floats floats (the upper bound of both
+ * paths); the weight gradient dw (OC * K floats) is accumulated in the path's own layout and
+ * added to a PyTorch-layout gradient by nn_conv_grad_add. col is the GEMM path's scratch
+ * (nn_conv_scratch floats). For chw, dw is (K, OC) on both paths. */
+bool nn_conv_direct(const nn_conv_dims *d, bool chw);
+/* Turns the direct kernels on (where available) or off for every later call; returns whether
+ * they are on. Not thread-safe: call it between training steps. */
+bool nn_conv_set_direct(bool on);
+static inline size_t nn_conv_pack_floats(const nn_conv_dims *d, bool chw)
+{
+    return nn_conv512_pack_floats(d, chw);
+}
+void nn_conv_pack(const nn_conv_dims *d, bool chw, const float *w, float *pack);
+void nn_conv_forward(const nn_conv_dims *d, bool chw, const float *x, const float *pack, float *y,
+                     float *col);
+/* dw += the weight gradient; if dx is not NULL (HWC only), dx = the input gradient. */
+void nn_conv_backward(const nn_conv_dims *d, bool chw, const float *x, const float *pack,
+                      const float *dy, float *dw, float *dx, float *col);
+void nn_conv_grad_add(const nn_conv_dims *d, bool chw, const float *dw, float *w);
 
 /* Per-channel statistics of one image's conv output y (P, C): mean[c] and
  * m2[c] = sum over pixels of (y - mean[c])^2 (two passes, in cache). */

@@ -10,3 +10,8 @@ cs_test(NAME test_nn_unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_unit.c
 cs_test(NAME test_nn_train_eurosat SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_train_eurosat.c
         LABELS data slow LIBS cs_ml)
 set_tests_properties(test_nn_train_eurosat PROPERTIES SKIP_RETURN_CODE 77)
+# The direct AVX-512 convolutions against the double oracle, and the model on both conv paths
+# (skips without AVX-512F).
+cs_test(NAME test_nn_conv512 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nn_conv512.c
+        LABELS unit LIBS cs_ml)
+set_tests_properties(test_nn_conv512 PROPERTIES SKIP_RETURN_CODE 77)

@@ -557,9 +557,13 @@ static void compare_grads(const float *fast, const double *ref, double tol, cons
     }
 }
 
-static void test_network(void)
+/* The fast model against the double reference network, with the direct convolution kernels
+ * (where this CPU has them) or with im2col/im2row + sgemm. */
+static void test_network(bool direct)
 {
     const int n = 3;
+    fprintf(stderr, "network: %s convolutions\n",
+            nn_conv_set_direct(direct) ? "direct" : "im2col/im2row + sgemm");
     cs_err err;
     nn_model *m = nn_model_create(4, &err);
     T_TRUE(m != NULL);
@@ -699,6 +703,10 @@ int main(void)
     test_relu_pool_linear_ce();
     test_bnrp(1);
     test_bnrp(0);
-    test_network();
+    /* both convolution paths on the same data */
+    const cs_rng at = rng;
+    test_network(false);
+    rng = at;
+    test_network(true);
     return t_done();
 }
