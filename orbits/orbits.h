@@ -18,9 +18,10 @@
  * three agree on the frame.
  *
  * Contacts: windows where a station sees a satellite at elevation >= its min_elevation_deg,
- * found by bracketing sign changes of (elevation - mask) on a cached, interpolated coarse track
- * and refining every crossing with GSL's Brent root finder (and every maximum with GSL's Brent
- * minimiser) on the exactly propagated elevation. See docs/orbits.md for accuracy arguments.
+ * found by bracketing sign changes of (elevation - mask) and of its rate at the samples of a
+ * cached track, and locating every crossing and maximum by Newton iterations on a degree-9
+ * interpolant of the track (on the exactly propagated elevation where the interpolant's
+ * estimated error is too large for the point). See docs/orbits.md for accuracy arguments.
  *
  * Library code: never prints, never exits; errors return a negative CS_E* code and fill cs_err.
  */
@@ -187,10 +188,13 @@ int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *
 typedef struct orb_contact_stats {
     long long track_evals;  /* propagations for the cached coarse tracks */
     long long exact_evals;  /* propagations while refining crossings and maxima */
-    long long interp_evals; /* elevations on the interpolated track */
+    long long interp_evals; /* evaluations of the interpolated track between samples */
     long long pairs_culled; /* satellite-station pairs with no sample inside the view cone */
     long long runs;         /* searched runs of coarse intervals */
-    long long fallbacks;    /* crossings left at the interpolated estimate (expected 0) */
+    long long fallbacks;    /* crossings or maxima the exact refinement could not pin down, left
+                               at the interpolated estimate (expected 0) */
+    long long refined;      /* crossings and extrema decided on the exact propagation because
+                               the interpolant's estimated error was too large for them */
 } orb_contact_stats;
 
 /* orb_contacts_compute that also fills *stats (may be NULL). */
