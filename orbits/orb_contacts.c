@@ -281,9 +281,7 @@ static const seg *seg_at(worker *wk, size_t k)
     if (sg->tag == k + 1)
         return sg;
     const int n = seg_nodes(wk);
-    long j = stencil_end(wk, k);
-    bdiff bd;
-    bd.j = j - n;
+    bdiff bd = {.j = stencil_end(wk, k) - n};
     for (int l = 0; l < n; l++) /* the l-th difference is complete after l + 1 samples */
         bdiff_push(wk, &bd, l + 1);
     seg_fill(sg, &bd, k, n);
@@ -479,22 +477,18 @@ static double cubic_root_s(double ga, double da, double gb, double db)
 
 static double cubic_ext_s(double ga, double da, double gb, double db)
 {
-    /* q'(s) = da + 2 c2 s + 3 c3 s^2, which changes sign on [0, 1] */
+    /* q'(s) = da + 2 c2 s + 3 c3 s^2 changes sign on [0, 1]: Newton steps on it from the root
+     * of its chord */
     double c2 = 3.0 * (gb - ga) - 2.0 * da - db, c3 = 2.0 * (ga - gb) + da + db;
-    double lin = da / (da - db);
-    double A = 3.0 * c3, B = 2.0 * c2, C = da;
-    if (fabs(A) < 1e-12 * (fabs(B) + fabs(C)))
-        return B != 0.0 ? -C / B : lin;
-    double disc = B * B - 4.0 * A * C;
-    if (disc < 0.0)
-        return lin;
-    double sq = sqrt(disc), q = -0.5 * (B + (B >= 0.0 ? sq : -sq));
-    double r1 = q / A, r2 = q != 0.0 ? C / q : r1;
-    if (r1 >= 0.0 && r1 <= 1.0)
-        return r1;
-    if (r2 >= 0.0 && r2 <= 1.0)
-        return r2;
-    return lin;
+    double s = da / (da - db);
+    for (int it = 0; it < 2; it++) {
+        double dq = da + s * (2.0 * c2 + 3.0 * s * c3), d2q = 2.0 * c2 + 6.0 * s * c3;
+        double sn = s - dq / d2q;
+        if (!(sn > 0.0 && sn < 1.0))
+            break;
+        s = sn;
+    }
+    return s;
 }
 
 /* ---- crossings and extrema ---------------------------------------------------------------- */
@@ -948,49 +942,40 @@ static void worker_free(worker *wk)
 
 /* ---- the merged plan ---------------------------------------------------------------------- */
 
-/* The windows of all satellites in one array sorted by (t_start_s, sat, station). The lists are
- * concatenated in satellite order (each list freed once copied), which is (sat, station, time)
- * order, each satellite's windows coming station by station; a stable radix sort then orders
- * them by the start time quantised to 32 bits of the duration (three passes), and the rare runs
- * of equal quantised starts (within duration / 2^32: 20 us for a day) are put in order of the
- * exact start by insertion, stably. At the peak: the copy, 16 bytes of keys and the sorted copy,
- * 112 bytes a window. */
-static int merge_plan(wvec *per_sat, size_t n_sats, size_t total, double duration_s,
+/* The windows of all satellites in one array sorted by (t_start_s, sat, station): a stable
+ * radix sort (three passes) of keys holding the start time quantised to 32 bits of the duration,
+ * made in (sat, station, time) order (each satellite's windows come station by station), then
+ * the rare runs of equal quantised starts (within duration / 2^32: 20 us for a day) put in order
+ * of the exact start by insertion, stably, and the windows gathered from the lists. At the peak:
+ * the lists, 24 bytes of keys and the sorted copy, 120 bytes a window. */
+static int merge_plan(const wvec *per_sat, size_t n_sats, size_t total, double duration_s,
                       orb_window **out)
 {
     typedef struct skey {
-        uint32_t q, i; /* quantised start; index in the concatenation */
+        uint32_t q, sat, i; /* quantised start; satellite, index in its list */
     } skey;
-    if (total > UINT32_MAX)
-        return CS_ENOMEM;
     size_t bytes;
-    orb_window *cat = NULL, *w = NULL;
     skey *a = NULL, *b = NULL;
-    if (cs_size_mul(total, sizeof(orb_window), &bytes) || !(cat = malloc(bytes)))
-        return CS_ENOMEM;
-    size_t m = 0;
-    for (size_t s = 0; s < n_sats; s++) {
-        if (per_sat[s].n)
-            memcpy(cat + m, per_sat[s].w, per_sat[s].n * sizeof(orb_window));
-        m += per_sat[s].n;
-        free(per_sat[s].w);
-        per_sat[s].w = NULL;
-        per_sat[s].n = per_sat[s].cap = 0;
-    }
+    orb_window *w = NULL;
     if (cs_size_mul(total, sizeof(skey), &bytes) || !(a = malloc(bytes)) || !(b = malloc(bytes)) ||
         cs_size_mul(total, sizeof(orb_window), &bytes) || !(w = malloc(bytes))) {
-        free(cat);
         free(a);
         free(b);
         free(w);
         return CS_ENOMEM;
     }
     const double scale = 4294967295.0 / duration_s;
-    for (size_t i = 0; i < total; i++) {
-        double x = cat[i].t_start_s * scale;
-        CS_ASSERT(x >= 0.0);
-        a[i].q = x >= 4294967295.0 ? UINT32_MAX : (uint32_t)x;
-        a[i].i = (uint32_t)i;
+    size_t m = 0;
+    for (size_t s = 0; s < n_sats; s++) {
+        CS_ASSERT(per_sat[s].n <= UINT32_MAX);
+        for (size_t i = 0; i < per_sat[s].n; i++) {
+            double x = per_sat[s].w[i].t_start_s * scale;
+            CS_ASSERT(x >= 0.0);
+            a[m].q = x >= 4294967295.0 ? UINT32_MAX : (uint32_t)x;
+            a[m].sat = (uint32_t)s;
+            a[m].i = (uint32_t)i;
+            m++;
+        }
     }
     enum { BITS = 11, BUCKETS = 1 << BITS };
     size_t cnt[BUCKETS];
@@ -1017,20 +1002,22 @@ static int merge_plan(wvec *per_sat, size_t n_sats, size_t total, double duratio
         if (a[i].q != a[i - 1].q)
             continue;
         skey x = a[i];
-        double t = cat[x.i].t_start_s;
+        const orb_window *wx = &per_sat[x.sat].w[x.i];
         size_t j = i;
-        while (j > 0 && a[j - 1].q == x.q &&
-               (cat[a[j - 1].i].t_start_s > t ||
-                (cat[a[j - 1].i].t_start_s == t && a[j - 1].i > x.i))) {
+        while (j > 0 && a[j - 1].q == x.q) {
+            const orb_window *wp = &per_sat[a[j - 1].sat].w[a[j - 1].i];
+            if (!(wp->t_start_s > wx->t_start_s ||
+                  (wp->t_start_s == wx->t_start_s &&
+                   (wp->sat > wx->sat || (wp->sat == wx->sat && wp->station > wx->station)))))
+                break;
             a[j] = a[j - 1];
             j--;
         }
         a[j] = x;
     }
     for (size_t i = 0; i < total; i++)
-        w[i] = cat[a[i].i];
+        w[i] = per_sat[a[i].sat].w[a[i].i];
     free(a);
-    free(cat);
     *out = w;
     return 0;
 }
@@ -1261,9 +1248,8 @@ void orb_contacts_cost_add(orb_contacts_cost *c, const orb_sat *s, size_t copies
         per_sat += c->mask_count[b] * (revs + 1.0) * sin(lam);
     }
     c->windows += k * per_sat;
-    /* at the peak: each satellite's list (grown by doubling, shrunk when it is done), then the
-     * concatenation, the sort keys and the sorted copy (merge_plan): 112 bytes a window, within
-     * 3 x 48 */
+    /* at the peak: each satellite's list (grown by doubling, shrunk when it is done), the sort
+     * keys and the sorted copy (merge_plan): 120 bytes a window, within 3 x 48 */
     c->window_bytes = c->windows * (double)sizeof(orb_window) * 3.0;
     double bytes = (double)TRACK_SAMPLE_BYTES * samples;
     if (bytes > c->track_bytes)
