@@ -8,9 +8,10 @@
  *       and 70 N, as `constsim bench contacts` places them
  *
  * Output (stdout), one window a line, in the plan's order:
- *   sat station t_start_s t_end_s t_max_s max_elev_deg flags
- * times and elevations with 17 significant digits; a last line "# " followed by the work
- * counters and the search's wall-clock seconds. Exit 0, or 1 with the error on stderr. */
+ *   sat station t_start_s t_end_s t_max_s max_elev_deg flags mask_deg
+ * times and elevations with 17 significant digits (mask_deg: the station's); a last line "# "
+ * followed by the work counters and the search's wall-clock seconds. Exit 0, or 1 with the error on
+ * stderr. */
 #include "orbits.h"
 #include "scn.h"
 #include "sim_plan.h"
@@ -89,8 +90,8 @@ int main(int argc, char **argv)
     double wall = cs_wall_s() - t0;
     for (size_t k = 0; k < plan.n; k++) {
         const orb_window *w = &plan.w[k];
-        printf("%u %u %.17g %.17g %.17g %.17g %u\n", w->sat, w->station, w->t_start_s, w->t_end_s,
-               w->t_max_s, w->max_elev_deg, w->flags);
+        printf("%u %u %.17g %.17g %.17g %.17g %u %.17g\n", w->sat, w->station, w->t_start_s,
+               w->t_end_s, w->t_max_s, w->max_elev_deg, w->flags, st[w->station].min_elevation_deg);
     }
     printf("# satellites %zu stations %zu windows %zu track_evals %lld exact_evals %lld "
            "interp_evals %lld fallbacks %lld wall_s %.3f\n",

@@ -248,12 +248,14 @@ typedef struct orb_contacts_cost {
     unsigned mask_count[360]; /* stations per 0.5-deg bin of the elevation mask over (-90, 90) */
 } orb_contacts_cost;
 
-/* A propagation (SGP4 and the rotation to ECEF) costs about as much as 12 satellite-station steps
- * (one dot product per step for culled pairs, the scan and refinement of the passes for the
- * others), measured on walker-1584 with one station that sees nothing and with 100 stations. */
+/* A propagation (SGP4 and the rotation to ECEF) counts as 12 satellite-station steps (one dot
+ * product per step for culled pairs, the scan and refinement of the passes for the others), and
+ * a unit of work as 4e-8 s of one core: measured for the earlier search (3.0e-8 to 4.3e-8 s,
+ * 2026-12-02). The search is now 2x to 6x faster than that says (6e-9 s a unit with 100
+ * stations, 2e-8 s with one; a propagation ~57 steps; docs/orbits.md, "The cost of a search");
+ * the figures are kept because the scenario loader's work limit and its messages are stated in
+ * them. */
 #define ORB_CONTACTS_PROP_WORK 12
-/* Seconds of one core per unit of work, measured (3.0e-8 to 4.3e-8 on the 2-core machine of
- * docs/orbits.md, 2026-12-02): for telling people how long a search would take. */
 #define ORB_CONTACTS_WORK_S 4e-8
 
 void orb_contacts_cost_init(orb_contacts_cost *c, const double *mask_deg, size_t n_st,
