@@ -151,10 +151,10 @@ int bench_contacts(int argc, char **argv)
            "\"threads\": %ld, \"windows\": %zu, \"total_contact_s\": %.3f, \"wall_s\": %.3f, "
            "\"windows_per_s\": %.1f, \"setup_s\": %.3f, \"track_evals\": %lld, "
            "\"exact_evals\": %lld, \"interp_evals\": %lld, \"pairs_culled\": %lld, "
-           "\"runs\": %lld, \"fallbacks\": %lld}\n",
+           "\"runs\": %lld, \"refined\": %lld, \"fallbacks\": %lld}\n",
            ns, n_st, hours, orb_prop_name(prop), threads, plan.n, contact_s, wall,
            wall > 0.0 ? (double)plan.n / wall : 0.0, setup_s, cst.track_evals, cst.exact_evals,
-           cst.interp_evals, cst.pairs_culled, cst.runs, cst.fallbacks);
+           cst.interp_evals, cst.pairs_culled, cst.runs, cst.refined, cst.fallbacks);
     orb_windows_free(&plan);
     free(st);
     free(sats);
