@@ -17,6 +17,9 @@ static void usage(FILE *f)
            "prints one JSON object (satellites, stations, windows, total_contact_s, wall_s,\n"
            "windows_per_s, work counters). wall_s covers propagation and search.\n\n"
            "options:\n"
+           "  --satellites N    a shell of about N satellites instead of P x S: 72 planes of\n"
+           "                    round(N/72) (N < 72: N planes of 1); \"satellites\" in the\n"
+           "                    output is the count built (6000 -> 72 x 83 = 5976)\n"
            "  --sats-planes P   orbital planes (default 72)\n"
            "  --per-plane S     satellites per plane (default 22)\n"
            "  --phasing F       Walker phasing, 0..P-1 (default 1)\n"
@@ -49,7 +52,7 @@ static void fibonacci_station(int k, int n, double mask_deg, orb_station *st)
 int bench_contacts(int argc, char **argv)
 {
     const char *cmd = "bench contacts";
-    long planes = 72, per_plane = 22, phasing = 1, n_st = 100, threads = 1;
+    long planes = 72, per_plane = 22, phasing = 1, n_st = 100, threads = 1, n_sats = 0;
     double alt = 550.0, inc = 53.0, hours = 24.0, mask = 10.0;
     orb_prop_kind prop = ORB_PROP_SGP4;
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
@@ -59,7 +62,9 @@ int bench_contacts(int argc, char **argv)
             return 0;
         }
         int rc = 0;
-        if (strcmp(a, "--sats-planes") == 0)
+        if (strcmp(a, "--satellites") == 0)
+            rc = cli_parse_int(cmd, a, v, 1, 1000000, &n_sats);
+        else if (strcmp(a, "--sats-planes") == 0)
             rc = cli_parse_int(cmd, a, v, 1, 10000, &planes);
         else if (strcmp(a, "--per-plane") == 0)
             rc = cli_parse_int(cmd, a, v, 1, 10000, &per_plane);
@@ -87,6 +92,12 @@ int bench_contacts(int argc, char **argv)
             return cli_usage_error(cmd, "unknown option \"%s\"", a);
         if (rc != 0)
             return 2;
+    }
+    if (n_sats > 0) { /* Starlink-like: 72 planes, as many per plane as make about N */
+        planes = n_sats < 72 ? n_sats : 72;
+        per_plane = (n_sats + planes / 2) / planes;
+        if (planes == 1)
+            phasing = 0;
     }
     if (phasing >= planes)
         return cli_usage_error(cmd, "--phasing must be in 0..%ld (planes - 1)", planes - 1);
@@ -140,10 +151,10 @@ int bench_contacts(int argc, char **argv)
            "\"threads\": %ld, \"windows\": %zu, \"total_contact_s\": %.3f, \"wall_s\": %.3f, "
            "\"windows_per_s\": %.1f, \"setup_s\": %.3f, \"track_evals\": %lld, "
            "\"exact_evals\": %lld, \"interp_evals\": %lld, \"pairs_culled\": %lld, "
-           "\"runs\": %lld, \"fallbacks\": %lld}\n",
+           "\"runs\": %lld, \"refined\": %lld, \"fallbacks\": %lld}\n",
            ns, n_st, hours, orb_prop_name(prop), threads, plan.n, contact_s, wall,
            wall > 0.0 ? (double)plan.n / wall : 0.0, setup_s, cst.track_evals, cst.exact_evals,
-           cst.interp_evals, cst.pairs_culled, cst.runs, cst.fallbacks);
+           cst.interp_evals, cst.pairs_culled, cst.runs, cst.refined, cst.fallbacks);
     orb_windows_free(&plan);
     free(st);
     free(sats);

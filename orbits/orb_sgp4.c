@@ -69,14 +69,18 @@ static int sgp4_eval(const orb_sgp4 *s, double t, double r_km[3], double v_kms[3
 
     if (!s->simple) {
         const double delomg = s->omgcof * t;
-        const double delm = s->xmcof * (pow(1.0 + s->eta * cos(xmdf), 3) - s->delmo);
+        /* Without drag (bstar 0, e.g. Walker shells) xmcof and the bstar factor below are zero:
+         * the terms they multiply are not evaluated (the sum is the same to the bit). */
+        const double delm =
+            s->xmcof != 0.0 ? s->xmcof * (pow(1.0 + s->eta * cos(xmdf), 3) - s->delmo) : 0.0;
         const double temp = delomg + delm;
         mm = xmdf + temp;
         argpm = argpdf - temp;
         const double t3 = t2 * t;
         const double t4 = t3 * t;
         tempa = tempa - s->d2 * t2 - s->d3 * t3 - s->d4 * t4;
-        tempe = tempe + el->bstar * s->cc5 * (sin(mm) - s->sinmao);
+        if (el->bstar != 0.0)
+            tempe = tempe + el->bstar * s->cc5 * (sin(mm) - s->sinmao);
         templ = templ + s->t3cof * t3 + t4 * (s->t4cof + t * s->t5cof);
     }
 
@@ -88,8 +92,10 @@ static int sgp4_eval(const orb_sgp4 *s, double t, double r_km[3], double v_kms[3
 
     if (nm <= 0.0)
         return ORB_SGP4_E_MEANMOTION;
-    const double am = pow(xke / nm, 2.0 / 3.0) * tempa * tempa;
-    nm = xke / pow(am, 1.5);
+    /* Near-Earth orbits keep nm = no: the powers of it are those precomputed at init (the same
+     * expressions, so the same bits), and without drag (tempa exactly 1) so is the second. */
+    const double am = (s->deep ? pow(xke / nm, 2.0 / 3.0) : s->am_no) * tempa * tempa;
+    nm = !s->deep && tempa == 1.0 ? s->nm_no : xke / pow(am, 1.5);
     em = em - tempe;
     if (em >= 1.0 || em < -0.001 || isnan(em))
         return ORB_SGP4_E_ECC;
@@ -321,6 +327,9 @@ int orb_sgp4_init_mode(orb_sgp4 *s, const orb_elements *el, int mode, cs_err *er
     s->delmo = pow(1.0 + s->eta * cos(el->mean_anom_rad), 3);
     s->sinmao = sin(el->mean_anom_rad);
     s->x7thm1 = 7.0 * cosio2 - 1.0;
+
+    s->am_no = pow(xke / s->no, x2o3);
+    s->nm_no = xke / pow(s->am_no * 1.0 * 1.0, 1.5);
 
     if (ORB__TWOPI / s->no >= 225.0) {
         s->deep = 1;

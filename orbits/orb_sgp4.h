@@ -60,6 +60,8 @@ typedef struct orb_sgp4 {
     int deep;   /* 1: SDP4 (period >= 225 min) */
     int simple; /* 1: truncated drag terms (perigee < 220 km, and all deep-space orbits) */
     double no;  /* un-Kozai'd (Brouwer) mean motion, rad/min */
+    double am_no, nm_no; /* (xke / no)^(2/3) and xke / am_no^1.5: the propagation's semi-major
+                            axis (earth radii) and mean motion without drag, near-Earth orbits */
     double con41, x1mth2, x7thm1, aycof, xlcof;
     double cc1, cc4, cc5, d2, d3, d4, delmo, eta, omgcof, sinmao, xmcof;
     double t2cof, t3cof, t4cof, t5cof, mdot, argpdot, nodedot, nodecf;

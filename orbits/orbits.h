@@ -18,9 +18,10 @@
  * three agree on the frame.
  *
  * Contacts: windows where a station sees a satellite at elevation >= its min_elevation_deg,
- * found by bracketing sign changes of (elevation - mask) on a cached, interpolated coarse track
- * and refining every crossing with GSL's Brent root finder (and every maximum with GSL's Brent
- * minimiser) on the exactly propagated elevation. See docs/orbits.md for accuracy arguments.
+ * found by bracketing sign changes of (elevation - mask) and of its rate at the samples of a
+ * cached track, and locating every crossing and maximum by Newton iterations on a degree-9
+ * interpolant of the track (on the exactly propagated elevation where the interpolant's
+ * estimated error is too large for the point). See docs/orbits.md for accuracy arguments.
  *
  * Library code: never prints, never exits; errors return a negative CS_E* code and fill cs_err.
  */
@@ -187,10 +188,13 @@ int orb_contacts_compute(const orb_sat *sats, size_t n_sats, const orb_station *
 typedef struct orb_contact_stats {
     long long track_evals;  /* propagations for the cached coarse tracks */
     long long exact_evals;  /* propagations while refining crossings and maxima */
-    long long interp_evals; /* elevations on the interpolated track */
+    long long interp_evals; /* evaluations of the interpolated track between samples */
     long long pairs_culled; /* satellite-station pairs with no sample inside the view cone */
     long long runs;         /* searched runs of coarse intervals */
-    long long fallbacks;    /* crossings left at the interpolated estimate (expected 0) */
+    long long fallbacks;    /* crossings or maxima the exact refinement could not pin down, left
+                               at the interpolated estimate (expected 0) */
+    long long refined;      /* crossings and extrema decided on the exact propagation because
+                               the interpolant's estimated error was too large for them */
 } orb_contact_stats;
 
 /* orb_contacts_compute that also fills *stats (may be NULL). */
@@ -244,12 +248,14 @@ typedef struct orb_contacts_cost {
     unsigned mask_count[360]; /* stations per 0.5-deg bin of the elevation mask over (-90, 90) */
 } orb_contacts_cost;
 
-/* A propagation (SGP4 and the rotation to ECEF) costs about as much as 12 satellite-station steps
- * (one dot product per step for culled pairs, the scan and refinement of the passes for the
- * others), measured on walker-1584 with one station that sees nothing and with 100 stations. */
+/* A propagation (SGP4 and the rotation to ECEF) counts as 12 satellite-station steps (one dot
+ * product per step for culled pairs, the scan and refinement of the passes for the others), and
+ * a unit of work as 4e-8 s of one core: measured for the earlier search (3.0e-8 to 4.3e-8 s,
+ * 2026-12-02). The search is now 2x to 6x faster than that says (6e-9 s a unit with 100
+ * stations, 2e-8 s with one; a propagation ~57 steps; docs/orbits.md, "The cost of a search");
+ * the figures are kept because the scenario loader's work limit and its messages are stated in
+ * them. */
 #define ORB_CONTACTS_PROP_WORK 12
-/* Seconds of one core per unit of work, measured (3.0e-8 to 4.3e-8 on the 2-core machine of
- * docs/orbits.md, 2026-12-02): for telling people how long a search would take. */
 #define ORB_CONTACTS_WORK_S 4e-8
 
 void orb_contacts_cost_init(orb_contacts_cost *c, const double *mask_deg, size_t n_st,

@@ -1,5 +1,7 @@
 /* test_orb_contacts.c - contact windows: an analytic equatorial case, agreement with brute-force
- * 1-s sampling, thread independence, ordering, culling and errors. */
+ * 1-s sampling, every crossing and maximum against the exact propagation (bisection, golden
+ * section) for LEO, eccentric and deep-space orbits, thread independence, ordering, culling and
+ * errors. */
 #include "orbits.h"
 #include "t.h"
 
@@ -269,7 +271,9 @@ static void test_grazing(double delta_deg)
     orb_station st = {"Graze", 0.5 * (lo + hi), 0.0, 0.0, mask};
     const double dur = 86400.0;
     orb_windows plan = {0};
-    T_EQ(orb_contacts_compute(sat, 1, &st, 1, JD0, dur, 1, &plan, &e), 0);
+    orb_contact_stats cst;
+    T_EQ(orb_contacts_compute_stats(sat, 1, &st, 1, JD0, dur, 1, &plan, &cst, &e), 0);
+    T_EQ(cst.fallbacks, 0);
     /* brute force */
     bf_win bf[64];
     size_t nb = 0;
@@ -320,13 +324,324 @@ static void test_grazing(double delta_deg)
     }
     fprintf(stderr,
             "grazing (culmination %.4f deg above the mask): %zu windows of %.2f..%.2f s, worst "
-            "difference to a 5-ms brute force %.2g s\n",
-            delta_deg, plan.n, dmin, dmax, worst);
+            "difference to a 5-ms brute force %.2g s; %lld points refined on the exact track\n",
+            delta_deg, plan.n, dmin, dmax, worst, cst.refined);
     T_TRUE(plan.n >= 10);
     T_TRUE(worst < 1e-3);
     T_TRUE(dmax < 20.0);
     orb_windows_free(&plan);
     free(sat);
+}
+
+/* ---- every window against the exact propagation ---------------------------------------- */
+
+/* Exact elevation (deg) through the public look-angle path. */
+static double el_exact(const orb_sat *s, const orb_station *st, double t)
+{
+    double r[3], el;
+    orb_sat_ecef_at(s, JD0, t, r, NULL);
+    orb_look_angles(st, r, NULL, &el, NULL);
+    return el;
+}
+
+/* The crossing of the mask between a and b (elevation - mask of opposite signs there) by
+ * bisection to 1e-9 s; NAN when the signs do not differ. */
+static double bisect_crossing(const orb_sat *s, const orb_station *st, double a, double b)
+{
+    double fa = el_exact(s, st, a) - st->min_elevation_deg;
+    double fb = el_exact(s, st, b) - st->min_elevation_deg;
+    if ((fa < 0.0) == (fb < 0.0))
+        return NAN;
+    for (int it = 0; it < 200 && b - a > 1e-9; it++) {
+        double m = 0.5 * (a + b), fm = el_exact(s, st, m) - st->min_elevation_deg;
+        if ((fm < 0.0) == (fa < 0.0)) {
+            a = m;
+            fa = fm;
+        } else {
+            b = m;
+        }
+    }
+    return 0.5 * (a + b);
+}
+
+/* The largest exact elevation on [a, b] (unimodal there) by golden section to 1e-7 s. */
+static double golden_max(const orb_sat *s, const orb_station *st, double a, double b)
+{
+    const double g = 0.5 * (sqrt(5.0) - 1.0);
+    double x1 = b - g * (b - a), x2 = a + g * (b - a);
+    double f1 = el_exact(s, st, x1), f2 = el_exact(s, st, x2);
+    while (b - a > 1e-7) {
+        if (f1 < f2) {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + g * (b - a);
+            f2 = el_exact(s, st, x2);
+        } else {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - g * (b - a);
+            f1 = el_exact(s, st, x1);
+        }
+    }
+    return fmax(fmax(f1, f2), fmax(el_exact(s, st, a), el_exact(s, st, b)));
+}
+
+typedef struct oracle_worst {
+    double cross_s;   /* largest |rise/set - bisection| */
+    double el_deg;    /* largest |max elevation - golden section| */
+    double above_deg; /* largest amount a 1-s sample of a window exceeds its maximum by */
+    size_t windows, crossings;
+} oracle_worst;
+
+/* Every window of the plan against the exact propagation: rises and sets by bisection, the
+ * maximum by golden section around its time (and no 1-s sample of the window above it), the
+ * flags against the horizon. */
+static void check_plan_exact(const orb_sat *sats, const orb_station *st, double dur,
+                             const orb_windows *plan, oracle_worst *w)
+{
+    memset(w, 0, sizeof *w);
+    for (size_t k = 0; k < plan->n; k++) {
+        const orb_window *wi = &plan->w[k];
+        const orb_sat *s = &sats[wi->sat];
+        const orb_station *g = &st[wi->station];
+        w->windows++;
+        T_TRUE(wi->t_start_s < wi->t_end_s && wi->t_max_s >= wi->t_start_s &&
+               wi->t_max_s <= wi->t_end_s);
+        T_EQ(!!(wi->flags & ORB_WIN_OPEN_START), wi->t_start_s == 0.0);
+        T_EQ(!!(wi->flags & ORB_WIN_OPEN_END), wi->t_end_s == dur);
+        const double d = 0.05;
+        if (!(wi->flags & ORB_WIN_OPEN_START)) {
+            double hi = fmin(wi->t_start_s + d, wi->t_max_s);
+            double r = bisect_crossing(s, g, fmax(0.0, wi->t_start_s - d), hi);
+            T_TRUE(isfinite(r));
+            w->cross_s = fmax(w->cross_s, isfinite(r) ? fabs(r - wi->t_start_s) : INFINITY);
+            w->crossings++;
+        }
+        if (!(wi->flags & ORB_WIN_OPEN_END)) {
+            double lo = fmax(wi->t_end_s - d, wi->t_max_s);
+            double r = bisect_crossing(s, g, lo, fmin(dur, wi->t_end_s + d));
+            T_TRUE(isfinite(r));
+            w->cross_s = fmax(w->cross_s, isfinite(r) ? fabs(r - wi->t_end_s) : INFINITY);
+            w->crossings++;
+        }
+        double eg = golden_max(s, g, fmax(wi->t_start_s, wi->t_max_s - 2.0),
+                               fmin(wi->t_end_s, wi->t_max_s + 2.0));
+        w->el_deg = fmax(w->el_deg, fabs(eg - wi->max_elev_deg));
+        for (double t = wi->t_start_s; t <= wi->t_end_s; t += 1.0)
+            w->above_deg = fmax(w->above_deg, el_exact(s, g, t) - wi->max_elev_deg);
+    }
+}
+
+/* Sampling every step_s finds no window the plan lacks: every sampled window overlaps one of
+ * the plan's for its pair. */
+static void check_plan_sampled(const orb_sat *sats, size_t ns, const orb_station *st, size_t nst,
+                               double dur, const orb_windows *plan, double step_s)
+{
+    size_t unmatched = 0;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = 0; j < nst; j++) {
+            int inside = 0;
+            double t0 = 0.0;
+            for (long q = 0;; q++) {
+                double t = fmin((double)q * step_s, dur);
+                int in = el_exact(&sats[i], &st[j], t) >= st[j].min_elevation_deg;
+                if (in && !inside)
+                    t0 = t;
+                if (inside && (!in || t >= dur)) { /* a sampled window from t0 to t */
+                    int found = 0;
+                    for (size_t k = 0; k < plan->n && !found; k++) {
+                        const orb_window *wi = &plan->w[k];
+                        found = wi->sat == i && wi->station == j && wi->t_end_s >= t0 &&
+                                wi->t_start_s <= t;
+                    }
+                    unmatched += !found;
+                }
+                inside = in;
+                if (t >= dur)
+                    break;
+            }
+        }
+    T_EQ(unmatched, 0);
+}
+
+/* The deep-space, eccentric and drag cases of bench/compare_contacts.py (elements at
+ * 2025-12-31T12:00Z, as its TLE file has them). */
+static size_t tle_like_sats(orb_sat *out)
+{
+    static const struct {
+        const char *name;
+        double inc, raan, ecc, argp, ma, revs_day, bstar;
+    } set[] = {{"MOLNIYA-LIKE", 63.40, 120.0, 0.7200, 270.0, 10.0, 2.00600, 0.0},
+               {"GTO-LIKE", 27.00, 45.0, 0.7300, 178.0, 20.0, 2.25600, 0.0},
+               {"GPS-LIKE", 55.00, 200.0, 0.0100, 30.0, 300.0, 2.00561, 0.0},
+               {"GEO-LIKE", 0.05, 75.0, 0.0002, 90.0, 250.0, 1.00273, 0.0},
+               {"ECC-LEO", 63.00, 10.0, 0.0900, 45.0, 100.0, 12.80000, 1.2e-4},
+               {"ISS-LIKE", 51.64, 300.0, 0.0005, 60.0, 150.0, 15.50000, 3.0e-4}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        orb_elements el;
+        memset(&el, 0, sizeof el);
+        el.satnum = 90001 + (int)i;
+        el.jd_epoch = JD0 - 0.5;
+        el.bstar = set[i].bstar;
+        el.incl_rad = set[i].inc * ORB_DEG2RAD;
+        el.raan_rad = set[i].raan * ORB_DEG2RAD;
+        el.ecc = set[i].ecc;
+        el.argp_rad = set[i].argp * ORB_DEG2RAD;
+        el.mean_anom_rad = set[i].ma * ORB_DEG2RAD;
+        el.n_radmin = set[i].revs_day * 2.0 * ORB_PI / 1440.0;
+        cs_err e;
+        cs_err_clear(&e);
+        T_EQ(orb_sat_init(&out[n], set[i].name, ORB_PROP_SGP4, &el, &e), 0);
+        n++;
+    }
+    return n;
+}
+
+static const orb_station ORACLE_ST[8] = {
+    {"Svalbard", 78.23, 15.41, 450, 5},          {"Matera", 40.65, 16.70, 540, 10},
+    {"Hartebeesthoek", -25.89, 27.69, 1415, 10}, {"Quito", -0.18, -78.47, 2850, 0},
+    {"McMurdo", -77.85, 166.67, 10, 5},          {"Tokyo", 35.68, 139.69, 40, 20},
+    {"Hawaii", 19.82, -155.47, 4200, 15},        {"Punta-Arenas", -53.16, -70.91, 30, 5}};
+
+static void test_exact_oracle(void)
+{
+    cs_err e;
+    cs_err_clear(&e);
+    /* LEO shells under the three propagators over a day, and SGP4 tracks of 5 and 15 minutes
+     * (fewer samples than the interpolant's nodes: every point is refined on the exact track),
+     * seen from three stations and from points near the satellites at t = 0 (open windows). */
+    const double durs[3] = {86400.0, 300.0, 900.0};
+    for (int prop = 0; prop < ORB_PROP_KINDS; prop++)
+        for (int di = 0; di < 3; di++) {
+            if (di > 0 && prop != ORB_PROP_SGP4)
+                continue;
+            orb_walker w = {550.0, 53.0, 4, 2, 1, 20.0};
+            orb_sat *sats = NULL;
+            size_t ns = 0;
+            T_EQ(orb_walker_build(&w, JD0, (orb_prop_kind)prop, &sats, &ns, &e), 0);
+            if (ns != 4)
+                return;
+            orb_station st[7];
+            memcpy(st, ORACLE_ST, 3 * sizeof st[0]);
+            for (size_t i = 0; i < 4; i++) {
+                double r[3], lat, lon;
+                orb_sat_ecef_at(&sats[i], JD0, 0.0, r, NULL);
+                orb_ecef_to_geodetic(r, &lat, &lon, NULL);
+                orb_station x = {"Under", lat + 3.0, lon - 2.0, 0.0, 10.0};
+                st[3 + i] = x;
+            }
+            orb_windows plan = {0};
+            orb_contact_stats cst;
+            T_EQ(orb_contacts_compute_stats(sats, ns, st, 7, JD0, durs[di], 1, &plan, &cst, &e), 0);
+            oracle_worst ow;
+            check_plan_exact(sats, st, durs[di], &plan, &ow);
+            fprintf(stderr,
+                    "exact oracle, %s over %.0f s: %zu windows, %zu crossings within %.2g s of "
+                    "bisection, maxima within %.2g deg of golden section (1-s samples at most "
+                    "%.2g deg above); %lld points refined on the exact track\n",
+                    orb_prop_name((orb_prop_kind)prop), durs[di], ow.windows, ow.crossings,
+                    ow.cross_s, ow.el_deg, ow.above_deg, cst.refined);
+            T_TRUE(ow.windows >= (di == 0 ? 40u : 4u));
+            T_TRUE(ow.cross_s <= 1e-5);
+            T_TRUE(ow.el_deg <= 1e-6);
+            T_TRUE(ow.above_deg <= 1e-9);
+            T_EQ(cst.fallbacks, 0);
+            if (di > 0) {
+                T_TRUE(cst.refined > 0);
+                check_plan_sampled(sats, ns, st, 7, durs[di], &plan, 0.05);
+            }
+            orb_windows_free(&plan);
+            free(sats);
+        }
+
+    /* Eccentric, deep-space (12-h and 24-h resonances, Molniya, GTO) and drag orbits over 3
+     * days: among them a GTO near apogee whose elevation stays within 0.001 deg of its maximum
+     * for minutes, where SGP4's velocity, not quite the derivative of its position, would place
+     * the maximum 10 s off and 1.3e-5 deg low. */
+    orb_sat sats[6];
+    size_t ns = tle_like_sats(sats);
+    const double dur = 3.0 * 86400.0;
+    orb_windows plan = {0};
+    orb_contact_stats cst;
+    T_EQ(orb_contacts_compute_stats(sats, ns, ORACLE_ST, 8, JD0, dur, 1, &plan, &cst, &e), 0);
+    oracle_worst ow;
+    check_plan_exact(sats, ORACLE_ST, dur, &plan, &ow);
+    fprintf(stderr,
+            "exact oracle, eccentric and deep-space SGP4 over 3 days: %zu windows, %zu crossings "
+            "within %.2g s of bisection, maxima within %.2g deg of golden section (1-s samples "
+            "at most %.2g deg above); %lld points refined\n",
+            ow.windows, ow.crossings, ow.cross_s, ow.el_deg, ow.above_deg, cst.refined);
+    T_TRUE(ow.windows > 200);
+    T_TRUE(ow.cross_s <= 1e-5);
+    T_TRUE(ow.el_deg <= 1e-6);
+    T_TRUE(ow.above_deg <= 1e-9);
+    T_EQ(cst.fallbacks, 0);
+    check_plan_sampled(sats, ns, ORACLE_ST, 8, dur, &plan, 5.0);
+    /* the same plan on 2 threads, to the bit */
+    orb_windows p2 = {0};
+    T_EQ(orb_contacts_compute(sats, ns, ORACLE_ST, 8, JD0, dur, 2, &p2, &e), 0);
+    T_TRUE(p2.n == plan.n && memcmp(p2.w, plan.w, plan.n * sizeof *plan.w) == 0);
+    orb_windows_free(&p2);
+    orb_windows_free(&plan);
+}
+
+/* A pass of 1.3 s whose peak clears the mask by 8e-5 deg, which the earlier search (a cubic
+ * interpolant scanned every 20 s) missed: satellite index 587 of the J2 72 x 22 shell of
+ * `constsim bench contacts` and its station index 56 (the Fibonacci lattice). Found, where a
+ * 1-ms brute force puts it. */
+static void test_short_pass(void)
+{
+    orb_walker w = {550.0, 53.0, 72 * 22, 72, 1, 0.0};
+    orb_sat *sats = NULL;
+    size_t ns = 0;
+    cs_err e;
+    cs_err_clear(&e);
+    T_EQ(orb_walker_build(&w, JD0, ORB_PROP_J2, &sats, &ns, &e), 0);
+    if (ns != 72 * 22)
+        return;
+    const int k = 56, n = 100;
+    double zmax = sin(70.0 * ORB_DEG2RAD), z = zmax * (1.0 - 2.0 * (k + 0.5) / n);
+    double lon = fmod(k * 180.0 * (3.0 - sqrt(5.0)), 360.0);
+    orb_station st = {"GS-057", asin(z) * ORB_RAD2DEG, lon > 180.0 ? lon - 360.0 : lon, 0.0, 10.0};
+    orb_windows plan = {0};
+    T_EQ(orb_contacts_compute(&sats[587], 1, &st, 1, JD0, 86400.0, 1, &plan, &e), 0);
+    const orb_window *hit = NULL;
+    for (size_t i = 0; i < plan.n; i++)
+        if (fabs(plan.w[i].t_start_s - 22126.59) < 1.0)
+            hit = &plan.w[i];
+    T_TRUE(hit != NULL);
+    if (hit) {
+        double t0 = NAN, t1 = NAN, best = -90.0;
+        int inside = 0;
+        for (long q = 0; q < 15000; q++) {
+            double t = 22120.0 + 1e-3 * (double)q, el = el_exact(&sats[587], &st, t);
+            best = fmax(best, el);
+            if (!inside && el >= 10.0) {
+                t0 = t;
+                inside = 1;
+            } else if (inside && el < 10.0) {
+                t1 = t;
+                inside = 0;
+            }
+        }
+        /* the crossings between the samples by bisection */
+        t0 = bisect_crossing(&sats[587], &st, t0 - 1e-3, t0);
+        t1 = bisect_crossing(&sats[587], &st, t1 - 1e-3, t1);
+        fprintf(stderr,
+                "short pass: %.6f..%.6f s (%.3f s), peak %.6f deg; 1-ms brute force and "
+                "bisection %.6f..%.6f s, peak %.6f deg\n",
+                hit->t_start_s, hit->t_end_s, hit->t_end_s - hit->t_start_s, hit->max_elev_deg, t0,
+                t1, best);
+        T_NEAR(hit->t_start_s, t0, 1e-5);
+        T_NEAR(hit->t_end_s, t1, 1e-5);
+        T_NEAR(hit->max_elev_deg, best, 1e-6);
+        T_TRUE(hit->max_elev_deg - 10.0 < 1e-4);
+    }
+    orb_windows_free(&plan);
+    free(sats);
 }
 
 static void test_errors(void)
@@ -477,16 +792,14 @@ static void test_cost(void)
                 each.step_s);
         T_TRUE(each.windows > plan.n / 1.5 && each.windows < plan.n * 1.5);
         T_NEAR(each.window_bytes, each.windows * 3 * sizeof(orb_window), 1e-6 * each.window_bytes);
-        /* a LEO track: 81 bytes a sample and the fine samples of one pass (minutes), not more */
-        T_TRUE(each.track_bytes > 81.0 * (dur / each.step_s) &&
-               each.track_bytes < 81.0 * (dur / each.step_s + 2) + 16.0 * 4000);
+        /* one satellite's track: 81 bytes a sample */
+        T_NEAR(each.track_bytes, 81.0 * each.sat_steps / (double)ns, 0);
         orb_windows_free(&plan);
         free(sats);
     }
 
     /* An eccentric orbit (Molniya-like, e = 0.7): the step is set at perigee; the estimate's
-     * samples are the search's. A geostationary one: a station can follow it all the time, so
-     * one thread's fine samples cover the whole duration. */
+     * samples are the search's. A geostationary one (300-s steps): its track's bytes. */
     orb_elements el;
     memset(&el, 0, sizeof el);
     el.jd_epoch = JD0;
@@ -509,9 +822,10 @@ static void test_cost(void)
         orb_contacts_cost_init(&c, masks, 6, dur);
         orb_contacts_cost_add(&c, &s[i], 1);
         T_NEAR(c.sat_steps, (double)cst.track_evals, 0);
+        T_NEAR(c.track_bytes, 81.0 * c.sat_steps, 0);
         orb_windows_free(&plan);
-        if (i == 1) /* 300-s steps, 15 fine samples each, over the whole duration */
-            T_TRUE(c.track_bytes >= 16.0 * 15 * (dur / 300.0));
+        if (i == 1)
+            T_NEAR(c.sat_steps, 86400.0 / 300.0 + 1.0, 0);
     }
 
     /* Twice the time, stations or satellites: twice the work and windows. */
@@ -534,6 +848,8 @@ int main(void)
     test_grazing(0.0005);
     test_grazing(0.002);
     test_grazing(0.006);
+    test_exact_oracle();
+    test_short_pass();
     test_errors();
     test_progress();
     test_cost();
