@@ -8,7 +8,9 @@
  * argmax and y-at-argmax outputs (kept for backward in training) go to a scratch that is never
  * read. Then fc1, fc2, fc3 over the batch on the calling thread (one sgemm each; <1% of the
  * FLOPs). Every image's work depends on that image alone and the dense layers run on one
- * thread, so the logits do not depend on the thread count.
+ * thread, so the logits do not depend on the thread count or on which thread takes which image:
+ * images are handed out dynamically (one at a time, ~1 ms each), so a thread whose core is
+ * shared with other work does not hold the batch back.
  */
 #include "nn_infer.h"
 
@@ -277,7 +279,7 @@ void nn_infer_forward(nn_infer *f, const float *x, int n, float *logits)
     CS_ASSERT(n >= 1 && n <= f->batch);
     const int nt = run_threads(f, n);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
     for (int i = 0; i < n; i++)
         image_forward(f, x + (size_t)i * NN_IN_SIZE, i, slot_id());
@@ -291,7 +293,7 @@ static void batch_from_dataset(nn_infer *f, const nn_dataset *ds, const uint32_t
 {
     const int nt = run_threads(f, n);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
 #endif
     for (int i = 0; i < n; i++) {
         const int t = slot_id();
