@@ -12,6 +12,8 @@
 # wire weights decoded (dequantised) once, against torch.quantization.quantize_dynamic (Linear
 # layers INT8). Without --model a small model is trained first (constsim train, 1 epoch on 2000
 # images) so that both load the same FP32 file and the accuracies mean something.
+# Each run's figure is followed by the machine's CPU pressure before it ([psi N]: % of the last
+# 10 s in which some task waited for a CPU; above a few %, other work shared the cores).
 # CONSTSIM (default ./constsim) and PYTHON (default /usr/bin/python3) select the programs.
 set -eu
 
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --precisions) precisions=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench_eval.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -61,13 +63,21 @@ if [ -z "$model" ]; then
 fi
 set -- "$@" --model "$model"
 
+# CPU pressure from other processes (Linux PSI "some avg10", % of the last 10 s in which a task
+# waited for a CPU) before each run, printed beside its figure: "-" where not available.
+pressure() {
+    awk '/^some/ { sub("avg10=", "", $2); print $2; exit }' /proc/pressure/cpu 2>/dev/null ||
+        echo -
+}
 for p in $precisions; do
     i=1
     while [ "$i" -le "$repeats" ]; do
         echo "$p run $i/$repeats ..." >&2
-        "$constsim" bench eval "$@" --precision "$p" | sed "s/^/constsim $p /" >>"$tmp/out"
+        w=$(pressure)
+        "$constsim" bench eval "$@" --precision "$p" | sed "s/^/constsim $p ${w:--} /" >>"$tmp/out"
+        w=$(pressure)
         "$python" "$here/torch_eval_bench.py" "$@" --precision "$p" |
-            sed "s/^/pytorch $p /" >>"$tmp/out"
+            sed "s/^/pytorch $p ${w:--} /" >>"$tmp/out"
         i=$((i + 1))
     done
 done
@@ -76,8 +86,10 @@ done
 import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    who, prec, js = line.split(" ", 2)
-    runs.setdefault(prec, {}).setdefault(who, []).append(json.loads(js))
+    who, prec, psi, js = line.split(" ", 3)
+    r = json.loads(js)
+    r["psi"] = psi
+    runs.setdefault(prec, {}).setdefault(who, []).append(r)
 for prec, sides in runs.items():
     r0 = sides["constsim"][0]
     print(f"{prec}: threads {r0['threads']}, batch {r0['batch']}, {r0['images']} images "
@@ -88,7 +100,7 @@ for prec, sides in runs.items():
         ips = statistics.median(r["images_per_s"] for r in rs)
         ms = statistics.median(r["ms_per_batch"] for r in rs)
         med[who] = ips
-        each = ", ".join(f"{r['images_per_s']:.1f}" for r in rs)
+        each = ", ".join(f"{r['images_per_s']:.1f} [psi {r['psi']}]" for r in rs)
         print(f"  {who:9s} median {ips:8.1f} images/s  {ms:8.2f} ms/batch  accuracy "
               f"{rs[0]['accuracy']:.4f}  (runs: {each}; {rs[0]['compute']})")
     print(f"  ratio constsim / pytorch: {med['constsim'] / med['pytorch']:.2f}")
