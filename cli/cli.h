@@ -27,6 +27,7 @@ int cmd_bench(int argc, char **argv);
 
 /* constsim bench KIND (cli/bench_<kind>.c); argv[0] is the kind. */
 int bench_train(int argc, char **argv);
+int bench_eval(int argc, char **argv);
 int bench_contacts(int argc, char **argv);
 int bench_codec(int argc, char **argv);
 int bench_viz(int argc, char **argv);

@@ -10,6 +10,8 @@ static void usage(FILE *f)
                "Benchmarks; each prints one JSON object on stdout.\n\n"
                "kinds:\n"
                "  train     training throughput of the CNN on synthetic input (images_per_s)\n"
+               "  eval      inference throughput of the CNN on EuroSAT images, FP32 or decoded\n"
+               "            FP16/INT8 weights (images_per_s, accuracy)\n"
                "  contacts  contact-window search for a large Walker shell\n"
                "  codec     encode + decode time of the wire codecs\n"
                "  viz       frame time of the view (software renderer, offscreen)\n\n"
@@ -28,6 +30,8 @@ int cmd_bench(int argc, char **argv)
     }
     if (strcmp(argv[1], "train") == 0)
         return bench_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "eval") == 0)
+        return bench_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "contacts") == 0)
         return bench_contacts(argc - 1, argv + 1);
     if (strcmp(argv[1], "codec") == 0)

@@ -4,7 +4,7 @@
 #include "nn.h"
 #include "nn_codec.h"
 #include "nn_data.h"
-#include "nn_train.h"
+#include "nn_infer.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,16 +20,21 @@ static void usage(FILE *f)
         "INT8 is evaluated with the dequantised weights) on the test split, or on the images\n"
         "listed in FILE (paths relative to the data folder, one per line; blank lines and lines\n"
         "starting with # are ignored; every entry is checked against the data folder before\n"
-        "the dataset is decoded). Prints JSON with accuracy, loss, images.\n\n"
+        "the dataset is decoded). Runs the inference path (no training buffers). Prints JSON\n"
+        "with accuracy, loss, images.\n\n"
         "options:\n"
         "  --list FILE          evaluate these images instead of the test split\n");
-    cli_data_usage(f, "evaluation batch (default 256)");
+    char batch_help[96];
+    snprintf(batch_help, sizeof batch_help,
+             "evaluation batch (default %d: the batch that fits the L2 cache)",
+             nn_infer_default_batch());
+    cli_data_usage(f, batch_help);
 }
 
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *list = NULL;
-    cli_data_opts d = cli_data_defaults(256);
+    cli_data_opts d = cli_data_defaults(nn_infer_default_batch());
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -58,11 +63,17 @@ int cmd_eval(int argc, char **argv)
     nn_dataset ds = {0};
     uint32_t *train = NULL, *test = NULL, *idx = NULL;
     size_t n_train = 0, n_test = 0, n = 0;
-    nn_model *m = NULL;
+    nn_infer *f = NULL;
+    float *state = NULL;
+    int64_t tracked[NN_TRACKED];
     nn_precision prec = NN_PREC_FP32;
 
-    m = nn_model_create((int)d.batch, &err);
-    if (!m || nn_model_load(m, model_path, &prec, &err))
+    state = malloc(NN_STATE_FLOATS * sizeof *state);
+    if (!state) {
+        cs_err_set(&err, CS_ENOMEM, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
+    if (nn_state_load(model_path, state, tracked, &prec, &err))
         goto fail;
     if (list) {
         /* The list is read and checked against the folder before the dataset is decoded. */
@@ -81,8 +92,11 @@ int cmd_eval(int argc, char **argv)
         test = NULL;
         n = n_test;
     }
+    /* after cli_data_open, which sets the threads the context is sized for */
+    if (!(f = nn_infer_create((int)d.batch, &err)))
+        goto fail;
     double acc = 0, loss = 0;
-    if (nn_evaluate(m, &ds, idx, n, &acc, &loss) != 0) {
+    if (nn_infer_evaluate_state(f, state, &ds, idx, n, &acc, &loss) != 0) {
         cs_err_set(&err, CS_EFAIL, model_path, 0, 0, "evaluation failed");
         goto fail;
     }
@@ -99,7 +113,8 @@ fail:
     cs_err_print(&err, stderr);
     rc = cs_err_exit_code(&err);
 done:
-    nn_model_destroy(m);
+    nn_infer_destroy(f);
+    free(state);
     free(idx);
     free(train);
     free(test);

@@ -598,15 +598,22 @@ static void block_stats_train(nn_model *m, int l, int n)
     m->tracked[l] += 1;
 }
 
+/* Evaluation-mode BatchNorm of channel c of block b: y + bias - running_mean =
+ * y - (running_mean - bias), times 1 / sqrt(running_var + eps). */
+static void bn_eval_channel(const float *s, const block *b, int c, double *sub, double *istd)
+{
+    *istd = 1.0 / sqrt((double)s[b->rv_off + c] + BN_EPS);
+    *sub = (double)s[b->rm_off + c] - (double)s[b->b_off + c];
+}
+
 static void block_stats_eval(nn_model *m, int l)
 {
     const block *b = &blocks[l];
     const float *s = m->state;
     for (int c = 0; c < b->oc; c++) {
         const int ch = b->ch0 + c;
-        const double istd = 1.0 / sqrt((double)s[b->rv_off + c] + BN_EPS);
-        /* y + bias - running_mean = y - (running_mean - bias) */
-        const double sub = (double)s[b->rm_off + c] - (double)s[b->b_off + c];
+        double sub, istd;
+        bn_eval_channel(s, b, c, &sub, &istd);
         m->mean[ch] = sub;
         m->sub[ch] = (float)sub;
         m->istd[ch] = (float)istd;
@@ -825,4 +832,33 @@ float nn_model_forward_backward(nn_model *m, const float *x, const uint8_t *labe
     const double loss = nn_softmax_ce(n, NN_CLASSES, m->logits, labels, m->dlogits, correct);
     backward(m, n);
     return (float)loss;
+}
+
+/* ---------------------------------------------------------------- for the inference path */
+
+nn__conv_block nn__conv_block_of(int l)
+{
+    CS_ASSERT(l >= 0 && l < 3);
+    const block *b = &blocks[l];
+    return (nn__conv_block){block_dims(b), b->ph, b->pw, b->w_off, b->ch0};
+}
+
+void nn__bn_eval_coeffs(const float *state, int l, float *sub, float *scale, float *beta)
+{
+    CS_ASSERT(l >= 0 && l < 3);
+    const block *b = &blocks[l];
+    for (int c = 0; c < b->oc; c++) {
+        double sb, istd;
+        bn_eval_channel(state, b, c, &sb, &istd);
+        sub[c] = (float)sb;
+        scale[c] = (float)(state[b->g_off + c] * istd);
+        beta[c] = state[b->be_off + c];
+    }
+}
+
+size_t nn__dense_offset(int layer, int bias)
+{
+    static const size_t off[3][2] = {{OFF_F1W, OFF_F1B}, {OFF_F2W, OFF_F2B}, {OFF_F3W, OFF_F3B}};
+    CS_ASSERT(layer >= 0 && layer < 3);
+    return off[layer][bias != 0];
 }

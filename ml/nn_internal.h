@@ -3,6 +3,7 @@
 #define NN_INTERNAL_H
 
 #include "nn.h"
+#include "nn_layers.h"
 #include "nn_train.h"
 
 /* The model's own batch buffers, sized for max_batch: x (max_batch, 3, 64, 64), labels, logits. */
@@ -16,5 +17,22 @@ typedef struct nn__hook {
     void *user;        /* borrowed */
 } nn__hook;
 nn__hook *nn__model_hook(nn_model *m);
+
+/* The inference path (nn_infer.c) runs the model's own kernels with the model's own geometry:
+ * conv block l (0..2) as nn.c runs it. */
+typedef struct nn__conv_block {
+    nn_conv_dims dims; /* with the model's chunk_rows (the im2col/im2row block) */
+    int ph, pw;        /* pooled output plane */
+    size_t w_off;      /* conv weight (OC, C, KH, KW) in state */
+    int ch0;           /* first channel of the block in the 192 BatchNorm channels */
+} nn__conv_block;
+nn__conv_block nn__conv_block_of(int l);
+/* Evaluation-mode BatchNorm coefficients of block l for nn_bnrp_fwd (dims.oc floats each):
+ * sub = running_mean - conv bias, scale = gamma / sqrt(running_var + eps), beta, computed as the
+ * model's eval-mode forward computes them. */
+void nn__bn_eval_coeffs(const float *state, int l, float *sub, float *scale, float *beta);
+/* Offset in state of dense layer `layer` (0 = fc1 .. 2 = fc3): its weight, or with bias != 0 its
+ * bias. */
+size_t nn__dense_offset(int layer, int bias);
 
 #endif

@@ -1,6 +1,8 @@
+/* nn_ptq.c - post-training quantisation study: encode, decode as a receiver, evaluate on the
+ * inference path (one context for the three precisions). */
 #include "nn_ptq.h"
 
-#include "nn_train.h"
+#include "nn_infer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,24 +11,34 @@ int nn_ptq_run(nn_model *work, const float *state, const int64_t *tracked, const
                const uint32_t *idx, size_t n, nn_ptq_row rows[NN_PRECISIONS], cs_err *err)
 {
     memset(rows, 0, NN_PRECISIONS * sizeof *rows);
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    float *own = NULL;
+    int64_t own_tracked[NN_TRACKED];
+    if (!work && !(own = malloc(NN_STATE_FLOATS * sizeof *own)))
+        return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory for the decoded model");
+    float *dec = work ? nn_model_state(work) : own;
+    int64_t *dec_tracked = work ? nn_model_tracked(work) : own_tracked;
+    nn_infer *f = nn_infer_create(0, err);
+    int rc = f ? 0 : (err->code ? err->code : CS_ENOMEM);
+    for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
         nn_precision prec = (nn_precision)p;
         nn_ptq_row *r = &rows[p];
-        int rc = nn_codec_encode(prec, state, tracked, NULL, &r->payload, &r->file_bytes, err);
+        rc = nn_codec_encode(prec, state, tracked, NULL, &r->payload, &r->file_bytes, err);
         if (!rc)
-            rc = nn_codec_decode(r->payload, r->file_bytes, NULL, nn_model_state(work),
-                                 nn_model_tracked(work), NULL, err);
+            rc = nn_codec_decode(r->payload, r->file_bytes, NULL, dec, dec_tracked, NULL, err);
         if (!rc) {
-            nn_model_set_training(work, false);
-            rc = nn_evaluate(work, ds, idx, n, &r->accuracy, &r->loss);
+            rc = nn_infer_evaluate_state(f, dec, ds, idx, n, &r->accuracy, &r->loss);
             if (rc)
                 cs_err_set(err, rc, NULL, 0, 0, "evaluation of the %s model failed",
                            nn_precision_name(prec));
         }
-        if (rc) {
-            nn_ptq_free(rows);
-            return rc;
-        }
+    }
+    nn_infer_destroy(f);
+    free(own);
+    if (work)
+        nn_model_set_training(work, false);
+    if (rc) {
+        nn_ptq_free(rows);
+        return rc;
     }
     for (int p = 0; p < NN_PRECISIONS; p++) {
         rows[p].compression_ratio = (double)rows[0].file_bytes / (double)rows[p].file_bytes;

@@ -18,8 +18,11 @@ typedef struct nn_ptq_row {
     unsigned char *payload;   /* owned: the serialised file contents (nn_ptq_free) */
 } nn_ptq_row;
 
-/* Runs the study of state/tracked on images idx[0..n) of ds, using work (any model; its state
- * is overwritten, left in evaluation mode). rows is indexed by nn_precision. */
+/* Runs the study of state/tracked on images idx[0..n) of ds: each precision encoded, decoded
+ * and evaluated on the inference path (nn_infer.h, one context of nn_infer_default_batch() for
+ * the three). work may be NULL; if not, the decoded states are written into it (its state is
+ * overwritten, it is left in evaluation mode) and nothing else of it is used. rows is indexed by
+ * nn_precision. */
 int nn_ptq_run(nn_model *work, const float *state, const int64_t *tracked, const nn_dataset *ds,
                const uint32_t *idx, size_t n, nn_ptq_row rows[NN_PRECISIONS], cs_err *err);
 /* Frees the payloads (NULL-safe). */

@@ -1,6 +1,7 @@
 /* nn_train.c - an epoch of minibatch training and evaluation over dataset indices. */
 #include "nn_train.h"
 
+#include "nn_infer.h"
 #include "nn_internal.h"
 #include "nn_layers.h"
 
@@ -97,29 +98,18 @@ int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n
         return CS_EINVAL;
     if (check_indices(ds, idx, n) != 0)
         return CS_EINVAL;
-    const bool was_training = nn_model_training(m);
-    nn_model_set_training(m, false);
-    const size_t batch = (size_t)nn_model_max_batch(m);
-    float *x = nn__model_xbuf(m);
-    uint8_t *y = nn__model_ybuf(m);
-    float *logits = nn__model_logits_buf(m);
-    double loss_sum = 0;
-    size_t correct = 0;
-    for (size_t at = 0; at < n; at += batch) {
-        const size_t nb = n - at < batch ? n - at : batch;
-        nn_data_batch(ds, idx + at, nb, x, y);
-        nn_model_forward(m, x, (int)nb, logits);
-        int right = 0;
-        loss_sum += nn_softmax_ce((int)nb, NN_CLASSES, logits, y, NULL, &right) * (double)nb;
-        correct += (size_t)right;
-        report(m, NN_PHASE_EVAL, at + nb, n, loss_sum, correct);
-    }
-    nn_model_set_training(m, was_training);
-    if (accuracy)
-        *accuracy = (double)correct / (double)n;
-    if (mean_loss)
-        *mean_loss = loss_sum / (double)n;
-    return 0;
+    /* The inference path with the model's weights, in batches of max_batch (the progress
+     * hook's granularity); the model's own buffers and mode are left alone. */
+    cs_err err;
+    cs_err_clear(&err);
+    nn_infer *f = nn_infer_create(nn_model_max_batch(m), &err);
+    if (!f)
+        return CS_ENOMEM;
+    nn_infer_load(f, nn_model_state(m));
+    const nn__hook *h = nn__model_hook(m);
+    const int rc = nn_infer_evaluate(f, ds, idx, n, h->fn, h->user, accuracy, mean_loss);
+    nn_infer_destroy(f);
+    return rc;
 }
 
 const char *nn_schedule_name(nn_schedule s)
