@@ -811,9 +811,8 @@ static int run_setup(fl_run *r, cs_err *err)
         return err->code ? err->code : CS_ENOMEM;
     r->trainer = env->trainer;
     if (!r->trainer) {
-        const int workers = fl_trainer_plan(nn_threads(), cfg->federated.clients_per_round);
-        if (!(r->trainer = r->own_trainer =
-                  fl_trainer_create(workers, nn_threads(), cfg->federated.batch_size, err)))
+        if (!(r->trainer = r->own_trainer = fl_trainer_create(
+                  nn_threads(), cfg->federated.clients_per_round, cfg->federated.batch_size, err)))
             return err->code ? err->code : CS_ENOMEM;
     }
     CS_ASSERT(fl_trainer_max_batch(r->trainer) >= cfg->federated.batch_size);

@@ -216,8 +216,7 @@ typedef struct fl_env {
     const fl_partitions *parts;
     bool trace; /* record the event trace */
     /* The clients' trainings run on this pool (fl_train.h); NULL: the run makes its own with
-     * fl_trainer_plan(nn_threads(), clients_per_round) workers on
-     * nn_threads() cores. Results do not depend on it. */
+     * fl_trainer_create(nn_threads(), clients_per_round, ...). Results do not depend on it. */
     struct fl_trainer *trainer;
     fl_progress_fn progress; /* may be NULL */
     void *progress_user;

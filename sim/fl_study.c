@@ -160,10 +160,9 @@ int fl_study_begin(const scn_config *cfg, const sim_plan *plan, const nn_dataset
           scn_partition_name(cfg->dataset.partition), lo, hi, out->parts.off[out->parts.n_clients]);
 
     out->save_models = opts->save_models;
-    const int threads = opts->threads > 0 ? opts->threads : nn_threads();
-    out->workers = fl_trainer_plan(threads, cfg->federated.clients_per_round);
-    out->threads = threads;
-    if (!(out->trainer = fl_trainer_create(out->workers, threads, cfg->federated.batch_size, err)))
+    if (!(out->trainer =
+              fl_trainer_create(opts->threads > 0 ? opts->threads : nn_threads(),
+                                cfg->federated.clients_per_round, cfg->federated.batch_size, err)))
         return err->code ? err->code : CS_ENOMEM;
     return 0;
 }

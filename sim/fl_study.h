@@ -73,7 +73,6 @@ typedef struct fl_study {
     size_t ptq_source_run; /* the run whose final model was quantised (the fp32 one if any) */
     fl_ptq_entry ptq[NN_PRECISIONS];
     struct fl_trainer *trainer; /* owned: the pool the runs train on (fl_train.h) */
-    int workers, threads;       /* its workers (fl_trainer_plan) and cores */
     double wall_s;              /* the study's own wall time (plan and dataset not included) */
     double t0_wall_s;           /* when fl_study_begin started */
 } fl_study;

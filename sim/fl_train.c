@@ -32,15 +32,6 @@ struct fl_trainer {
     worker *w;
 };
 
-int fl_trainer_plan(int threads, int parallel)
-{
-    if (threads < 1)
-        threads = 1;
-    if (parallel < 1)
-        parallel = 1;
-    return threads < parallel ? threads : parallel;
-}
-
 /* The kernel threads of the next batch: the trainer's threads shared by the trainings in
  * flight. Results do not depend on it (nn.h), so it can follow the load batch by batch. */
 static void share_cores(worker *w)
@@ -169,9 +160,10 @@ void fl_trainer_destroy(fl_trainer *t)
     free(t);
 }
 
-fl_trainer *fl_trainer_create(int workers, int threads, int max_batch, cs_err *err)
+fl_trainer *fl_trainer_create(int threads, int parallel, int max_batch, cs_err *err)
 {
-    CS_ASSERT(workers >= 1 && workers <= 1024 && threads >= 1);
+    CS_ASSERT(threads >= 1 && threads <= 1024);
+    const int workers = parallel < 1 ? 1 : threads < parallel ? threads : parallel;
     fl_trainer *t = calloc(1, sizeof *t);
     if (!t || !(t->w = calloc((size_t)workers, sizeof *t->w))) {
         free(t);

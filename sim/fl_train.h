@@ -53,14 +53,11 @@ typedef struct fl_train_job {
 
 typedef struct fl_trainer fl_trainer;
 
-/* How many workers `threads` cores get when up to `parallel` trainings can run at once:
- * min(threads, parallel), at least 1. */
-int fl_trainer_plan(int threads, int parallel);
-
-/* A pool of `workers` workers training models of batch size max_batch on `threads` cores: before
- * every batch a training takes threads / (trainings in flight) kernel threads (at least 1), so
- * that one training alone uses every core and several share them. NULL on failure (err set). */
-fl_trainer *fl_trainer_create(int workers, int threads, int max_batch, cs_err *err);
+/* A pool training models of batch size max_batch on `threads` cores, for up to `parallel`
+ * trainings at once: min(threads, parallel) workers (at least 1). Before every batch a training
+ * takes threads / (trainings in flight) kernel threads (at least 1), so that one training alone
+ * uses every core and several share them. NULL on failure (err set). */
+fl_trainer *fl_trainer_create(int threads, int parallel, int max_batch, cs_err *err);
 void fl_trainer_destroy(fl_trainer *t); /* waits for every submitted job; NULL-safe */
 int fl_trainer_workers(const fl_trainer *t);
 int fl_trainer_threads(const fl_trainer *t);

@@ -59,6 +59,24 @@ __attribute__((unused)) static cJSON *t_load_json(const char *path)
     return j;
 }
 
+/* Removes from a report what changes between runs of the same scenario: every member whose name
+ * contains "wall" (wall-clock times), recursively, and machine.threads (results do not depend on
+ * the thread count). */
+__attribute__((unused)) static void t_strip_volatile(cJSON *o)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "machine"),
+                                            "threads");
+    cJSON *x = o ? o->child : NULL;
+    while (x) {
+        cJSON *next = x->next;
+        if (x->string && strstr(x->string, "wall"))
+            cJSON_Delete(cJSON_DetachItemViaPointer(o, x));
+        else
+            t_strip_volatile(x);
+        x = next;
+    }
+}
+
 /* Member k of object o; NULL, with a message naming it, when missing. */
 __attribute__((unused)) static const cJSON *t_get(const cJSON *o, const char *k)
 {

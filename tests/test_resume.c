@@ -103,23 +103,6 @@ static int stop_at(const char *extra, int runs, const char *prec, int rounds, in
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Removes every member whose name holds "wall" (wall-clock times), recursively, and
- * machine.threads (the threads the process used: results do not depend on them). */
-static void strip_walls(cJSON *o)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "machine"),
-                                            "threads");
-    cJSON *x = o ? o->child : NULL;
-    while (x) {
-        cJSON *next = x->next;
-        if (x->string && strstr(x->string, "wall"))
-            cJSON_Delete(cJSON_DetachItemViaPointer(o, x));
-        else
-            strip_walls(x);
-        x = next;
-    }
-}
-
 typedef struct outputs {
     cJSON *report; /* walls stripped */
     char *model[N_MODELS];
@@ -130,7 +113,7 @@ static void read_outputs(outputs *o)
 {
     memset(o, 0, sizeof *o);
     o->report = t_load_json(g_out);
-    strip_walls(o->report);
+    t_strip_volatile(o->report);
     for (int i = 0; i < N_MODELS; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/r/%s.safetensors", g_dir, k_models[i]);
@@ -256,7 +239,7 @@ int main(void)
     T_EQ(run_log("--set dataset.path=/nonexistent-eurosat", &log), 2);
     free(log);
     cJSON *kept = t_load_json(g_out);
-    strip_walls(kept);
+    t_strip_volatile(kept);
     T_TRUE(kept && cJSON_Compare(kept, ref.report, true));
     cJSON_Delete(kept);
 

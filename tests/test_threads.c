@@ -12,21 +12,6 @@
 
 static char g_dir[600];
 
-static void strip(cJSON *o)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "machine"),
-                                            "threads");
-    cJSON *x = o ? o->child : NULL;
-    while (x) {
-        cJSON *next = x->next;
-        if (x->string && strstr(x->string, "wall"))
-            cJSON_Delete(cJSON_DetachItemViaPointer(o, x));
-        else
-            strip(x);
-        x = next;
-    }
-}
-
 static const char *const k_models[] = {"fp32", "int8", "ptq-fp32", "ptq-fp16", "ptq-int8"};
 enum { N_MODELS = 5 };
 
@@ -50,8 +35,8 @@ static void compare(const char *a, const char *b, const char *what)
     snprintf(pb, sizeof pb, "%s/%s.json", g_dir, b);
     cJSON *ja = t_load_json(pa), *jb = t_load_json(pb);
     T_TRUE(ja && jb);
-    strip(ja);
-    strip(jb);
+    t_strip_volatile(ja);
+    t_strip_volatile(jb);
     const bool same = ja && jb && cJSON_Compare(ja, jb, true);
     if (!same)
         fprintf(stderr, "%s: reports %s and %s differ\n", what, pa, pb);
