@@ -37,8 +37,7 @@ struct nn_infer {
 
     nn__conv_block blk[N_BLOCKS];
     /* weights, prepared by nn_infer_load */
-    float *w1;                 /* conv1 (OC, C, KH, KW), as PyTorch */
-    float *w_hwc[N_BLOCKS];    /* conv2, conv3 as (OC, KH, KW, C); [0] unused */
+    float *wpack[N_BLOCKS];    /* conv weights packed for the kernels (nn_conv_pack) */
     float *sub, *scale, *beta; /* N_CH each: evaluation-mode BN for nn_bnrp_fwd */
     float *fw[3], *fb[3];      /* fc1..fc3 weights and biases */
     /* per slot */
@@ -95,11 +94,8 @@ static void *take(carve *c, size_t count, size_t size)
 static void layout(nn_infer *f, carve *c)
 {
     const size_t b = (size_t)f->batch, s = (size_t)f->slots;
-    f->w1 = take(c, (size_t)f->blk[0].dims.oc * nn_conv_k(&f->blk[0].dims), sizeof(float));
-    f->w_hwc[0] = NULL;
-    for (int l = 1; l < N_BLOCKS; l++)
-        f->w_hwc[l] =
-            take(c, (size_t)f->blk[l].dims.oc * nn_conv_k(&f->blk[l].dims), sizeof(float));
+    for (int l = 0; l < N_BLOCKS; l++)
+        f->wpack[l] = take(c, nn_conv_pack_floats(&f->blk[l].dims, l == 0), sizeof(float));
     f->sub = take(c, N_CH, sizeof(float));
     f->scale = take(c, N_CH, sizeof(float));
     f->beta = take(c, N_CH, sizeof(float));
@@ -216,11 +212,8 @@ size_t nn_infer_bytes(const nn_infer *f)
 
 void nn_infer_load(nn_infer *f, const float *state)
 {
-    const nn_conv_dims *d0 = &f->blk[0].dims;
-    memcpy(f->w1, state + f->blk[0].w_off, sizeof(float) * (size_t)d0->oc * (size_t)nn_conv_k(d0));
-    for (int l = 1; l < N_BLOCKS; l++)
-        nn_conv_weight_to_hwc(&f->blk[l].dims, state + f->blk[l].w_off, f->w_hwc[l]);
     for (int l = 0; l < N_BLOCKS; l++) {
+        nn_conv_pack(&f->blk[l].dims, l == 0, state + f->blk[l].w_off, f->wpack[l]);
         const int ch0 = f->blk[l].ch0;
         nn__bn_eval_coeffs(state, l, f->sub + ch0, f->scale + ch0, f->beta + ch0);
     }
@@ -241,10 +234,7 @@ static void image_forward(nn_infer *f, const float *x, int i, int t)
     for (int l = 0; l < N_BLOCKS; l++) {
         const nn__conv_block *b = &f->blk[l];
         const nn_conv_dims *d = &b->dims;
-        if (l == 0)
-            nn_conv_chw_fwd(d, x, f->w1, y, col);
-        else
-            nn_conv_hwc_fwd(d, p, f->w_hwc[l], y, col);
+        nn_conv_forward(d, l == 0, l == 0 ? x : p, f->wpack[l], y, col);
         nn_bnrp_fwd(y, d->oh, d->ow, d->oc, f->sub + b->ch0, f->scale + b->ch0, f->beta + b->ch0, p,
                     arg, ymax);
     }

@@ -26,7 +26,7 @@ static cJSON *chk(jb *b, cJSON *x)
     return x;
 }
 
-static cJSON *number(double x)
+cJSON *rep_number(double x)
 {
     char buf[40];
     cs_fmt_double(buf, sizeof buf, x);
@@ -37,7 +37,7 @@ static void num(jb *b, cJSON *o, const char *k, double x)
 {
     if (!o)
         return;
-    cJSON *n = chk(b, number(x));
+    cJSON *n = chk(b, rep_number(x));
     if (n && !cJSON_AddItemToObject(o, k, n)) {
         cJSON_Delete(n);
         b->ok = false;
@@ -170,14 +170,15 @@ static void trace_json(jb *b, cJSON *run, const fl_result *r)
         push(b, ev, row);
         if (!b->ok)
             break;
-        push(b, row, number(e->t_s));
+        push(b, row, rep_number(e->t_s));
         push(b, row, cJSON_CreateString(trace_event_name(e)));
-        push(b, row, number(e->round));
-        push(b, row, number(e->sat));
-        push(b, row, number(e->station));
-        push(b, row, number((double)e->bytes));
-        push(b, row, number(e->value));
-        push(b, row, number(e->antenna)); /* last: readers of the first seven columns still work */
+        push(b, row, rep_number(e->round));
+        push(b, row, rep_number(e->sat));
+        push(b, row, rep_number(e->station));
+        push(b, row, rep_number((double)e->bytes));
+        push(b, row, rep_number(e->value));
+        push(b, row,
+             rep_number(e->antenna)); /* last: readers of the first seven columns still work */
     }
 }
 
@@ -352,7 +353,7 @@ cJSON *rep_build_on(const fl_study *s, const rep_machine *machine, cs_err *err)
     num(&b, d, "dirichlet_draws", s->parts.draws);
     cJSON *cs = arr(&b, d, "client_samples");
     for (size_t c = 0; c < s->parts.n_clients; c++)
-        push(&b, cs, number((double)(s->parts.off[c + 1] - s->parts.off[c])));
+        push(&b, cs, rep_number((double)(s->parts.off[c + 1] - s->parts.off[c])));
     num(&b, d, "wall_time_s", s->ds->load_wall_s);
 
     cJSON *c = obj(&b, root, "contacts");
@@ -702,8 +703,7 @@ bool rep_machine_note(const cJSON *const *reports, size_t n, char *out, size_t c
     }
     if (n_seen < 2)
         return false;
-    size_t len = (size_t)snprintf(out, cap,
-                                  "note: the reports ran with different BLAS kernels (");
+    size_t len = (size_t)snprintf(out, cap, "note: the reports ran with different BLAS kernels (");
     for (size_t k = 0; k < n_seen && len < cap; k++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", k ? "; " : "", seen[k]);
     if (len < cap)

@@ -40,6 +40,11 @@ void rep_machine_probe(rep_machine *m, int threads);
  * NULL m stands for rep_machine_probe with nn_threads(). */
 struct cJSON *rep_build_on(const fl_study *s, const rep_machine *m, cs_err *err);
 
+/* A JSON number that reads back as exactly x (cs_fmt_double; null when x is not finite), where
+ * cJSON_CreateNumber can lose the last bit: how reports, sweep aggregates and viz frames print
+ * doubles. NULL when out of memory. */
+struct cJSON *rep_number(double x);
+
 /* Writes j, formatted, to path atomically (temporary file, fsync, rename), creating the
  * folder. */
 int rep_write(const struct cJSON *j, const char *path, cs_err *err);

@@ -2,6 +2,7 @@
 #include "swp.h"
 
 #include "cs_buf.h"
+#include "rep.h"
 #include "scn.h"
 
 #include <cjson/cJSON.h>
@@ -212,16 +213,9 @@ static bool plain_number(const char *s)
     return *p == '\0' && isfinite(strtod(s, NULL));
 }
 
-static cJSON *raw_number(double x)
-{
-    char buf[40];
-    cs_fmt_double(buf, sizeof buf, x);
-    return cJSON_CreateRaw(buf);
-}
-
 static cJSON *value_json(const char *text)
 {
-    return plain_number(text) ? raw_number(strtod(text, NULL)) : cJSON_CreateString(text);
+    return plain_number(text) ? rep_number(strtod(text, NULL)) : cJSON_CreateString(text);
 }
 
 /* {"KEY": value} over the axes, leaving out axis skip (-1: none). */
@@ -369,12 +363,12 @@ static cJSON *stats_json(const stats *s)
     if (s->n == 0)
         return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "mean", raw_number(s->mean));
-    cJSON_AddItemToObject(o, "sd", raw_number(s->sd));
-    cJSON_AddItemToObject(o, "min", raw_number(s->min));
-    cJSON_AddItemToObject(o, "max", raw_number(s->max));
-    cJSON_AddItemToObject(o, "ci95_low", raw_number(s->lo));
-    cJSON_AddItemToObject(o, "ci95_high", raw_number(s->hi));
+    cJSON_AddItemToObject(o, "mean", rep_number(s->mean));
+    cJSON_AddItemToObject(o, "sd", rep_number(s->sd));
+    cJSON_AddItemToObject(o, "min", rep_number(s->min));
+    cJSON_AddItemToObject(o, "max", rep_number(s->max));
+    cJSON_AddItemToObject(o, "ci95_low", rep_number(s->lo));
+    cJSON_AddItemToObject(o, "ci95_high", rep_number(s->hi));
     return o;
 }
 
@@ -463,15 +457,15 @@ static cJSON *run_json(const swp_run *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "precision", nn_precision_name(r->precision));
-    cJSON_AddItemToObject(o, "accuracy", raw_number(r->accuracy));
-    cJSON_AddItemToObject(o, "loss", raw_number(r->loss));
+    cJSON_AddItemToObject(o, "accuracy", rep_number(r->accuracy));
+    cJSON_AddItemToObject(o, "loss", rep_number(r->loss));
     add_u64(o, "bytes_to_sat", r->bytes_to_sat);
     add_u64(o, "bytes_to_ground", r->bytes_to_ground);
     add_u64(o, "bytes_total", r->bytes_total);
-    cJSON_AddItemToObject(o, "cost_usd", raw_number(r->cost_usd));
-    cJSON_AddItemToObject(o, "rounds_completed", raw_number(r->rounds_completed));
-    cJSON_AddItemToObject(o, "sim_time_s", raw_number(r->sim_time_s));
-    cJSON_AddItemToObject(o, "wall_time_s", raw_number(r->wall_time_s));
+    cJSON_AddItemToObject(o, "cost_usd", rep_number(r->cost_usd));
+    cJSON_AddItemToObject(o, "rounds_completed", rep_number(r->rounds_completed));
+    cJSON_AddItemToObject(o, "sim_time_s", rep_number(r->sim_time_s));
+    cJSON_AddItemToObject(o, "wall_time_s", rep_number(r->wall_time_s));
     return o;
 }
 
@@ -506,9 +500,9 @@ static cJSON *replicates_json(const swp_grid *g, const swp_point *pts)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddItemToObject(o, "values", values_json(g, i, g->seed_axis));
             cJSON_AddStringToObject(o, "precision", nn_precision_name(ref->runs[pi].precision));
-            cJSON_AddItemToObject(o, "n", raw_number((double)gr.n));
-            cJSON_AddItemToObject(o, "n_failed", raw_number((double)gr.n_failed));
-            cJSON_AddItemToObject(o, "n_pending", raw_number((double)gr.n_pending));
+            cJSON_AddItemToObject(o, "n", rep_number((double)gr.n));
+            cJSON_AddItemToObject(o, "n_failed", rep_number((double)gr.n_failed));
+            cJSON_AddItemToObject(o, "n_pending", rep_number((double)gr.n_pending));
             cJSON_AddBoolToObject(o, "complete", gr.n_failed == 0 && gr.n_pending == 0);
             cJSON_AddItemToObject(o, "accuracy", stats_json(&gr.acc));
             cJSON_AddItemToObject(o, "cost_usd", stats_json(&gr.cost));
@@ -522,9 +516,9 @@ static cJSON *replicates_json(const swp_grid *g, const swp_point *pts)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddItemToObject(o, "values", values_json(g, i, g->seed_axis));
             cJSON_AddNullToObject(o, "precision");
-            cJSON_AddItemToObject(o, "n", raw_number(0));
-            cJSON_AddItemToObject(o, "n_failed", raw_number((double)gr.n_failed));
-            cJSON_AddItemToObject(o, "n_pending", raw_number((double)gr.n_pending));
+            cJSON_AddItemToObject(o, "n", rep_number(0));
+            cJSON_AddItemToObject(o, "n_failed", rep_number((double)gr.n_failed));
+            cJSON_AddItemToObject(o, "n_pending", rep_number((double)gr.n_pending));
             cJSON_AddBoolToObject(o, "complete", false);
             cJSON_AddNullToObject(o, "accuracy");
             cJSON_AddNullToObject(o, "cost_usd");
@@ -557,11 +551,11 @@ cJSON *swp_aggregate(const swp_grid *g, const swp_point *pts, const swp_meta *me
     for (size_t i = 0; i < g->n_points; i++)
         count[pts[i].status]++;
     cJSON *sum = cJSON_AddObjectToObject(j, "summary");
-    cJSON_AddItemToObject(sum, "points", raw_number((double)g->n_points));
-    cJSON_AddItemToObject(sum, "done", raw_number((double)count[SWP_DONE]));
-    cJSON_AddItemToObject(sum, "failed", raw_number((double)count[SWP_FAILED]));
-    cJSON_AddItemToObject(sum, "pending", raw_number((double)count[SWP_PENDING]));
-    cJSON_AddItemToObject(sum, "orbital_setups", raw_number((double)meta->orbital_setups));
+    cJSON_AddItemToObject(sum, "points", rep_number((double)g->n_points));
+    cJSON_AddItemToObject(sum, "done", rep_number((double)count[SWP_DONE]));
+    cJSON_AddItemToObject(sum, "failed", rep_number((double)count[SWP_FAILED]));
+    cJSON_AddItemToObject(sum, "pending", rep_number((double)count[SWP_PENDING]));
+    cJSON_AddItemToObject(sum, "orbital_setups", rep_number((double)meta->orbital_setups));
     cJSON *points = cJSON_AddArrayToObject(j, "points");
     for (size_t i = 0; i < g->n_points; i++) {
         const swp_point *p = &pts[i];
@@ -569,7 +563,7 @@ cJSON *swp_aggregate(const swp_grid *g, const swp_point *pts, const swp_meta *me
         swp_point_id(g, i, id, sizeof id);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddItemToObject(o, "index", raw_number((double)i));
+        cJSON_AddItemToObject(o, "index", rep_number((double)i));
         cJSON_AddItemToObject(o, "values", swp_point_values(g, i));
         cJSON_AddStringToObject(o, "status", swp_status_name(p->status));
         if (p->status == SWP_FAILED)
@@ -582,9 +576,9 @@ cJSON *swp_aggregate(const swp_grid *g, const swp_point *pts, const swp_meta *me
         } else {
             cJSON_AddNullToObject(o, "report");
         }
-        cJSON_AddItemToObject(o, "orbital_setup", raw_number((double)p->orbital_setup));
+        cJSON_AddItemToObject(o, "orbital_setup", rep_number((double)p->orbital_setup));
         if (p->status == SWP_DONE && p->threads > 0)
-            cJSON_AddItemToObject(o, "threads", raw_number(p->threads));
+            cJSON_AddItemToObject(o, "threads", rep_number(p->threads));
         else
             cJSON_AddNullToObject(o, "threads");
         cJSON *runs = cJSON_AddArrayToObject(o, "runs");
@@ -594,14 +588,14 @@ cJSON *swp_aggregate(const swp_grid *g, const swp_point *pts, const swp_meta *me
     }
     cJSON_AddItemToObject(j, "replicates", replicates_json(g, pts));
     cJSON *r = cJSON_AddObjectToObject(j, "runtime");
-    cJSON_AddItemToObject(r, "wall_time_s", raw_number(rt->wall_time_s));
-    cJSON_AddItemToObject(r, "ranks", raw_number(rt->ranks));
-    cJSON_AddItemToObject(r, "threads", raw_number(rt->threads));
-    cJSON_AddItemToObject(r, "jobs", raw_number(rt->jobs));
-    cJSON_AddItemToObject(r, "dataset_decodes", raw_number((double)rt->dataset_decodes));
-    cJSON_AddItemToObject(r, "contact_plans", raw_number((double)rt->contact_plans));
-    cJSON_AddItemToObject(r, "points_run", raw_number((double)rt->points_run));
-    cJSON_AddItemToObject(r, "points_skipped", raw_number((double)rt->points_skipped));
+    cJSON_AddItemToObject(r, "wall_time_s", rep_number(rt->wall_time_s));
+    cJSON_AddItemToObject(r, "ranks", rep_number(rt->ranks));
+    cJSON_AddItemToObject(r, "threads", rep_number(rt->threads));
+    cJSON_AddItemToObject(r, "jobs", rep_number(rt->jobs));
+    cJSON_AddItemToObject(r, "dataset_decodes", rep_number((double)rt->dataset_decodes));
+    cJSON_AddItemToObject(r, "contact_plans", rep_number((double)rt->contact_plans));
+    cJSON_AddItemToObject(r, "points_run", rep_number((double)rt->points_run));
+    cJSON_AddItemToObject(r, "points_skipped", rep_number((double)rt->points_skipped));
     /* cJSON builders return NULL on allocation failure and the adders then drop the item: a
      * document missing a member is detected here by printing it back. */
     char *probe = cJSON_PrintUnformatted(j);

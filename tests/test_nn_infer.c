@@ -416,7 +416,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "eurosat") == 0)
         return test_eurosat();
     test_create();
-    test_forward();
-    test_evaluate();
+    /* on both convolution paths: the model's kernels are the inference path's */
+    for (int direct = 1; direct >= 0; direct--) {
+        fprintf(stderr, "%s convolutions\n",
+                nn_conv_set_direct(direct) ? "direct" : "im2col/im2row + sgemm");
+        test_forward();
+        test_evaluate();
+    }
+    nn_conv_set_direct(true);
     return t_done();
 }

@@ -4,6 +4,7 @@
 #include "viz_internal.h"
 
 #include "orbits.h"
+#include "rep.h"
 
 #include <SDL.h>
 #include <cjson/cJSON.h>
@@ -895,6 +896,17 @@ int viz_view_save_png(const viz_view *v, const char *path, cs_err *err)
     return viz__png_write(path, pixels(v), v->w, v->h, v->surf->pitch / 4, err);
 }
 
+/* Numbers as reports print them (exact), so that a frame's times compare equal to a report's. */
+static bool add_number(cJSON *o, const char *key, double x)
+{
+    cJSON *n = rep_number(x);
+    if (!n || !cJSON_AddItemToObject(o, key, n)) {
+        cJSON_Delete(n);
+        return false;
+    }
+    return true;
+}
+
 cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
 {
     const sim_plan *pl = v->sc->plan;
@@ -903,13 +915,12 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
     char t[40];
     orb_time_format_iso_offset(pl->jd_epoch, v->t_s, t, sizeof t);
     ok = ok && cJSON_AddStringToObject(j, "time_utc", t);
-    ok = ok && cJSON_AddNumberToObject(j, "t_s", v->t_s);
-    ok = ok && cJSON_AddNumberToObject(j, "width", v->w);
-    ok = ok && cJSON_AddNumberToObject(j, "height", v->h);
+    ok = ok && add_number(j, "t_s", v->t_s);
+    ok = ok && add_number(j, "width", v->w);
+    ok = ok && add_number(j, "height", v->h);
     cJSON *m = ok ? cJSON_AddObjectToObject(j, "map") : NULL;
-    ok = ok && m && cJSON_AddNumberToObject(m, "x", v->map.x) &&
-         cJSON_AddNumberToObject(m, "y", v->map.y) && cJSON_AddNumberToObject(m, "w", v->map.w) &&
-         cJSON_AddNumberToObject(m, "h", v->map.h);
+    ok = ok && m && add_number(m, "x", v->map.x) && add_number(m, "y", v->map.y) &&
+         add_number(m, "w", v->map.w) && add_number(m, "h", v->map.h);
     cJSON *sats = ok ? cJSON_AddArrayToObject(j, "satellites") : NULL;
     ok = ok && sats;
     for (size_t i = 0; ok && i < pl->n_sats; i++) {
@@ -921,10 +932,8 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
         if (v->px[i] < 0) { /* propagation failed (decayed) */
             ok = cJSON_AddNullToObject(s, "x") && cJSON_AddNullToObject(s, "y");
         } else {
-            ok = cJSON_AddNumberToObject(s, "x", v->px[i]) &&
-                 cJSON_AddNumberToObject(s, "y", v->py[i]) &&
-                 cJSON_AddNumberToObject(s, "lat_deg", v->lat[i]) &&
-                 cJSON_AddNumberToObject(s, "lon_deg", v->lon[i]);
+            ok = add_number(s, "x", v->px[i]) && add_number(s, "y", v->py[i]) &&
+                 add_number(s, "lat_deg", v->lat[i]) && add_number(s, "lon_deg", v->lon[i]);
         }
         ok = ok &&
              cJSON_AddStringToObject(s, "state", viz_sat_state_name((viz_sat_state)v->state[i]));
@@ -935,8 +944,7 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
         cJSON *s = cJSON_CreateObject();
         ok = s && cJSON_AddItemToArray(sts, s) &&
              cJSON_AddStringToObject(s, "name", pl->stations[k].name) &&
-             cJSON_AddNumberToObject(s, "x", v->spx[k]) &&
-             cJSON_AddNumberToObject(s, "y", v->spy[k]);
+             add_number(s, "x", v->spx[k]) && add_number(s, "y", v->spy[k]);
     }
     cJSON *ls = ok ? cJSON_AddArrayToObject(j, "links") : NULL;
     ok = ok && ls;
@@ -959,18 +967,17 @@ cJSON *viz_view_frame_json(const viz_view *v, cs_err *err)
         ok = o && cJSON_AddItemToArray(runs, o) &&
              cJSON_AddStringToObject(o, "precision", nn_precision_name(r->precision)) &&
              cJSON_AddBoolToObject(o, "focus", i == v->focus) &&
-             cJSON_AddNumberToObject(o, "rounds_done", r->rounds_done) &&
-             cJSON_AddNumberToObject(o, "rounds_total", r->rounds_total) &&
+             add_number(o, "rounds_done", r->rounds_done) &&
+             add_number(o, "rounds_total", r->rounds_total) &&
              cJSON_AddBoolToObject(o, "round_open", r->round_open) &&
-             cJSON_AddNumberToObject(o, "bytes", (double)r->bytes) &&
-             cJSON_AddNumberToObject(o, "cost_usd", r->cost_usd);
+             add_number(o, "bytes", (double)r->bytes) && add_number(o, "cost_usd", r->cost_usd);
         cJSON *c = ok ? cJSON_AddArrayToObject(o, "accuracy_curve") : NULL;
         ok = ok && c;
         for (int k = 0; ok && k < r->rounds_done; k++) {
             cJSON *pt = cJSON_CreateArray();
             ok = pt && cJSON_AddItemToArray(c, pt) &&
-                 cJSON_AddItemToArray(pt, cJSON_CreateNumber(r->curve_t_s[k])) &&
-                 cJSON_AddItemToArray(pt, cJSON_CreateNumber(r->curve_acc[k]));
+                 cJSON_AddItemToArray(pt, rep_number(r->curve_t_s[k])) &&
+                 cJSON_AddItemToArray(pt, rep_number(r->curve_acc[k]));
         }
     }
     if (!ok) {
