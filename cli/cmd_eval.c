@@ -26,15 +26,15 @@ static void usage(FILE *f)
         "  --list FILE          evaluate these images instead of the test split\n");
     char batch_help[96];
     snprintf(batch_help, sizeof batch_help,
-             "evaluation batch (default %d: the batch that fits the L2 cache)",
-             nn_infer_default_batch());
+             "evaluation batch (default %d, as reports evaluate; %d fits this L2 cache)",
+             NN_INFER_EVAL_BATCH, nn_infer_default_batch());
     cli_data_usage(f, batch_help);
 }
 
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *list = NULL;
-    cli_data_opts d = cli_data_defaults(nn_infer_default_batch());
+    cli_data_opts d = cli_data_defaults(NN_INFER_EVAL_BATCH);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -491,11 +491,10 @@ nn__hook *nn__model_hook(nn_model *m)
     return &m->hook;
 }
 
-void nn_model_init(nn_model *m, uint64_t seed)
+void nn_state_init(float *s, int64_t *tracked, uint64_t seed)
 {
     cs_rng r;
     cs_rng_derive(&r, seed, CS_RNG_INIT, 0);
-    float *s = m->state;
     /* Views in state order; a weight's fan-in also bounds the bias that follows it. */
     double bound = 0;
     for (size_t i = 0; i < N_VIEWS; i++) {
@@ -523,7 +522,12 @@ void nn_model_init(nn_model *m, uint64_t seed)
         }
     }
     for (int t = 0; t < NN_TRACKED; t++)
-        m->tracked[t] = 0;
+        tracked[t] = 0;
+}
+
+void nn_model_init(nn_model *m, uint64_t seed)
+{
+    nn_state_init(m->state, m->tracked, seed);
     memset(m->grads, 0, sizeof(float) * NN_PARAMS);
 }
 

@@ -68,6 +68,9 @@ void nn_model_destroy(nn_model *m); /* NULL is a no-op */
  * bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN weight 1, bias 0, running mean 0, var 1, tracked 0.
  */
 void nn_model_init(nn_model *m, uint64_t seed);
+/* The same initialisation into a state vector (NN_STATE_FLOATS) and its NN_TRACKED counters,
+ * without a model: nn_model_init(m, seed) is this on m's state, with its gradients zeroed. */
+void nn_state_init(float *state, int64_t *tracked, uint64_t seed);
 
 float *nn_model_state(nn_model *m);     /* NN_STATE_FLOATS floats, borrowed */
 int64_t *nn_model_tracked(nn_model *m); /* NN_TRACKED counters, borrowed */

@@ -1,7 +1,8 @@
 /* nn_infer.h - the CNN's inference path: evaluation-mode forward without training buffers.
  *
- * An inference context holds one copy of a model's weights, prepared once per load (conv2/conv3
- * weights permuted to (OC, KH, KW, C), the evaluation-mode BatchNorm coefficients computed),
+ * An inference context holds one copy of a model's weights, prepared once per load (the conv
+ * weights packed for the model's convolution kernels, the evaluation-mode BatchNorm
+ * coefficients computed),
  * one scratch per thread for one image's activations, and the dense layers' rows for one batch.
  * Each image runs depth-first through the three conv blocks in its thread's scratch (about
  * 1.4 MiB, which stays in L2); its flattened row joins the batch, and the dense layers run as one
@@ -25,9 +26,16 @@
 
 typedef struct nn_infer nn_infer; /* opaque: weights, per-thread scratch, batch rows */
 
-/* The batch nn_infer_create(0) chooses: the largest multiple of 16 (at least 16, at most 256)
- * whose flattened rows (2400 floats each) fit in one core's L2 cache beside the dense layers'
- * weights (1.3 MB), so that fc1's sgemm reads both from L2. */
+/* The batch of every evaluation whose figures are reported: a run's global model every round,
+ * the PTQ study, nn_evaluate (constsim train) and constsim eval's default. The dense layers'
+ * sgemm can round a row differently for another batch (last bits of the loss), so this is fixed
+ * rather than chosen by the cache, and a report does not depend on the machine's L2 size. */
+#define NN_INFER_EVAL_BATCH 64
+
+/* The batch nn_infer_create(0) chooses (for throughput, e.g. constsim bench eval): the largest
+ * multiple of 16 (at least 16, at most 256) whose flattened rows (2400 floats each) fit in one
+ * core's L2 cache beside the dense layers' weights (1.3 MB), so that fc1's sgemm reads both from
+ * L2. */
 int nn_infer_default_batch(void);
 
 /* A context for batches of up to batch images (0: nn_infer_default_batch()), with scratch for

@@ -17,7 +17,7 @@ int nn_ptq_run(nn_model *work, const float *state, const int64_t *tracked, const
         return cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory for the decoded model");
     float *dec = work ? nn_model_state(work) : own;
     int64_t *dec_tracked = work ? nn_model_tracked(work) : own_tracked;
-    nn_infer *f = nn_infer_create(0, err);
+    nn_infer *f = nn_infer_create(NN_INFER_EVAL_BATCH, err);
     int rc = f ? 0 : (err->code ? err->code : CS_ENOMEM);
     for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
         nn_precision prec = (nn_precision)p;

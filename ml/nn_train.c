@@ -98,11 +98,11 @@ int nn_evaluate(nn_model *m, const nn_dataset *ds, const uint32_t *idx, size_t n
         return CS_EINVAL;
     if (check_indices(ds, idx, n) != 0)
         return CS_EINVAL;
-    /* The inference path with the model's weights, in batches of max_batch (the progress
+    /* The inference path with the model's weights, in batches of NN_INFER_EVAL_BATCH (the progress
      * hook's granularity); the model's own buffers and mode are left alone. */
     cs_err err;
     cs_err_clear(&err);
-    nn_infer *f = nn_infer_create(nn_model_max_batch(m), &err);
+    nn_infer *f = nn_infer_create(NN_INFER_EVAL_BATCH, &err);
     if (!f)
         return CS_ENOMEM;
     nn_infer_load(f, nn_model_state(m));

@@ -53,7 +53,7 @@ int nn_train_epoch_aug(nn_model *m, nn_opt *o, const nn_dataset *ds, const uint3
                        int batch, cs_rng *shuffle_rng, cs_rng *augment_rng, nn_epoch_stats *out);
 
 /* Accuracy and mean cross-entropy per image of m on idx[0..n), evaluation mode (running BN
- * statistics), in batches of max_batch (one progress call each). Runs the inference path
+ * statistics), in batches of NN_INFER_EVAL_BATCH (one progress call each). Runs the inference path
  * (nn_infer.h) on a context created for the call from m's state: the logits are those of
  * nn_model_forward in evaluation mode; m's buffers and training flag are not touched. Returns
  * 0, CS_EINVAL (n == 0, an index out of range) or CS_ENOMEM. accuracy / mean_loss may be NULL.

@@ -6,6 +6,7 @@
 #include "cs_rng.h"
 #include "fl_avg.h"
 #include "fl_train.h"
+#include "nn_infer.h"
 #include "nn_train.h"
 
 #include <math.h>
@@ -81,7 +82,7 @@ struct fl_run {
     nn_precision prec;
     sim_engine *e;
     fl_links *links;
-    nn_model *m;             /* the global model's evaluations */
+    nn_infer *inf;           /* the global model's evaluations (inference path) */
     fl_trainer *trainer;     /* env->trainer, or own_trainer */
     fl_trainer *own_trainer; /* owned when env->trainer is NULL */
     nn_opt_cfg opt_cfg;
@@ -323,9 +324,8 @@ static void observe(fl_run *r);
 
 static int evaluate_global(fl_run *r, double *acc, double *loss, cs_err *err)
 {
-    memcpy(nn_model_state(r->m), r->global, NN_STATE_FLOATS * sizeof(float));
-    memcpy(nn_model_tracked(r->m), r->global_tracked, sizeof r->global_tracked);
-    int rc = nn_evaluate(r->m, r->env->ds, r->env->test, r->env->n_test, acc, loss);
+    int rc = nn_infer_evaluate_state(r->inf, r->global, r->env->ds, r->env->test, r->env->n_test,
+                                     acc, loss);
     if (rc)
         return cs_err_set(err, rc, NULL, 0, 0, "evaluation of the global model failed (code %d)",
                           rc);
@@ -585,7 +585,7 @@ void fl_run_destroy(fl_run *r)
     fl_trainer_destroy(r->own_trainer);
     sim_engine_destroy(r->e);
     fl_links_destroy(r->links);
-    nn_model_destroy(r->m);
+    nn_infer_destroy(r->inf);
     if (r->copt)
         for (uint32_t c = 0; c < r->n_clients; c++)
             nn_opt_destroy(r->copt[c]);
@@ -807,7 +807,7 @@ static int run_setup(fl_run *r, cs_err *err)
     sim_engine_on(r->e, EV_TRAIN_DONE, on_train_done, r);
     sim_engine_on(r->e, EV_DEADLINE, on_deadline, r);
 
-    if (!(r->m = nn_model_create(cfg->federated.batch_size, err)))
+    if (!(r->inf = nn_infer_create(NN_INFER_EVAL_BATCH, err)))
         return err->code ? err->code : CS_ENOMEM;
     r->trainer = env->trainer;
     if (!r->trainer) {
@@ -831,9 +831,7 @@ static int run_setup(fl_run *r, cs_err *err)
         return fail_nomem(err, "server momentum");
     cs_rng init;
     cs_rng_derive(&init, cfg->seed, CS_RNG_INIT, 0);
-    nn_model_init(r->m, cs_rng_u64(&init));
-    memcpy(r->global, nn_model_state(r->m), NN_STATE_FLOATS * sizeof(float));
-    memcpy(r->global_tracked, nn_model_tracked(r->m), sizeof r->global_tracked);
+    nn_state_init(r->global, r->global_tracked, cs_rng_u64(&init));
     /* Payload sizes of the initial model in this precision and in FP32. */
     unsigned char *buf = NULL;
     if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &buf, &r->payload_bytes,

@@ -64,13 +64,9 @@ static int check_path(const char *path, size_t cap, cs_err *err)
 static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
 {
     const fl_result *r = &s->runs[src];
-    nn_model *m = nn_model_create(s->cfg->federated.batch_size, err);
-    if (!m)
-        return err->code ? err->code : CS_ENOMEM;
     s->ptq_source_run = src;
     nn_ptq_row rows[NN_PRECISIONS];
-    int rc = nn_ptq_run(m, r->state, r->tracked, s->ds, s->test, s->n_test, rows, err);
-    nn_model_destroy(m);
+    int rc = nn_ptq_run(NULL, r->state, r->tracked, s->ds, s->test, s->n_test, rows, err);
     for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
         fl_ptq_entry *e = &s->ptq[p];
         e->precision = (nn_precision)p;

@@ -268,14 +268,18 @@ static void check_evaluation(nn_model *m, const nn_dataset *ds, const uint32_t *
                 near_logits(got, ref, n, 1e-5);
         }
     }
-    /* nn_evaluate is the inference path with the model's batch: the reference's bits */
+    /* nn_evaluate is the inference path in batches of NN_INFER_EVAL_BATCH: those bits */
+    nn_infer *fe = make_infer(NN_INFER_EVAL_BATCH);
+    double eacc = -1, eloss = -1;
+    T_EQ(nn_infer_evaluate_state(fe, nn_model_state(m), ds, idx, n, &eacc, &eloss), 0);
+    nn_infer_destroy(fe);
     for (int t = 1; t <= 3; t++) {
         nn_set_threads(t);
         double acc = -1, loss = -1;
         nn_model_set_training(m, true);
         T_EQ(nn_evaluate(m, ds, idx, n, &acc, &loss), 0);
         T_TRUE(nn_model_training(m)); /* not touched */
-        T_TRUE(acc == racc && loss == rloss);
+        T_TRUE(acc == eacc && loss == eloss);
         nn_model_set_training(m, false);
     }
     nn_infer_destroy(fb[0]);

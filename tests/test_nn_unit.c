@@ -6,6 +6,7 @@
 #include "cs_rng.h"
 #include "nn.h"
 #include "nn_data.h"
+#include "nn_infer.h"
 #include "nn_layers.h"
 #include "nn_ref.h"
 #include "nn_test_util.h"
@@ -631,7 +632,7 @@ static void test_train(void)
     double acc = -1, loss = -1;
     pg.calls = 0;
     T_EQ(nn_evaluate(m[0], &ds, idx, N, &acc, &loss), 0);
-    T_EQ(pg.calls, 3); /* batches of max_batch */
+    T_EQ(pg.calls, (N + NN_INFER_EVAL_BATCH - 1) / NN_INFER_EVAL_BATCH);
     T_TRUE(pg.phase == NN_PHASE_EVAL);
     T_TRUE(nn_model_training(m[0])); /* restored */
     fprintf(stderr, "toy evaluation: accuracy %.3f loss %.4f\n", acc, loss);
@@ -651,8 +652,8 @@ static void test_train(void)
         total += nn_softmax_ce(nb, NN_CLASSES, lg, y, NULL, &c) * nb;
         right += c;
     }
-    /* the same float forward and the same double sums: equal to double rounding */
-    T_NEAR_REL(loss, total / N, 1e-12, 0);
+    /* the same float forward, its dense layers on other batches (last bits of a logit) */
+    T_NEAR_REL(loss, total / N, 1e-6, 0);
     T_NEAR(acc, (double)right / N, 0);
 
     /* bad arguments */
