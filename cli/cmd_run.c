@@ -293,8 +293,11 @@ int cmd_run(int argc, char **argv)
     char ckpt_path[1200];
     fl_ckpt_path(report_path, ckpt_path, sizeof ckpt_path);
     nn_blas_info blas = nn_blas_describe();
-    fl_ckpt_ident ident = {
-        .build = cs_build_version(), .threads = (int)threads, .blas = blas.core, .trace = trace};
+    fl_ckpt_ident ident = {.build = cs_build_version(),
+                           .threads = (int)threads,
+                           .blas = blas.core,
+                           .conv = nn_conv_kernels(),
+                           .trace = trace};
     /* Checkpoints, before any work: the one to resume must fit; none may be overwritten by a
      * fresh run by mistake. */
     if (resume) {

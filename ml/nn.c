@@ -255,6 +255,16 @@ nn_blas_info nn_blas_describe(void)
                           .threads = openblas_get_num_threads()};
 }
 
+const char *nn_conv_kernels(void)
+{
+    int direct = 0;
+    for (int l = 0; l < 3; l++) {
+        const nn_conv_dims d = block_dims(&blocks[l]);
+        direct += nn_conv_direct(&d, l == 0);
+    }
+    return direct == 3 ? "direct-avx512" : direct == 0 ? "im2col-sgemm" : "mixed";
+}
+
 /* ---------------------------------------------------------------- the model */
 
 struct nn_model {

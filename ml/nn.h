@@ -133,6 +133,12 @@ typedef struct nn_blas_info {
 } nn_blas_info;
 nn_blas_info nn_blas_describe(void);
 
+/* The convolution kernels this process runs for the CNN's three conv layers, as reports and
+ * checkpoints record them beside the BLAS kernel set: "direct-avx512" (nn_conv512.c, the CPU has
+ * AVX-512 and every layer fits), "im2col-sgemm", or "mixed" if only some layers run directly.
+ * Results differ in the last bits between them. Follows nn_conv_set_direct. */
+const char *nn_conv_kernels(void);
+
 /* Optimisers over the NN_PARAMS trainable floats, with PyTorch's semantics. */
 typedef enum nn_opt_kind { NN_OPT_ADAM, NN_OPT_SGD } nn_opt_kind;
 #define NN_OPT_KINDS 2

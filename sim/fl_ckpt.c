@@ -86,6 +86,7 @@ static cJSON *header_json(const fl_study *s, const fl_ckpt_ident *id, const fl_r
               cJSON_AddStringToObject(h, "build", id->build) &&
               cJSON_AddNumberToObject(h, "threads", id->threads) &&
               cJSON_AddStringToObject(h, "blas_core", id->blas ? id->blas : "") &&
+              cJSON_AddStringToObject(h, "conv_kernels", id->conv ? id->conv : "") &&
               cJSON_AddBoolToObject(h, "trace", id->trace) &&
               cJSON_AddStringToObject(h, "report", s->report_path) &&
               cJSON_AddNumberToObject(plan, "windows", (double)s->plan->windows.n) &&
@@ -332,6 +333,11 @@ int fl_ckpt_check(const fl_ckpt *c, const scn_config *cfg, const sim_plan *plan,
                           "the checkpoint was written with the BLAS kernel set %s, this process "
                           "uses %s (OPENBLAS_CORETYPE): results would differ",
                           hstr(h, "blas_core"), id->blas ? id->blas : "");
+    if (strcmp(hstr(h, "conv_kernels"), id->conv ? id->conv : "") != 0)
+        return cs_err_set(err, CS_EINVAL, p, 0, 0,
+                          "the checkpoint was written with the %s convolution kernels, this "
+                          "process runs %s (another CPU): results would differ",
+                          hstr(h, "conv_kernels"), id->conv ? id->conv : "");
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(h, "trace");
     if (!cJSON_IsBool(tr) || cJSON_IsTrue(tr) != id->trace)
         return cs_err_set(err, CS_EINVAL, p, 0, 0,

@@ -22,12 +22,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* What must be the same to continue a run: results depend on the build, the thread count and
- * the BLAS kernels. */
+/* What must be the same to continue a run: results depend on the build, the BLAS kernels and
+ * the convolution kernels (not on the thread count, which is recorded only). */
 typedef struct fl_ckpt_ident {
     const char *build; /* cs_build_version() */
     int threads;       /* compute threads (--threads resolved) */
     const char *blas;  /* BLAS kernel set (nn_blas_describe().core) */
+    const char *conv;  /* convolution kernels (nn_conv_kernels()) */
     bool trace;        /* the event trace is recorded */
 } fl_ckpt_ident;
 

@@ -291,6 +291,7 @@ void rep_machine_probe(rep_machine *m, int threads)
     m->constsim_version = cs_build_version();
     m->threads = threads;
     m->blas = nn_blas_describe();
+    m->conv = nn_conv_kernels();
     cs_host_cpu_model(m->cpu, sizeof m->cpu);
     m->cores = cs_host_cpus();
 }
@@ -311,6 +312,7 @@ static void machine_json(jb *b, cJSON *o, const rep_machine *m)
     str(b, bl, "config", or_unknown(m->blas.config));
     str(b, bl, "core", or_unknown(m->blas.core));
     num(b, bl, "threads", m->blas.threads);
+    str(b, o, "conv_kernels", or_unknown(m->conv));
 }
 
 cJSON *rep_build(const fl_study *s, cs_err *err)
@@ -672,14 +674,20 @@ char *rep_table(const cJSON *const *reports, size_t n, bool with_scenario, bool 
     return cs_buf_take(&s);
 }
 
-/* The BLAS kernel set of a report's machine; false without one. (The thread count does not
- * change results, docs/simulation.md.) */
+/* The BLAS kernel set and the convolution kernels of a report's machine ("SkylakeX +
+ * direct-avx512"; reports from before conv_kernels give the BLAS set alone); false without a
+ * machine. (The thread count does not change results, docs/simulation.md.) */
 static bool machine_key(const cJSON *r, char *out, size_t cap)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "machine");
     if (!cJSON_IsObject(m))
         return false;
-    snprintf(out, cap, "%s", rep__str(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core"));
+    const char *core = rep__str(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core");
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(m, "conv_kernels");
+    if (cJSON_IsString(conv))
+        snprintf(out, cap, "%s + %s", core, conv->valuestring);
+    else
+        snprintf(out, cap, "%s", core);
     return true;
 }
 
@@ -703,7 +711,8 @@ bool rep_machine_note(const cJSON *const *reports, size_t n, char *out, size_t c
     }
     if (n_seen < 2)
         return false;
-    size_t len = (size_t)snprintf(out, cap, "note: the reports ran with different BLAS kernels (");
+    size_t len = (size_t)snprintf(
+        out, cap, "note: the reports ran with different BLAS or convolution kernels (");
     for (size_t k = 0; k < n_seen && len < cap; k++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", k ? "; " : "", seen[k]);
     if (len < cap)

@@ -29,6 +29,7 @@ typedef struct rep_machine {
     const char *constsim_version; /* cs_build_version() */
     int threads;                  /* compute threads the run used (--threads resolved) */
     nn_blas_info blas;            /* nn_blas_describe() */
+    const char *conv;             /* nn_conv_kernels() */
     char cpu[128];                /* cs_host_cpu_model() */
     int cores;                    /* cs_host_cpus() */
 } rep_machine;

@@ -18,7 +18,8 @@ REQUIRED_FINAL = ["accuracy", "loss", "accuracy_drop_pct", "bytes_to_sat", "byte
                   "bytes_total", "cost_usd", "rounds_completed", "sim_time_s", "wall_time_s",
                   "model_path"]
 REQUIRED_PTQ = ["accuracy", "loss", "file_bytes", "compression_ratio", "accuracy_drop_pct", "path"]
-REQUIRED_MACHINE = ["constsim_version", "threads", "cores", "cpu", "blas"]
+REQUIRED_MACHINE = ["constsim_version", "threads", "cores", "cpu", "blas", "conv_kernels"]
+CONV_KERNELS = ("direct-avx512", "im2col-sgemm", "mixed")
 REQUIRED_BLAS = ["library", "config", "core", "threads"]
 
 
@@ -60,6 +61,8 @@ def check_machine(chk, m, threads):
         chk.eq("machine.threads", m.get("threads"), threads)
     chk.count("machine.cores", m.get("cores"), 1)
     chk.text("machine.cpu", m.get("cpu"))
+    if m.get("conv_kernels") not in CONV_KERNELS:
+        chk.fail("machine.conv_kernels", f"expected one of {CONV_KERNELS}, got {m.get('conv_kernels')!r}")
     blas = m.get("blas")
     if not isinstance(blas, dict):
         chk.fail("machine.blas", f"expected an object, got {blas!r}")

@@ -200,7 +200,7 @@ static void test_marks(void)
     T_CONTAINS(out, "\n* best: highest accuracy, compress, rounds; lowest drop, payload, bytes, "
                     "cost, sim time\n");
     /* p0000's report ran on 1 thread and Haswell, alpha and beta on 2 threads and SkylakeX */
-    T_CONTAINS(out, "\nnote: the reports ran with different BLAS kernels (SkylakeX; Haswell)");
+    T_CONTAINS(out, "\nnote: the reports ran with different BLAS or convolution kernels (SkylakeX; Haswell)");
     T_TRUE(strncmp(out, "source ", 7) == 0);
     T_EQ(count_char(out, '\n'), 12); /* header, 9 rows, legend, note */
     free(out);
@@ -236,7 +236,7 @@ static void test_csv(void)
     }
     T_TRUE(strncmp(out, header, strlen(header)) == 0);
     T_TRUE(!strchr(out, '*'));
-    T_CONTAINS(err, "note: the reports ran with different BLAS kernels"); /* not in the CSV */
+    T_CONTAINS(err, "note: the reports ran with different BLAS or convolution kernels"); /* not in the CSV */
     csv c;
     T_TRUE(csv_parse(out, &c));
     T_EQ(c.n_rows, 10);

@@ -1,6 +1,6 @@
 /* test_rep_machine.c - the report's "machine" object and trace count (sim/rep.c, common/cs_host.c,
  * nn_blas_describe): the probed facts, their place and values in a report built from a hand-made
- * study, the compare note on reports made with different BLAS kernels, and
+ * study, the compare note on reports made with different BLAS or convolution kernels, and
  * `constsim --version`.
  *
  *   test_rep_machine        no dataset needed
@@ -122,7 +122,7 @@ static void test_report(void)
     T_STREQ(str(r, "constsim_version"), CONSTSIM_VERSION);
     const cJSON *mj = t_get(r, "machine");
     keys(mj, k, sizeof k);
-    T_STREQ(k, "constsim_version,threads,cores,cpu,blas");
+    T_STREQ(k, "constsim_version,threads,cores,cpu,blas,conv_kernels");
     T_STREQ(str(mj, "constsim_version"), cs_build_version());
     T_EQ(t_num(mj, "threads"), 5);
     T_EQ(t_num(mj, "cores"), cs_host_cpus());
@@ -134,6 +134,7 @@ static void test_report(void)
     T_STREQ(str(bl, "config"), m.blas.config);
     T_STREQ(str(bl, "core"), nn_blas_core());
     T_EQ(t_num(bl, "threads"), m.blas.threads);
+    T_STREQ(str(mj, "conv_kernels"), nn_conv_kernels());
 
     const cJSON *tr = t_get(cJSON_GetArrayItem(t_get(r, "runs"), 0), "trace");
     keys(tr, k, sizeof k);
@@ -259,6 +260,7 @@ static int test_run(const char *dir)
     T_EQ(t_num(m, "threads"), 1);
     T_STREQ(str(t_get(m, "blas"), "core"), nn_blas_core());
     T_STREQ(str(m, "constsim_version"), cs_build_version());
+    T_STREQ(str(m, "conv_kernels"), nn_conv_kernels());
     const cJSON *tr = t_get(cJSON_GetArrayItem(t_get(r, "runs"), 0), "trace");
     T_TRUE(t_num(tr, "events_recorded") > 0);
     T_EQ(t_num(tr, "events_recorded"), cJSON_GetArraySize(t_get(tr, "events")));
@@ -297,8 +299,24 @@ static int test_run(const char *dir)
     T_TRUE(etext && cs_write_file_atomic(edited, etext, strlen(etext), &err) == 0);
     T_EQ(t_sh(cmd), 0);
     txt = t_slurp(path, NULL);
-    T_CONTAINS(txt, "\nnote: the reports ran with different BLAS kernels (");
-    T_CONTAINS(txt, "; Prescott)");
+    T_CONTAINS(txt, "\nnote: the reports ran with different BLAS or convolution kernels (");
+    T_CONTAINS(txt, "; Prescott + ");
+    free(txt);
+    cJSON_free(etext);
+    /* the same BLAS kernels, other convolution kernels: one line too */
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "blas"), "core",
+                                           cJSON_CreateString(nn_blas_core()));
+    T_TRUE(cJSON_IsString(t_get(m, "conv_kernels")));
+    const bool was_direct =
+        strcmp(cJSON_GetStringValue(t_get(m, "conv_kernels")), "direct-avx512") == 0;
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        m, "conv_kernels", cJSON_CreateString(was_direct ? "im2col-sgemm" : "direct-avx512"));
+    etext = cJSON_Print(r);
+    T_TRUE(etext && cs_write_file_atomic(edited, etext, strlen(etext), &err) == 0);
+    T_EQ(t_sh(cmd), 0);
+    txt = t_slurp(path, NULL);
+    T_CONTAINS(txt, "\nnote: the reports ran with different BLAS or convolution kernels (");
+    T_CONTAINS(txt, was_direct ? " + im2col-sgemm)" : " + direct-avx512)");
     free(txt);
     cJSON_free(etext);
     cJSON_Delete(r);
