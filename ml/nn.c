@@ -309,31 +309,12 @@ struct nn_model {
     nn__hook hook;
 };
 
-typedef struct carve {
-    unsigned char *base;
-    size_t used;
-    int overflow;
-} carve;
-
-/* Reserves count elements of size bytes, 64-byte aligned; with base NULL only measures. */
-static void *carve_take(carve *c, size_t count, size_t size)
-{
-    size_t bytes;
-    if (cs_size_mul(count, size, &bytes) != 0 || bytes > SIZE_MAX / 2 - c->used - 64) {
-        c->overflow = 1;
-        return NULL;
-    }
-    size_t at = (c->used + 63) & ~(size_t)63;
-    c->used = at + bytes;
-    return c->base ? c->base + at : NULL;
-}
-
-static void model_layout(nn_model *m, carve *c)
+static void model_layout(nn_model *m, nn__carve *c)
 {
     const size_t b = (size_t)m->max_batch, s = (size_t)m->slots;
-    m->state = carve_take(c, NN_STATE_FLOATS, sizeof(float));
-    m->tracked = carve_take(c, NN_TRACKED, sizeof(int64_t));
-    m->grads = carve_take(c, NN_PARAMS, sizeof(float));
+    m->state = nn__carve_take(c, NN_STATE_FLOATS, sizeof(float));
+    m->tracked = nn__carve_take(c, NN_TRACKED, sizeof(int64_t));
+    m->grads = nn__carve_take(c, NN_PARAMS, sizeof(float));
     static const size_t ysz[3] = {Y1, Y2, Y3}, psz[3] = {P1, P2, P3};
     for (int l = 0; l < 3; l++) {
         size_t ny, np;
@@ -341,11 +322,11 @@ static void model_layout(nn_model *m, carve *c)
             c->overflow = 1;
             return;
         }
-        m->y[l] = carve_take(c, ny, sizeof(float));
-        m->p[l] = carve_take(c, np, sizeof(float));
-        m->arg[l] = carve_take(c, np, sizeof(int8_t));
-        m->ymax[l] = carve_take(c, np, sizeof(float));
-        m->dp[l] = carve_take(c, np, sizeof(float));
+        m->y[l] = nn__carve_take(c, ny, sizeof(float));
+        m->p[l] = nn__carve_take(c, np, sizeof(float));
+        m->arg[l] = nn__carve_take(c, np, sizeof(int8_t));
+        m->ymax[l] = nn__carve_take(c, np, sizeof(float));
+        m->dp[l] = nn__carve_take(c, np, sizeof(float));
     }
     size_t nh, nl, nch;
     if (cs_size_mul(b, H_FC, &nh) || cs_size_mul(b, NN_CLASSES, &nl) ||
@@ -358,39 +339,39 @@ static void model_layout(nn_model *m, carve *c)
         c->overflow = 1;
         return;
     }
-    m->flat = carve_take(c, nflat, sizeof(float));
-    m->dflat = carve_take(c, nflat, sizeof(float));
-    m->w_hwc = carve_take(c, WHWC_FLOATS, sizeof(float));
-    m->h1 = carve_take(c, nh, sizeof(float));
-    m->h2 = carve_take(c, nh, sizeof(float));
-    m->dh1 = carve_take(c, nh, sizeof(float));
-    m->dh2 = carve_take(c, nh, sizeof(float));
-    m->logits = carve_take(c, nl, sizeof(float));
-    m->dlogits = carve_take(c, nl, sizeof(float));
-    m->img_mean = carve_take(c, nch, sizeof(double));
-    m->img_m2 = carve_take(c, nch, sizeof(double));
-    m->img_sdz = carve_take(c, nch, sizeof(double));
-    m->img_sdzx = carve_take(c, nch, sizeof(double));
-    m->mean = carve_take(c, N_CH, sizeof(double));
-    m->sub = carve_take(c, N_CH, sizeof(float));
-    m->scale = carve_take(c, N_CH, sizeof(float));
-    m->istd = carve_take(c, N_CH, sizeof(float));
-    m->beta_f = carve_take(c, N_CH, sizeof(float));
-    m->c0 = carve_take(c, N_CH, sizeof(float));
-    m->c1 = carve_take(c, N_CH, sizeof(float));
-    m->ca = carve_take(c, N_CH, sizeof(float));
+    m->flat = nn__carve_take(c, nflat, sizeof(float));
+    m->dflat = nn__carve_take(c, nflat, sizeof(float));
+    m->w_hwc = nn__carve_take(c, WHWC_FLOATS, sizeof(float));
+    m->h1 = nn__carve_take(c, nh, sizeof(float));
+    m->h2 = nn__carve_take(c, nh, sizeof(float));
+    m->dh1 = nn__carve_take(c, nh, sizeof(float));
+    m->dh2 = nn__carve_take(c, nh, sizeof(float));
+    m->logits = nn__carve_take(c, nl, sizeof(float));
+    m->dlogits = nn__carve_take(c, nl, sizeof(float));
+    m->img_mean = nn__carve_take(c, nch, sizeof(double));
+    m->img_m2 = nn__carve_take(c, nch, sizeof(double));
+    m->img_sdz = nn__carve_take(c, nch, sizeof(double));
+    m->img_sdzx = nn__carve_take(c, nch, sizeof(double));
+    m->mean = nn__carve_take(c, N_CH, sizeof(double));
+    m->sub = nn__carve_take(c, N_CH, sizeof(float));
+    m->scale = nn__carve_take(c, N_CH, sizeof(float));
+    m->istd = nn__carve_take(c, N_CH, sizeof(float));
+    m->beta_f = nn__carve_take(c, N_CH, sizeof(float));
+    m->c0 = nn__carve_take(c, N_CH, sizeof(float));
+    m->c1 = nn__carve_take(c, N_CH, sizeof(float));
+    m->ca = nn__carve_take(c, N_CH, sizeof(float));
     size_t ncol, ndy, ndw, nx;
     if (cs_size_mul(s, COL_FLOATS, &ncol) || cs_size_mul(s, DY_FLOATS, &ndy) ||
         cs_size_mul(GRAD_GROUPS, DW_FLOATS, &ndw) || cs_size_mul(b, NN_IN_SIZE, &nx)) {
         c->overflow = 1;
         return;
     }
-    m->ws_col = carve_take(c, ncol, sizeof(float));
-    m->ws_dy = carve_take(c, ndy, sizeof(float));
-    m->ws_dw = carve_take(c, ndw, sizeof(float));
-    m->xbuf = carve_take(c, nx, sizeof(float));
-    m->ybuf = carve_take(c, b, sizeof(uint8_t));
-    m->lbuf = carve_take(c, nl, sizeof(float));
+    m->ws_col = nn__carve_take(c, ncol, sizeof(float));
+    m->ws_dy = nn__carve_take(c, ndy, sizeof(float));
+    m->ws_dw = nn__carve_take(c, ndw, sizeof(float));
+    m->xbuf = nn__carve_take(c, nx, sizeof(float));
+    m->ybuf = nn__carve_take(c, b, sizeof(uint8_t));
+    m->lbuf = nn__carve_take(c, nl, sizeof(float));
 }
 
 nn_model *nn_model_create(int max_batch, cs_err *err)
@@ -421,7 +402,7 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
                   blocks[l].whwc0 + nn_conv_pack_floats(&d, l == 0) <= WHWC_FLOATS);
     }
 
-    carve c = {NULL, 0, 0};
+    nn__carve c = {NULL, 0, 0};
     model_layout(m, &c);
     if (c.overflow) {
         free(m);
@@ -438,7 +419,7 @@ nn_model *nn_model_create(int max_batch, cs_err *err)
     memset(mem, 0, c.used);
     m->block = mem;
     m->bytes = c.used;
-    carve c2 = {mem, 0, 0};
+    nn__carve c2 = {mem, 0, 0};
     model_layout(m, &c2);
     CS_ASSERT(!c2.overflow && c2.used == c.used);
     return m;

@@ -72,61 +72,43 @@ int nn_infer_default_batch(void)
     return b < 16 ? 16 : b > 256 ? 256 : (int)b;
 }
 
-/* Byte offsets of every part, 64-byte aligned; with base NULL only measures. */
-typedef struct carve {
-    unsigned char *base;
-    size_t used;
-    int overflow;
-} carve;
-
-static void *take(carve *c, size_t count, size_t size)
-{
-    size_t bytes;
-    if (cs_size_mul(count, size, &bytes) != 0 || bytes > SIZE_MAX / 2 - c->used - 64) {
-        c->overflow = 1;
-        return NULL;
-    }
-    const size_t at = (c->used + 63) & ~(size_t)63;
-    c->used = at + bytes;
-    return c->base ? c->base + at : NULL;
-}
-
-static void layout(nn_infer *f, carve *c)
+static void layout(nn_infer *f, nn__carve *c)
 {
     const size_t b = (size_t)f->batch, s = (size_t)f->slots;
     for (int l = 0; l < N_BLOCKS; l++)
-        f->wpack[l] = take(c, nn_conv_pack_floats(&f->blk[l].dims, l == 0), sizeof(float));
-    f->sub = take(c, N_CH, sizeof(float));
-    f->scale = take(c, N_CH, sizeof(float));
-    f->beta = take(c, N_CH, sizeof(float));
+        f->wpack[l] =
+            nn__carve_take(c, nn_conv_pack_floats(&f->blk[l].dims, l == 0), sizeof(float));
+    f->sub = nn__carve_take(c, N_CH, sizeof(float));
+    f->scale = nn__carve_take(c, N_CH, sizeof(float));
+    f->beta = nn__carve_take(c, N_CH, sizeof(float));
     static const int fin[3] = {FLAT, H_FC, H_FC}, fout[3] = {H_FC, H_FC, NN_CLASSES};
     for (int l = 0; l < 3; l++) {
-        f->fw[l] = take(c, (size_t)fin[l] * fout[l], sizeof(float));
-        f->fb[l] = take(c, (size_t)fout[l], sizeof(float));
+        f->fw[l] = nn__carve_take(c, (size_t)fin[l] * fout[l], sizeof(float));
+        f->fb[l] = nn__carve_take(c, (size_t)fout[l], sizeof(float));
     }
     size_t nslot;
     if (cs_size_mul(s, f->slot_floats, &nslot) != 0) {
         c->overflow = 1;
         return;
     }
-    f->slot = take(c, nslot, sizeof(float));
+    f->slot = nn__carve_take(c, nslot, sizeof(float));
     size_t narg;
     if (cs_size_mul(s, f->p_floats, &narg) != 0) {
         c->overflow = 1;
         return;
     }
-    f->slot_arg = take(c, narg, sizeof(int8_t));
+    f->slot_arg = nn__carve_take(c, narg, sizeof(int8_t));
     size_t nflat, nh, nl;
     if (cs_size_mul(b, FLAT, &nflat) || cs_size_mul(b, H_FC, &nh) ||
         cs_size_mul(b, NN_CLASSES, &nl)) {
         c->overflow = 1;
         return;
     }
-    f->flat = take(c, nflat, sizeof(float));
-    f->h1 = take(c, nh, sizeof(float));
-    f->h2 = take(c, nh, sizeof(float));
-    f->logits = take(c, nl, sizeof(float));
-    f->labels = take(c, b, sizeof(uint8_t));
+    f->flat = nn__carve_take(c, nflat, sizeof(float));
+    f->h1 = nn__carve_take(c, nh, sizeof(float));
+    f->h2 = nn__carve_take(c, nh, sizeof(float));
+    f->logits = nn__carve_take(c, nl, sizeof(float));
+    f->labels = nn__carve_take(c, b, sizeof(uint8_t));
 }
 
 nn_infer *nn_infer_create(int batch, cs_err *err)
@@ -173,7 +155,7 @@ nn_infer *nn_infer_create(int batch, cs_err *err)
     f->ymax_at = f->p_at + f->p_floats;
     f->slot_floats = f->ymax_at + f->p_floats;
 
-    carve c = {NULL, 0, 0};
+    nn__carve c = {NULL, 0, 0};
     layout(f, &c);
     void *mem = NULL;
     if (c.overflow || posix_memalign(&mem, 64, c.used) != 0 || !mem) {
@@ -186,7 +168,7 @@ nn_infer *nn_infer_create(int batch, cs_err *err)
     memset(mem, 0, c.used);
     f->mem = mem;
     f->bytes = c.used;
-    carve c2 = {mem, 0, 0};
+    nn__carve c2 = {mem, 0, 0};
     layout(f, &c2);
     CS_ASSERT(!c2.overflow && c2.used == c.used);
     return f;

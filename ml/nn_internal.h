@@ -6,6 +6,8 @@
 #include "nn_layers.h"
 #include "nn_train.h"
 
+#include <stdint.h>
+
 /* The model's own batch buffers, sized for max_batch: x (max_batch, 3, 64, 64), labels, logits. */
 float *nn__model_xbuf(nn_model *m);
 uint8_t *nn__model_ybuf(nn_model *m);
@@ -34,5 +36,27 @@ void nn__bn_eval_coeffs(const float *state, int l, float *sub, float *scale, flo
 /* Offset in state of dense layer `layer` (0 = fc1 .. 2 = fc3): its weight, or with bias != 0 its
  * bias. */
 size_t nn__dense_offset(int layer, int bias);
+
+/* One allocation carved into 64-byte-aligned parts (the model's and the inference context's):
+ * a layout function takes every part from a carve with base NULL to measure the total, then
+ * again from the allocated block to place them. */
+typedef struct nn__carve {
+    unsigned char *base;
+    size_t used;
+    int overflow;
+} nn__carve;
+
+/* Reserves count elements of size bytes, 64-byte aligned; with base NULL only measures. */
+static inline void *nn__carve_take(nn__carve *c, size_t count, size_t size)
+{
+    size_t bytes;
+    if (cs_size_mul(count, size, &bytes) != 0 || bytes > SIZE_MAX / 2 - c->used - 64) {
+        c->overflow = 1;
+        return NULL;
+    }
+    const size_t at = (c->used + 63) & ~(size_t)63;
+    c->used = at + bytes;
+    return c->base ? c->base + at : NULL;
+}
 
 #endif
