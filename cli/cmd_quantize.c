@@ -135,11 +135,11 @@ int cmd_quantize(int argc, char **argv)
     nn_model *m = NULL;
     float *state0 = NULL;
     int64_t tracked0[NN_TRACKED];
-    nn_ptq_row study[NN_PRECISIONS] = {{0}};
+    nn_ptq_row study[NN_PTQ_ROWS] = {{0}};
     cJSON *j = NULL;
     char *txt = NULL;
     char dir[1024], stem[512], json_path[1200];
-    ptq_row rows[NN_PRECISIONS];
+    ptq_row rows[NN_PTQ_ROWS];
     memset(rows, 0, sizeof rows);
 
     m = nn_model_create((int)d.batch, &err);
@@ -173,7 +173,7 @@ int cmd_quantize(int argc, char **argv)
     if (cli_data_open(&d, &ds, &train, &n_train, &test, &n_test, &err) ||
         nn_ptq_run(m, state0, tracked0, &ds, test, n_test, study, &err))
         goto fail;
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p < NN_PTQ_ROWS; p++) {
         ptq_row *r = &rows[p];
         snprintf(r->path, sizeof r->path, "%s/%s_%s.safetensors", dir, stem,
                  nn_precision_name((nn_precision)p));
@@ -187,7 +187,7 @@ int cmd_quantize(int argc, char **argv)
     }
     /* The study: a station that charges per MB only, billed by the simulator's own rule. */
     const scn_station price = {.cost_per_mb = cost_per_mb};
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p < NN_PTQ_ROWS; p++) {
         ptq_row *r = &rows[p];
         uint64_t round_bytes = (uint64_t)r->file_bytes * 2 * (uint64_t)clients;
         r->bytes_round = (double)round_bytes;
@@ -195,7 +195,7 @@ int cmd_quantize(int argc, char **argv)
         r->cost_round = fl_bill_add(0, &price, round_bytes, 0);
         r->cost_total = fl_bill_add(0, &price, round_bytes * (uint64_t)rounds, 0);
     }
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p < NN_PTQ_ROWS; p++) {
         ptq_row *r = &rows[p];
         r->saving_usd = rows[0].cost_total - r->cost_total;
         r->saving_pct = rows[0].bytes_total > 0
@@ -206,17 +206,18 @@ int cmd_quantize(int argc, char **argv)
     printf("Post-training quantisation of %s\n", model_path);
     printf("  parameters: %d trainable (+%d BatchNorm statistics, %d counters)\n", NN_PARAMS,
            NN_BUFFERS, NN_TRACKED);
-    printf("  theoretical sizes: fp32 %d B (params x 4), fp16 %d B (x 2), int8 %d B (x 1)\n",
-           NN_PARAMS * 4, NN_PARAMS * 2, NN_PARAMS);
+    printf("  theoretical sizes: fp32 %d B (params x 4), fp16 %d B (x 2), int8 %d B (x 1), int4 "
+           "%d B (x 1/2), ternary %d B (x 1/4)\n",
+           NN_PARAMS * 4, NN_PARAMS * 2, NN_PARAMS, NN_PARAMS / 2, NN_PARAMS / 4);
     printf("  test split: %zu images of %s (seed %ld, test fraction %g)\n\n", n_test, ds.root,
            d.seed, d.test_fraction);
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_PTQ_ROWS; p++)
         printf("  %s: loss %.4f  accuracy %.2f%%  file %zu B  %s\n",
                nn_precision_name((nn_precision)p), rows[p].loss, 100.0 * rows[p].accuracy,
                rows[p].file_bytes, rows[p].path);
     printf("\n  %-9s %9s %11s %12s %11s\n", "precision", "accuracy", "drop (pts)", "size (B)",
            "compression");
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_PTQ_ROWS; p++)
         printf("  %-9s %8.2f%% %11.2f %12zu %10.2fx\n", nn_precision_name((nn_precision)p),
                100.0 * rows[p].accuracy, rows[p].drop_pts, rows[p].file_bytes, rows[p].ratio);
     printf("\nCommunication cost: %ld clients x %ld rounds, model sent to each client and back "
@@ -224,7 +225,7 @@ int cmd_quantize(int argc, char **argv)
            clients, rounds, cost_per_mb);
     printf("  %-9s %14s %12s %16s %12s %12s %8s\n", "precision", "bytes/round", "USD/round",
            "bytes total", "USD total", "saving USD", "saving");
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_PTQ_ROWS; p++)
         printf("  %-9s %14.0f %12.2f %16.0f %12.2f %12.2f %7.1f%%\n",
                nn_precision_name((nn_precision)p), rows[p].bytes_round, rows[p].cost_round,
                rows[p].bytes_total, rows[p].cost_total, rows[p].saving_usd, rows[p].saving_pct);
@@ -238,12 +239,14 @@ int cmd_quantize(int argc, char **argv)
     cJSON_AddNumberToObject(th, "fp32", NN_PARAMS * 4.0);
     cJSON_AddNumberToObject(th, "fp16", NN_PARAMS * 2.0);
     cJSON_AddNumberToObject(th, "int8", NN_PARAMS * 1.0);
+    cJSON_AddNumberToObject(th, "int4", NN_PARAMS * 0.5);
+    cJSON_AddNumberToObject(th, "ternary", NN_PARAMS * 0.25);
     cJSON *dj = cJSON_AddObjectToObject(j, "dataset");
     cJSON_AddStringToObject(dj, "root", ds.root);
     cJSON_AddNumberToObject(dj, "test_images", (double)n_test);
     cJSON_AddNumberToObject(dj, "seed", (double)d.seed);
     cJSON_AddNumberToObject(dj, "test_fraction", d.test_fraction);
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_PTQ_ROWS; p++)
         cJSON_AddItemToObject(j, nn_precision_name((nn_precision)p), row_json(&rows[p]));
     cJSON *cj = cJSON_AddObjectToObject(j, "communication");
     cJSON_AddNumberToObject(cj, "clients", (double)clients);
@@ -251,7 +254,7 @@ int cmd_quantize(int argc, char **argv)
     cJSON_AddNumberToObject(cj, "cost_per_mb_usd", cost_per_mb);
     cJSON_AddNumberToObject(cj, "bytes_per_mb", 1e6);
     cJSON_AddNumberToObject(cj, "transfers_per_client_per_round", 2);
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_PTQ_ROWS; p++)
         cJSON_AddItemToObject(cj, nn_precision_name((nn_precision)p), cost_json(&rows[p]));
     txt = cJSON_Print(j);
     if (!txt) {

@@ -19,6 +19,7 @@ enum {
     CS_RNG_SAMPLE = 5,    /* client sampling per round */
     CS_RNG_SYNTH = 6,     /* synthetic data (benchmarks, tests) */
     CS_RNG_AUGMENT = 7,   /* data augmentation (flips) */
+    CS_RNG_WIRE = 8,      /* stochastic rounding of payloads */
 };
 
 void cs_rng_seed(cs_rng *r, uint64_t seed);

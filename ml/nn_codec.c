@@ -1,5 +1,8 @@
-/* nn_codec.c - payload encode/decode in FP32, FP16 and INT8 over a tensor layout, model files. */
+/* nn_codec.c - payload encode/decode in FP32, FP16 and INT8 over a tensor layout (the low
+ * precisions in nn_codec_low.c), model files. */
 #include "nn_codec.h"
+
+#include "nn_codec_internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -15,6 +18,12 @@ const char *nn_precision_name(nn_precision p)
         return "fp16";
     case NN_PREC_INT8:
         return "int8";
+    case NN_PREC_INT4:
+        return "int4";
+    case NN_PREC_TERNARY:
+        return "ternary";
+    case NN_PREC_TOPK:
+        return "topk";
     }
     CS_ASSERT(!"unknown precision");
 }
@@ -27,6 +36,18 @@ int nn_precision_parse(const char *s, nn_precision *out)
             return 0;
         }
     return -1;
+}
+
+bool nn_precision_is_low(nn_precision p)
+{
+    return p == NN_PREC_INT4 || p == NN_PREC_TERNARY || p == NN_PREC_TOPK;
+}
+
+nn_wire nn_wire_of(nn_precision p)
+{
+    nn_wire w = {.prec = p, .group_size = NN_WIRE_GROUP_DEFAULT,
+                 .topk_fraction = NN_WIRE_TOPK_DEFAULT};
+    return w;
 }
 
 /* ---------------------------------------------------------------- INT8 */
@@ -98,7 +119,7 @@ void nn_int8_dequantize(const int8_t *q, const float *scale, size_t rows, size_t
 
 /* ---------------------------------------------------------------- layout */
 
-static bool view_is_float(const nn_view *v)
+bool nn__view_is_float(const nn_view *v)
 {
     return v->store == NN_STORE_PARAM || v->store == NN_STORE_BUFFER;
 }
@@ -117,10 +138,10 @@ static void layout_assert(const nn_layout *l)
             CS_ASSERT(cs_size_mul(count, (size_t)v->shape[d], &count) == 0);
         }
         CS_ASSERT(count == v->count);
-        size_t limit = view_is_float(v) ? l->state_floats : l->n_tracked;
+        size_t limit = nn__view_is_float(v) ? l->state_floats : l->n_tracked;
         CS_ASSERT(v->offset <= limit && v->count <= limit - v->offset);
         if (v->per_channel)
-            CS_ASSERT(view_is_float(v) && v->ndim >= 1 && v->shape[0] >= 1);
+            CS_ASSERT(nn__view_is_float(v) && v->ndim >= 1 && v->shape[0] >= 1);
     }
 }
 
@@ -139,9 +160,20 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
                          const int64_t *tracked, const float *base, unsigned char **buf,
                          size_t *len, cs_err *err)
 {
+    nn_wire w = nn_wire_of(prec);
+    return nn_codec_encode_wire(l, &w, state, tracked, base, buf, len, err);
+}
+
+int nn_codec_encode_wire(const nn_layout *l, const nn_wire *w, const float *state,
+                         const int64_t *tracked, const float *base, unsigned char **buf,
+                         size_t *len, cs_err *err)
+{
     layout_assert(l);
     *buf = NULL;
     *len = 0;
+    if (nn_precision_is_low(w->prec))
+        return nn__encode_low(l, w, state, tracked, base, buf, len, err);
+    const nn_precision prec = w->prec;
     size_t n_pc = 0, name_bytes = 0, max_cols = 0;
     for (size_t i = 0; i < l->n_views; i++) {
         const nn_view *v = &l->views[i];
@@ -176,7 +208,7 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
         t->ndim = v->ndim;
         for (int d = 0; d < v->ndim; d++)
             t->shape[d] = v->shape[d];
-        if (!view_is_float(v)) {
+        if (!nn__view_is_float(v)) {
             t->dtype = NN_DTYPE_I64;
             t->nbytes = v->count * sizeof(int64_t);
         } else if (prec == NN_PREC_FP16) {
@@ -215,7 +247,7 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
         const nn_view *v = &l->views[i];
         const nn_st_tensor *t = &ts[nt];
         unsigned char *dst = out + offs[nt++];
-        if (!view_is_float(v)) {
+        if (!nn__view_is_float(v)) {
             memcpy(dst, tracked + v->offset, v->count * sizeof(int64_t));
             continue;
         }
@@ -247,7 +279,20 @@ int nn_codec_encode_with(const nn_layout *l, nn_precision prec, const float *sta
             int8_t *q = (int8_t *)dst;
             float *scale = (float *)(void *)(out + offs[nt++]);
             int qrc = 0;
-            if (!b) {
+            if (w->stochastic) {
+                for (size_t r = 0; r < rows && qrc == 0; r++) {
+                    const float *x = src + r * cols;
+                    if (b) {
+                        for (size_t c = 0; c < cols; c++)
+                            rowbuf[c] = src[r * cols + c] - b[r * cols + c];
+                        x = rowbuf;
+                    }
+                    size_t bad_i = 0;
+                    qrc = nn_lowbit_quantize(x, cols, cols, 127, true, w->sr_seed,
+                                             v->offset + r * cols, q + r * cols, scale + r, &bad_i);
+                    bad = r;
+                }
+            } else if (!b) {
                 qrc = nn_int8_quantize(src, rows, cols, q, scale, &bad);
             } else {
                 for (size_t r = 0; r < rows && qrc == 0; r++) {
@@ -285,7 +330,7 @@ typedef struct plan {
     const nn_st_tensor *scale; /* INT8: its scales */
 } plan;
 
-static long find_tensor(const nn_st_file *f, const char *name)
+long nn__find_tensor(const nn_st_file *f, const char *name)
 {
     for (size_t i = 0; i < f->n; i++)
         if (strcmp(f->tensors[i].name, name) == 0)
@@ -293,7 +338,7 @@ static long find_tensor(const nn_st_file *f, const char *name)
     return -1;
 }
 
-static void shape_str(char *out, size_t cap, int ndim, const int64_t *shape)
+void nn__shape_str(char *out, size_t cap, int ndim, const int64_t *shape)
 {
     size_t n = 0;
     n += (size_t)snprintf(out + n, cap - n, "[");
@@ -303,7 +348,7 @@ static void shape_str(char *out, size_t cap, int ndim, const int64_t *shape)
         snprintf(out + n, cap - n, "]");
 }
 
-static bool shape_eq(const nn_st_tensor *t, int ndim, const int64_t *shape)
+bool nn__shape_eq(const nn_st_tensor *t, int ndim, const int64_t *shape)
 {
     if (t->ndim != ndim)
         return false;
@@ -313,19 +358,18 @@ static bool shape_eq(const nn_st_tensor *t, int ndim, const int64_t *shape)
     return true;
 }
 
-static int shape_error(const nn_st_file *f, const char *path, const nn_st_tensor *t, int ndim,
-                       const int64_t *shape, cs_err *err)
+int nn__shape_error(const char *path, const nn_st_tensor *t, int ndim, const int64_t *shape,
+                    cs_err *err)
 {
-    (void)f;
     char got[128], want[128];
-    shape_str(got, sizeof got, t->ndim, t->shape);
-    shape_str(want, sizeof want, ndim, shape);
+    nn__shape_str(got, sizeof got, t->ndim, t->shape);
+    nn__shape_str(want, sizeof want, ndim, shape);
     return cs_err_set_at(err, CS_EINVAL, path, (long long)t->header_offset,
                          "tensor \"%s\": shape %s, expected %s", t->name, got, want);
 }
 
 /* Loads n little-endian floats from possibly unaligned bytes; adds base if not NULL. */
-static void load_f32(const unsigned char *src, size_t n, const float *base, float *dst)
+void nn__load_f32(const unsigned char *src, size_t n, const float *base, float *dst)
 {
     if (!base) {
         memcpy(dst, src, n * sizeof(float));
@@ -340,7 +384,7 @@ static void load_f32(const unsigned char *src, size_t n, const float *base, floa
     }
 }
 
-static void load_f16(const unsigned char *src, size_t n, const float *base, float *dst)
+void nn__load_f16(const unsigned char *src, size_t n, const float *base, float *dst)
 {
     if (!base && ((uintptr_t)src % _Alignof(uint16_t)) == 0) {
         nn_fp16_decode((const uint16_t *)(const void *)src, dst, n);
@@ -419,11 +463,19 @@ int nn_codec_decode_with(const nn_layout *l, const unsigned char *buf, size_t le
                            "a base state was given but this is not a delta payload");
         goto done;
     }
+    const char *mprec = nn_st_meta_get(&f, "constsim.precision");
+    nn_precision low;
+    if (mprec && nn_precision_parse(mprec, &low) == 0 && nn_precision_is_low(low)) {
+        rc = nn__decode_low(l, &f, low, path, base, state, tracked, err);
+        if (rc == 0 && prec)
+            *prec = low;
+        goto done;
+    }
     bool any_i8 = false, any_f16 = false;
     /* Phase 1: every view's tensor present, with an accepted dtype and the right shape. */
     for (size_t i = 0; i < l->n_views; i++) {
         const nn_view *v = &l->views[i];
-        long k = find_tensor(&f, v->name);
+        long k = nn__find_tensor(&f, v->name);
         if (k < 0) {
             rc = cs_err_set_at(err, CS_EINVAL, path, 8, "missing tensor \"%s\"", v->name);
             goto done;
@@ -432,21 +484,21 @@ int nn_codec_decode_with(const nn_layout *l, const unsigned char *buf, size_t le
         used[k] = 1;
         plans[i].t = t;
         long long at = (long long)t->header_offset;
-        if (!view_is_float(v)) {
+        if (!nn__view_is_float(v)) {
             if (t->dtype != NN_DTYPE_I64) {
                 rc =
                     cs_err_set_at(err, CS_EINVAL, path, at, "tensor \"%s\": dtype %s, expected I64",
                                   v->name, nn_dtype_name(t->dtype));
                 goto done;
             }
-            if (!shape_eq(t, v->ndim, v->shape)) {
-                rc = shape_error(&f, path, t, v->ndim, v->shape, err);
+            if (!nn__shape_eq(t, v->ndim, v->shape)) {
+                rc = nn__shape_error(path, t, v->ndim, v->shape, err);
                 goto done;
             }
             continue;
         }
-        if (!shape_eq(t, v->ndim, v->shape)) {
-            rc = shape_error(&f, path, t, v->ndim, v->shape, err);
+        if (!nn__shape_eq(t, v->ndim, v->shape)) {
+            rc = nn__shape_error(path, t, v->ndim, v->shape, err);
             goto done;
         }
         if (t->dtype == NN_DTYPE_F32)
@@ -471,7 +523,7 @@ int nn_codec_decode_with(const nn_layout *l, const unsigned char *buf, size_t le
         }
         memcpy(sname, v->name, nl);
         memcpy(sname + nl, SCALE_SUFFIX, sizeof SCALE_SUFFIX);
-        long ks = find_tensor(&f, sname);
+        long ks = nn__find_tensor(&f, sname);
         if (ks < 0) {
             rc = cs_err_set_at(err, CS_EINVAL, path, at,
                                "tensor \"%s\" is I8 but its scales \"%s\" are missing", v->name,
@@ -488,8 +540,8 @@ int nn_codec_decode_with(const nn_layout *l, const unsigned char *buf, size_t le
             goto done;
         }
         int64_t want = v->shape[0];
-        if (!shape_eq(st, 1, &want)) {
-            rc = shape_error(&f, path, st, 1, &want, err);
+        if (!nn__shape_eq(st, 1, &want)) {
+            rc = nn__shape_error(path, st, 1, &want, err);
             goto done;
         }
         const unsigned char *sb = st->data;
@@ -516,16 +568,16 @@ int nn_codec_decode_with(const nn_layout *l, const unsigned char *buf, size_t le
     for (size_t i = 0; i < l->n_views; i++) {
         const nn_view *v = &l->views[i];
         const nn_st_tensor *t = plans[i].t;
-        if (!view_is_float(v)) {
+        if (!nn__view_is_float(v)) {
             memcpy(tracked + v->offset, t->data, v->count * sizeof(int64_t));
             continue;
         }
         const float *b = base ? base + v->offset : NULL;
         float *dst = state + v->offset;
         if (t->dtype == NN_DTYPE_F32)
-            load_f32(t->data, v->count, b, dst);
+            nn__load_f32(t->data, v->count, b, dst);
         else if (t->dtype == NN_DTYPE_F16)
-            load_f16(t->data, v->count, b, dst);
+            nn__load_f16(t->data, v->count, b, dst);
         else
             load_i8(t, plans[i].scale, b, dst);
     }

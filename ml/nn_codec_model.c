@@ -17,6 +17,13 @@ int nn_codec_encode(nn_precision prec, const float *state, const int64_t *tracke
     return nn_codec_encode_with(&l, prec, state, tracked, base, buf, len, err);
 }
 
+int nn_codec_encode_model(const nn_wire *w, const float *state, const int64_t *tracked,
+                          const float *base, unsigned char **buf, size_t *len, cs_err *err)
+{
+    nn_layout l = nn_layout_model();
+    return nn_codec_encode_wire(&l, w, state, tracked, base, buf, len, err);
+}
+
 int nn_codec_decode(const unsigned char *buf, size_t len, const float *base, float *state,
                     int64_t *tracked, nn_precision *prec, cs_err *err)
 {

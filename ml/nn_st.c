@@ -25,6 +25,8 @@ size_t nn_dtype_size(nn_dtype t)
         return 1;
     case NN_DTYPE_I64:
         return 8;
+    case NN_DTYPE_U8:
+        return 1;
     }
     CS_ASSERT(!"unknown dtype");
 }
@@ -40,13 +42,16 @@ const char *nn_dtype_name(nn_dtype t)
         return "I8";
     case NN_DTYPE_I64:
         return "I64";
+    case NN_DTYPE_U8:
+        return "U8";
     }
     CS_ASSERT(!"unknown dtype");
 }
 
 static int dtype_parse(const char *s, nn_dtype *out)
 {
-    static const nn_dtype all[] = {NN_DTYPE_F32, NN_DTYPE_F16, NN_DTYPE_I8, NN_DTYPE_I64};
+    static const nn_dtype all[] = {NN_DTYPE_F32, NN_DTYPE_F16, NN_DTYPE_I8, NN_DTYPE_I64,
+                                   NN_DTYPE_U8};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(s, nn_dtype_name(all[i])) == 0) {
             *out = all[i];
@@ -58,7 +63,7 @@ static int dtype_parse(const char *s, nn_dtype *out)
 /* Other dtypes the safetensors format defines (valid files, but not read by constsim). */
 static bool dtype_is_other_safetensors(const char *s)
 {
-    static const char *other[] = {"BOOL", "U8",  "I16", "U16",     "BF16",   "I32",
+    static const char *other[] = {"BOOL", "I16", "U16",     "BF16",   "I32",
                                   "U32",  "F64", "U64", "F8_E4M3", "F8_E5M2"};
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
         if (strcmp(s, other[i]) == 0)

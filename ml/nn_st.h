@@ -31,13 +31,14 @@ typedef enum nn_dtype {
     NN_DTYPE_F16, /* "F16": IEEE binary16 */
     NN_DTYPE_I8,  /* "I8":  int8 */
     NN_DTYPE_I64, /* "I64": int64 */
+    NN_DTYPE_U8,  /* "U8":  uint8 (packed INT4/ternary codes, top-k index streams) */
 } nn_dtype;
 
 #define NN_ST_MAX_DIMS 8
 
-/* Bytes per element (4, 2, 1, 8). */
+/* Bytes per element (4, 2, 1, 8, 1). */
 size_t nn_dtype_size(nn_dtype t);
-/* The safetensors name ("F32", "F16", "I8", "I64"). */
+/* The safetensors name ("F32", "F16", "I8", "I64", "U8"). */
 const char *nn_dtype_name(nn_dtype t);
 
 typedef struct nn_st_tensor {

@@ -72,14 +72,26 @@ typedef struct client {
     uint64_t bytes_moved;  /* every session's bytes, both directions */
     unsigned char *update; /* owned: the encoded update (allocated once, on first use) */
     size_t update_len, update_cap;
+    size_t update_expect; /* bytes its update's transfer carries */
     size_t n_samples;
     fl_train_job job; /* its local training (fl_train.h), in flight while state is training */
+    /* The low precisions (nn_precision_is_low): broadcasts are deltas against the model the
+     * client holds, of which the ground keeps this copy (allocated at its first selection). */
+    float *held; /* owned: NN_STATE_FLOATS, valid when has_held */
+    int64_t held_tracked[NN_TRACKED];
+    bool has_held;
+    unsigned char *bcast; /* owned: its broadcast of the round it is receiving */
+    size_t bcast_len;
+    float *resid; /* owned: error feedback, what its updates' payloads dropped (NN_STATE_FLOATS) */
 } client;
 
 struct fl_run {
     const fl_env *env;     /* borrowed */
     const scn_config *cfg; /* borrowed: env->cfg */
     nn_precision prec;
+    nn_wire wire; /* prec with the scenario's wire parameters */
+    bool low;     /* nn_precision_is_low(prec): per-client delta broadcasts */
+    bool ef;      /* wire.error_feedback */
     sim_engine *e;
     fl_links *links;
     nn_infer *inf;           /* the global model's evaluations (inference path) */
@@ -241,14 +253,55 @@ static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
     return 0;
 }
 
+static int fail_nomem(cs_err *err, const char *what);
+
+/* The seed of stochastic rounding for the payload of client c in the open round (dir 0: the
+ * broadcast to it, 1: its update). */
+static nn_wire wire_for(const fl_run *r, uint32_t c, int dir)
+{
+    nn_wire w = r->wire;
+    if (w.stochastic) {
+        cs_rng g;
+        cs_rng_derive(&g, r->cfg->seed, CS_RNG_WIRE,
+                      ((uint64_t)(r->cur + 1) << 33) | ((uint64_t)c << 1) | (uint64_t)dir);
+        w.sr_seed = cs_rng_u64(&g);
+    }
+    return w;
+}
+
+/* Low precisions: the broadcast to client c, the global as a delta against the model it holds
+ * (its first, a full INT8 state). What compression drops stays in global - held and goes with
+ * the next broadcast: the server's error feedback. */
+static int encode_broadcast(fl_run *r, uint32_t c, cs_err *err)
+{
+    client *cl = &r->clients[c];
+    if (!cl->held && !(cl->held = malloc(NN_STATE_FLOATS * sizeof *cl->held)))
+        return fail_nomem(err, "the model a client holds");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    nn_wire w = cl->has_held ? wire_for(r, c, 0) : nn_wire_of(NN_PREC_INT8);
+    int rc = nn_codec_encode_model(&w, r->global, r->global_tracked, cl->has_held ? cl->held : NULL,
+                                   &buf, &len, err);
+    if (rc)
+        return rc;
+    free(cl->bcast);
+    cl->bcast = buf;
+    cl->bcast_len = len;
+    return 0;
+}
+
 static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
 {
     client *cl = &r->clients[c];
     CS_ASSERT(cl->state == FL_CLIENT_IDLE && r->open);
+    int rc;
+    if (r->low && (rc = encode_broadcast(r, c, err)))
+        return rc;
     cl->state = FL_CLIENT_RECEIVING;
     cl->work_round = r->cur;
     trace_add(r, FL_TR_WAIT, 0, r->cur + 1, c, -1, 0, 0);
-    return fl_links_request(r->links, c, FL_UP, r->gpay_len, r->cur, err);
+    return fl_links_request(r->links, c, FL_UP, r->low ? cl->bcast_len : r->gpay_len, r->cur,
+                            err);
 }
 
 /* Starts the local training of client c on the global it received (fl_train.h). The encoded
@@ -276,7 +329,7 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
     j->opt_cfg = r->opt_cfg;
     const scn_optimizer_cfg *o = &f->optimizer;
     j->lr = (float)nn_schedule_lr(o->schedule, o->lr, o->decay_fraction, r->cur, f->rounds);
-    j->prec = r->prec;
+    j->wire = wire_for(r, c, 1);
     j->delta = r->cfg->wire.payload == SCN_PAYLOAD_DELTA;
     j->out = &cl->update;
     j->out_len = &cl->update_len;
@@ -284,6 +337,16 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
     int rc = join_training(r, c, err); /* none in flight: its last update has arrived */
     if (rc)
         return rc;
+    if (r->ef && !cl->resid && !(cl->resid = calloc(NN_STATE_FLOATS, sizeof *cl->resid)))
+        return fail_nomem(err, "error feedback");
+    j->resid = r->ef ? cl->resid : NULL;
+    if (r->low) { /* it trains from the model it holds, the broadcast decoded onto it */
+        if ((rc = nn_codec_decode(cl->bcast, cl->bcast_len, cl->has_held ? cl->held : NULL,
+                                  cl->held, cl->held_tracked, NULL, err)))
+            return rc;
+        cl->has_held = true;
+        return fl_trainer_submit(r->trainer, j, cl->held, cl->held_tracked, err);
+    }
     return fl_trainer_submit(r->trainer, j, r->sent, r->sent_tracked, err);
 }
 
@@ -419,11 +482,11 @@ static int on_link_done(void *user, uint32_t c, fl_dir dir, int32_t tag, double 
     CS_ASSERT(cl->state == FL_CLIENT_SENDING && tag == cl->work_round);
     if ((rc = join_training(r, c, err)))
         return rc;
-    if (cl->update_len != r->update_bytes)
+    if (cl->update_len != cl->update_expect)
         return cs_err_set(err, CS_EFAIL, NULL, 0, 0,
                           "the update of client %u in round %d is %zu bytes, not the %zu bytes "
                           "its transfer carried",
-                          c, tag + 1, cl->update_len, r->update_bytes);
+                          c, tag + 1, cl->update_len, cl->update_expect);
     cl->state = FL_CLIENT_IDLE;
     bool close = false;
     if (r->open && tag == r->cur) {
@@ -462,8 +525,16 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
     if (cl->work_round == r->cur && r->open)
         r->trained++;
     tick(r);
-    /* The update's length does not depend on its values: the training may still be running. */
-    return fl_links_request(r->links, c, FL_DOWN, r->update_bytes, cl->work_round, err);
+    /* The update's length does not depend on its values (the training may still be running),
+     * except for topk, whose index stream does. */
+    cl->update_expect = r->update_bytes;
+    if (r->prec == NN_PREC_TOPK) {
+        int rc = join_training(r, c, err);
+        if (rc)
+            return rc;
+        cl->update_expect = cl->update_len;
+    }
+    return fl_links_request(r->links, c, FL_DOWN, cl->update_expect, cl->work_round, err);
 }
 
 static int on_deadline(void *user, sim_engine *e, const sim_event *ev, cs_err *err)
@@ -534,14 +605,20 @@ static int round_start(fl_run *r, cs_err *err)
         if (r->chosen[c])
             r->sel[n++] = c;
     rd->selected = r->n_sel;
-    /* The global model on the wire, and as the clients will decode it. */
+    /* The global model on the wire, and as the clients will decode it (low precisions: each
+     * client's broadcast is its own, made when it starts, and updates add to the global). */
     free(r->gpay);
     r->gpay = NULL;
-    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &r->gpay, &r->gpay_len,
-                              err)))
+    r->gpay_len = 0;
+    if (r->low) {
+        memcpy(r->sent, r->global, NN_STATE_FLOATS * sizeof *r->sent);
+        memcpy(r->sent_tracked, r->global_tracked, sizeof r->sent_tracked);
+    } else if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &r->gpay,
+                                     &r->gpay_len, err)) ||
+               (rc = nn_codec_decode(r->gpay, r->gpay_len, NULL, r->sent, r->sent_tracked, NULL,
+                                     err))) {
         return rc;
-    if ((rc = nn_codec_decode(r->gpay, r->gpay_len, NULL, r->sent, r->sent_tracked, NULL, err)))
-        return rc;
+    }
     fl_avg_reset(&r->avg);
     trace_add(r, FL_TR_ROUND_START, 0, rd->round, -1, -1, 0, (double)r->n_sel);
     for (int i = 0; i < r->n_sel; i++) /* the selection, and who of it is deferred (below) */
@@ -592,8 +669,12 @@ void fl_run_destroy(fl_run *r)
     free(r->copt);
     free(r->vel);
     if (r->clients)
-        for (uint32_t c = 0; c < r->n_clients; c++)
+        for (uint32_t c = 0; c < r->n_clients; c++) {
             free(r->clients[c].update);
+            free(r->clients[c].held);
+            free(r->clients[c].bcast);
+            free(r->clients[c].resid);
+        }
     free(r->clients);
     free(r->st_link);
     free(r->global);
@@ -833,9 +914,17 @@ static int run_setup(fl_run *r, cs_err *err)
     cs_rng_derive(&init, cfg->seed, CS_RNG_INIT, 0);
     nn_state_init(r->global, r->global_tracked, cs_rng_u64(&init));
     /* Payload sizes of the initial model in this precision and in FP32. */
+    r->wire = nn_wire_of(r->prec);
+    r->wire.group_size = cfg->wire.group_size;
+    r->wire.topk_fraction = cfg->wire.topk_fraction;
+    r->wire.stochastic = cfg->wire.stochastic_rounding && r->prec != NN_PREC_FP32 &&
+                         r->prec != NN_PREC_FP16 && r->prec != NN_PREC_TOPK;
+    r->low = nn_precision_is_low(r->prec);
+    r->ef = cfg->wire.error_feedback;
+    CS_ASSERT(cfg->wire.payload == SCN_PAYLOAD_DELTA || (!r->low && !r->ef)); /* scn.c */
     unsigned char *buf = NULL;
-    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked, NULL, &buf, &r->payload_bytes,
-                              err)))
+    if ((rc = nn_codec_encode_model(&r->wire, r->global, r->global_tracked, NULL, &buf,
+                                    &r->payload_bytes, err)))
         return rc;
     free(buf);
     buf = NULL;
@@ -844,9 +933,9 @@ static int run_setup(fl_run *r, cs_err *err)
         return rc;
     free(buf);
     buf = NULL;
-    if ((rc = nn_codec_encode(r->prec, r->global, r->global_tracked,
-                              cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->global : NULL, &buf,
-                              &r->update_bytes, err)))
+    if ((rc = nn_codec_encode_model(&r->wire, r->global, r->global_tracked,
+                                    cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->global : NULL,
+                                    &buf, &r->update_bytes, err)))
         return rc;
     free(buf);
     sim_engine_set_interrupt(r->e, env->interrupt);
@@ -1172,6 +1261,18 @@ void fl_run_save(const fl_run *r, cs_buf *b)
         cs_ser_bool(b, r->copt != NULL);
         if (r->copt)
             nn_opt_save(r->copt[c], b);
+        if (r->low || r->ef) { /* the per-client wire state (absent from other runs) */
+            cs_ser_u64(b, (uint64_t)cl->update_expect);
+            cs_ser_bool(b, cl->has_held);
+            if (cl->has_held) {
+                cs_ser_f32s(b, cl->held, NN_STATE_FLOATS);
+                cs_ser_i64s(b, cl->held_tracked, NN_TRACKED);
+            }
+            cs_ser_blob(b, cl->bcast, cl->bcast ? cl->bcast_len : 0);
+            cs_ser_bool(b, cl->resid != NULL);
+            if (cl->resid)
+                cs_ser_f32s(b, cl->resid, NN_STATE_FLOATS);
+        }
     }
     save_trace(b, r->trace, r->n_trace, r->trace_dropped);
     sim_engine_save(r->e, b);
@@ -1275,6 +1376,34 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
         cl->update_len = ulen;
         if (r->copt && (rc = nn_opt_load(r->copt[c], rd)))
             return rc;
+        cl->update_expect = r->update_bytes;
+        if (r->low || r->ef) {
+            cl->update_expect = (size_t)cs_rd_u64(rd);
+            cl->has_held = cs_rd_bool(rd);
+            if (cl->has_held) {
+                if (!cl->held && !(cl->held = malloc(NN_STATE_FLOATS * sizeof *cl->held)))
+                    return fail_nomem(err, "the model a client holds");
+                cs_rd_f32s(rd, cl->held, NN_STATE_FLOATS);
+                cs_rd_i64s(rd, cl->held_tracked, NN_TRACKED);
+            }
+            size_t blen;
+            const void *bc = cs_rd_blob(rd, &blen);
+            free(cl->bcast);
+            cl->bcast = NULL;
+            cl->bcast_len = 0;
+            if (!rd->failed && blen) {
+                if (!(cl->bcast = malloc(blen)))
+                    return fail_nomem(err, "client broadcast");
+                memcpy(cl->bcast, bc, blen);
+                cl->bcast_len = blen;
+            }
+            bool has_resid = cs_rd_bool(rd);
+            if (!rd->failed && has_resid) {
+                if (!cl->resid && !(cl->resid = calloc(NN_STATE_FLOATS, sizeof *cl->resid)))
+                    return fail_nomem(err, "error feedback");
+                cs_rd_f32s(rd, cl->resid, NN_STATE_FLOATS);
+            }
+        }
     }
     if (rd->failed)
         return CS_EINVAL;

@@ -65,9 +65,9 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
 {
     const fl_result *r = &s->runs[src];
     s->ptq_source_run = src;
-    nn_ptq_row rows[NN_PRECISIONS];
+    nn_ptq_row rows[NN_PTQ_ROWS];
     int rc = nn_ptq_run(NULL, r->state, r->tracked, s->ds, s->test, s->n_test, rows, err);
-    for (int p = 0; p < NN_PRECISIONS && !rc; p++) {
+    for (int p = 0; p < NN_PTQ_ROWS && !rc; p++) {
         fl_ptq_entry *e = &s->ptq[p];
         e->precision = (nn_precision)p;
         e->accuracy = rows[p].accuracy;
@@ -89,9 +89,11 @@ static int ptq_run(fl_study *s, const fl_study_opts *o, size_t src, cs_err *err)
     if (rc)
         return rc;
     s->has_ptq = true;
-    stage(o, "ptq: fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%% (final model of the %s run)",
+    stage(o,
+          "ptq: fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%%, int4 %.2f%%, ternary %.2f%% (final model "
+          "of the %s run)",
           100 * s->ptq[0].accuracy, 100 * s->ptq[1].accuracy, 100 * s->ptq[2].accuracy,
-          nn_precision_name(r->precision));
+          100 * s->ptq[3].accuracy, 100 * s->ptq[4].accuracy, nn_precision_name(r->precision));
     return 0;
 }
 

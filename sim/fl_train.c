@@ -18,6 +18,7 @@ typedef struct worker {
     nn_opt *opt; /* for jobs without their own optimiser */
     nn_opt_cfg opt_cfg;
     float *base; /* the model the job started from (NN_STATE_FLOATS) */
+    float *rec;  /* error feedback: the update as decoded (NN_STATE_FLOATS, on first use) */
     int64_t base_tracked[NN_TRACKED];
     int epoch; /* of the job running, for its progress */
 } worker;
@@ -94,9 +95,29 @@ static void run_job(worker *w, fl_train_job *job)
     }
     unsigned char *buf = NULL;
     size_t len = 0;
-    if ((rc = nn_codec_encode(job->prec, st, tr, job->delta ? w->base : NULL, &buf, &len, err))) {
+    if (job->resid) { /* the base shifted by the residual: the payload carries delta + resid */
+        CS_ASSERT(job->delta);
+        if (!w->rec && !(w->rec = malloc(NN_STATE_FLOATS * sizeof *w->rec))) {
+            job->rc = cs_err_set(err, CS_ENOMEM, NULL, 0, 0, "out of memory (error feedback)");
+            return;
+        }
+        for (size_t i = 0; i < NN_STATE_FLOATS; i++)
+            w->base[i] -= job->resid[i];
+    }
+    if ((rc = nn_codec_encode_model(&job->wire, st, tr, job->delta ? w->base : NULL, &buf, &len,
+                                    err))) {
         job->rc = rc;
         return;
+    }
+    if (job->resid) { /* what arrives: base' + decoded; the residual is what it misses */
+        int64_t rtr[NN_TRACKED];
+        if ((rc = nn_codec_decode(buf, len, w->base, w->rec, rtr, NULL, err))) {
+            free(buf);
+            job->rc = rc;
+            return;
+        }
+        for (size_t i = 0; i < NN_STATE_FLOATS; i++)
+            job->resid[i] = st[i] - w->rec[i];
     }
     if (len > *job->out_cap) {
         unsigned char *b = realloc(*job->out, len);
@@ -152,6 +173,7 @@ void fl_trainer_destroy(fl_trainer *t)
         nn_model_destroy(w->m);
         nn_opt_destroy(w->opt);
         free(w->base);
+        free(w->rec);
     }
     free(t->w);
     pthread_cond_destroy(&t->work);

@@ -40,8 +40,12 @@ typedef struct fl_train_job {
     nn_opt *opt;             /* the client's own optimiser (kept state), or NULL: the worker's */
     nn_opt_cfg opt_cfg;      /* the worker's optimiser, reset for this training (opt NULL) */
     float lr;
-    nn_precision prec;
+    nn_wire wire;        /* the update's precision and its parameters */
     bool delta;          /* encode state - base */
+    /* Error feedback (NULL: off): the client's residual (NN_STATE_FLOATS), borrowed and updated
+     * by the job. The update encodes state - base + resid, and resid becomes what the payload
+     * dropped of that (docs/simulation.md, "Error feedback"). Needs delta. */
+    float *resid;
     unsigned char **out; /* the client's update buffer, grown as needed */
     size_t *out_len, *out_cap;
     /* the trainer's (read with fl_trainer_progress, or after the wait) */

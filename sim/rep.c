@@ -5,6 +5,7 @@
 #include "cs_host.h"
 #include "cs_sha256.h"
 #include "nn_codec.h"
+#include "nn_ptq.h"
 #include "rep_internal.h"
 
 #include <cjson/cJSON.h>
@@ -266,7 +267,7 @@ static void ptq_json(jb *b, cJSON *root, const fl_study *s)
     }
     cJSON *p = obj(b, root, "ptq");
     str(b, p, "source_run", nn_precision_name(s->runs[s->ptq_source_run].precision));
-    for (int i = 0; i < NN_PRECISIONS; i++) {
+    for (int i = 0; i < NN_PTQ_ROWS; i++) {
         const fl_ptq_entry *e = &s->ptq[i];
         cJSON *o = obj(b, p, nn_precision_name(e->precision));
         num(b, o, "accuracy", e->accuracy);
@@ -489,7 +490,7 @@ int rep_write_study(fl_study *s, const rep_machine *m, const cJSON *extra, cJSON
             if (rc)
                 goto fail;
         }
-        for (int p = 0; s->has_ptq && p < NN_PRECISIONS; p++) {
+        for (int p = 0; s->has_ptq && p < NN_PTQ_ROWS; p++) {
             fl_ptq_entry *e = &s->ptq[p];
             if (e->path[0] && s->ptq_payload[p] &&
                 (rc = stage(st, &n, e->path, s->ptq_payload[p], e->file_bytes, e->sha256, err)))

@@ -59,7 +59,8 @@ static const char *const federated_keys[] = {
     "batch_size", "optimizer", "compute_gflops",    "server_lr", "server_momentum"};
 static const char *const optimizer_keys[] = {
     "name", "lr", "momentum", "weight_decay", "schedule", "decay_fraction", "state"};
-static const char *const wire_keys[] = {"precision", "payload"};
+static const char *const wire_keys[] = {"precision",      "payload",        "group_size",
+                                         "topk_fraction",  "error_feedback", "stochastic_rounding"};
 static const char *const dataset_keys[] = {
     "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
@@ -619,13 +620,14 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
         if (l.n == 0 || (l.n == 1 && l.v[0].text[0] == '\0')) {
             free(l.v);
             return scn__fail(
-                v, w->at.precision, path, "expected a non-empty list of fp32, fp16, int8, got %s",
+                v, w->at.precision, path,
+                "expected a non-empty list of fp32, fp16, int8, int4, ternary, topk, got %s",
                 n->kind == SCN__SEQ ? "an empty list" : scn__describe(n, got, sizeof got));
         }
         if (l.n > NN_PRECISIONS) {
             free(l.v);
             return scn__fail(v, w->at.precision, path,
-                             "expected at most %d precisions (fp32, fp16, int8), got %zu",
+                             "expected at most %d distinct precisions, got %zu",
                              NN_PRECISIONS, l.n);
         }
         for (size_t i = 0; i < l.n; i++) {
@@ -658,11 +660,37 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
         if (rc)
             return rc;
     }
-    int e = 0;
-    rc = scn__get_enum(v, &ws, "payload", SCN_PAYLOAD_WEIGHTS, payload_names, COUNT(payload_names),
-                       &e, &w->at.payload);
+    int e = 0, g = 0;
+    if ((rc = scn__get_enum(v, &ws, "payload", SCN_PAYLOAD_WEIGHTS, payload_names,
+                            COUNT(payload_names), &e, &w->at.payload)) ||
+        (rc = scn__get_int32(v, &ws, "group_size", false, (int)NN_WIRE_GROUP_DEFAULT, 0, 1 << 20,
+                             "values per INT4/ternary scale; 0: one per output channel", &g,
+                             &w->at.group_size)) ||
+        (rc = scn__get_num(v, &ws, "topk_fraction", false, NN_WIRE_TOPK_DEFAULT,
+                           (scn__range){0, 1, SCN__LO | SCN__LO_OPEN | SCN__HI}, NULL,
+                           &w->topk_fraction, &w->at.topk_fraction)) ||
+        (rc = scn__get_bool(v, &ws, "error_feedback", false, &w->error_feedback,
+                            &w->at.error_feedback)) ||
+        (rc = scn__get_bool(v, &ws, "stochastic_rounding", false, &w->stochastic_rounding,
+                            &w->at.stochastic_rounding)))
+        return rc;
     w->payload = (scn_payload)e;
-    return rc;
+    w->group_size = (uint32_t)g;
+    /* The low precisions and error feedback work on updates: they need delta payloads. */
+    if (w->payload != SCN_PAYLOAD_DELTA) {
+        if (w->error_feedback)
+            return scn__fail(v, w->at.error_feedback, "wire.error_feedback",
+                             "error feedback needs wire.payload: delta (it corrects updates)");
+        for (size_t i = 0; i < w->n_precision; i++)
+            if (nn_precision_is_low(w->precision[i])) {
+                char ipath[64];
+                snprintf(ipath, sizeof ipath, "wire.precision.%zu", i);
+                return scn__fail(v, w->at.precision_items[i], ipath,
+                                 "%s sends updates, not models: it needs wire.payload: delta",
+                                 nn_precision_name(w->precision[i]));
+            }
+    }
+    return 0;
 }
 
 static int conv_dataset(const scn__cv *v, const scn__sec *root)

@@ -168,6 +168,10 @@ cJSON *scn_to_json(const scn_config *c)
             }
         }
         add_str(o, "payload", scn_payload_name(c->wire.payload), &ok);
+        add_num(o, "group_size", (double)c->wire.group_size, &ok);
+        add_num(o, "topk_fraction", c->wire.topk_fraction, &ok);
+        add_bool(o, "error_feedback", c->wire.error_feedback, &ok);
+        add_bool(o, "stochastic_rounding", c->wire.stochastic_rounding, &ok);
     }
     if ((o = add_obj(root, "dataset", &ok))) {
         add_str(o, "name", c->dataset.name, &ok);

@@ -15,3 +15,4 @@ set_tests_properties(test_codec_torch PROPERTIES SKIP_RETURN_CODE 77)
 # constsim quantize end to end on a generated 40-image dataset (runs $CONSTSIM_EXE).
 cs_test(NAME test_codec_quantize SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec_quantize.c LABELS unit LIBS cs_sim)
 cs_test(NAME test_codec_model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec_model.c LABELS unit LIBS ${CS_CODEC_LIBS})
+cs_test(NAME test_codec_low SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_codec_low.c LABELS unit LIBS ${CS_CODEC_LIBS})

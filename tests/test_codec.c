@@ -96,7 +96,7 @@ static void test_round_trips(void)
     for (size_t j = 0; j < 8; j++)
         state[fw->offset + 8 + j] = 0.0f;
     state[cw->offset + 5] = 1e6f;
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p, got = (nn_precision)-1;
         unsigned char *buf = NULL;
         size_t len = 0;
@@ -195,7 +195,7 @@ static void test_delta(void)
     random_state(&small, 3, state, tracked);
     random_state(&small, 4, base, tracked);
     tracked[0] = 777;
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p;
         unsigned char *buf = NULL;
         size_t len = 0;
@@ -556,7 +556,7 @@ static void test_files(void)
     int64_t tracked[4], tback[4], twant[4];
     random_state(&small, 8, state, tracked);
     char path[256];
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p, got;
         snprintf(path, sizeof path, "%s/m_%s.safetensors", dir, nn_precision_name(prec));
         cs_err e;
@@ -656,8 +656,8 @@ static void test_real_sizes(void)
     if (!state || !back)
         return;
     random_state(&l, 9, state, tracked);
-    size_t sizes[NN_PRECISIONS];
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    size_t sizes[NN_PREC_INT8 + 1];
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         unsigned char *buf = NULL;
         cs_err e;
         T_EQ(nn_codec_encode_with(&l, (nn_precision)p, state, tracked, NULL, &buf, &sizes[p], &e),

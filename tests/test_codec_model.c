@@ -49,8 +49,8 @@ static void test_model_files(void)
     nn_model_tracked(a)[2] = 1LL << 40;
     char dir[] = "/tmp/cs_test_codec_model_XXXXXX";
     T_TRUE(mkdtemp(dir) != NULL);
-    size_t sizes[NN_PRECISIONS];
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    size_t sizes[NN_PREC_INT8 + 1];
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p, got = (nn_precision)-1;
         char path[256];
         snprintf(path, sizeof path, "%s/m_%s.safetensors", dir, nn_precision_name(prec));

@@ -55,9 +55,9 @@ int main(void)
     char dir[] = "/tmp/cs_test_codec_torch_XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    char paths[NN_PRECISIONS][256], out[256], cmd[4096];
+    char paths[NN_PREC_INT8 + 1][256], out[256], cmd[4096];
     cs_err e;
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p <= NN_PREC_INT8; p++) {
         snprintf(paths[p], sizeof paths[p], "%s/m_%s.safetensors", dir,
                  nn_precision_name((nn_precision)p));
         T_EQ(nn_codec_save_with(&l, paths[p], (nn_precision)p, state, tracked, &e), 0);
@@ -77,7 +77,7 @@ int main(void)
     T_MEMEQ(back, state, l.state_floats * sizeof(float));
     T_MEMEQ(tb, tracked, sizeof tracked);
 
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p <= NN_PREC_INT8; p++)
         unlink(paths[p]);
     unlink(out);
     rmdir(dir);

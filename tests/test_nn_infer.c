@@ -295,7 +295,7 @@ static void check_ptq(nn_model *m, const nn_dataset *ds, const uint32_t *idx, si
 {
     cs_err err;
     cs_err_clear(&err);
-    nn_ptq_row a[NN_PRECISIONS], b[NN_PRECISIONS];
+    nn_ptq_row a[NN_PTQ_ROWS], b[NN_PTQ_ROWS];
     nn_set_threads(2);
     T_EQ(nn_ptq_run(NULL, nn_model_state(m), nn_model_tracked(m), ds, idx, n, a, &err), 0);
     nn_model *work = nn_model_create(4, &err);
@@ -304,16 +304,16 @@ static void check_ptq(nn_model *m, const nn_dataset *ds, const uint32_t *idx, si
         return;
     T_EQ(nn_ptq_run(work, nn_model_state(m), nn_model_tracked(m), ds, idx, n, b, &err), 0);
     T_TRUE(!nn_model_training(work));
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p < NN_PTQ_ROWS; p++) {
         T_TRUE(a[p].accuracy == b[p].accuracy && a[p].loss == b[p].loss);
         T_EQ_U64(a[p].file_bytes, b[p].file_bytes);
         fprintf(stderr, "ptq %s: accuracy %.4f loss %.6f\n", nn_precision_name((nn_precision)p),
                 a[p].accuracy, a[p].loss);
     }
-    /* the work model holds the last (INT8) decoding */
+    /* the work model holds the last (ternary) decoding */
     float *dec = xalloc(sizeof(float) * NN_STATE_FLOATS);
     int64_t tr[NN_TRACKED];
-    T_EQ(nn_codec_decode(b[NN_PREC_INT8].payload, b[NN_PREC_INT8].file_bytes, NULL, dec, tr, NULL,
+    T_EQ(nn_codec_decode(b[NN_PTQ_ROWS - 1].payload, b[NN_PTQ_ROWS - 1].file_bytes, NULL, dec, tr, NULL,
                          &err),
          0);
     T_MEMEQ(dec, nn_model_state(work), sizeof(float) * NN_STATE_FLOATS);
