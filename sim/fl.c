@@ -299,9 +299,11 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
         return rc;
     cl->state = FL_CLIENT_RECEIVING;
     cl->work_round = r->cur;
-    trace_add(r, FL_TR_WAIT, 0, r->cur + 1, c, -1, 0, 0);
-    return fl_links_request(r->links, c, FL_UP, r->low ? cl->bcast_len : r->gpay_len, r->cur,
-                            err);
+    /* The transfer's bytes and precision (a low precision's first broadcast is INT8). */
+    size_t len = r->low ? cl->bcast_len : r->gpay_len;
+    nn_precision p = r->low && !cl->has_held ? NN_PREC_INT8 : r->prec;
+    trace_add(r, FL_TR_WAIT, 0, r->cur + 1, c, -1, (int64_t)len, (double)p);
+    return fl_links_request(r->links, c, FL_UP, len, r->cur, err);
 }
 
 /* Starts the local training of client c on the global it received (fl_train.h). The encoded
@@ -521,10 +523,6 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
     client *cl = &r->clients[c];
     CS_ASSERT(c < r->n_clients && cl->state == FL_CLIENT_TRAINING);
     cl->state = FL_CLIENT_SENDING;
-    trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, 0, 0);
-    if (cl->work_round == r->cur && r->open)
-        r->trained++;
-    tick(r);
     /* The update's length does not depend on its values (the training may still be running),
      * except for topk, whose index stream does. */
     cl->update_expect = r->update_bytes;
@@ -534,6 +532,11 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
             return rc;
         cl->update_expect = cl->update_len;
     }
+    trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, (int64_t)cl->update_expect,
+              (double)r->prec);
+    if (cl->work_round == r->cur && r->open)
+        r->trained++;
+    tick(r);
     return fl_links_request(r->links, c, FL_DOWN, cl->update_expect, cl->work_round, err);
 }
 

@@ -135,8 +135,40 @@ def check_trace_audit(chk, w, run, stations):
         chk.eq(f"{w} trace deferred selects of round {rnd}", deferred.get(rnd, 0), rd["deferred"])
 
 
-def round_cost(chk, where, rd, stations, payload, totals):
-    """Checks one round's per-station numbers; returns its cost recomputed."""
+FIXED_SIZE = ("fp32", "fp16", "int8")  # every payload of a run the same size
+
+
+def trace_whole(chk, where, run):
+    """{(round, station, dir): [bytes, count]} of the transfers delivered in one session (the
+    report's transfers; resumed ones count as partial bytes), from the trace: a transfer's size
+    is the bytes of the satellite's last uplink_wait (dir 0) or train_end (its update, dir 1)
+    before the session that delivers it (an up_end/down_end with value 0), and its sessions
+    since then must have moved exactly that."""
+    whole, size, moved = {}, {}, {}
+    trace = run.get("trace") or {}
+    for ev in trace.get("events", []):
+        name, rnd, sat, st, nbytes, value = ev[1], ev[2], ev[3], ev[4], ev[5], ev[6]
+        if name in ("uplink_wait", "train_end"):
+            key = (sat, 0 if name == "uplink_wait" else 1)
+            size[key] = nbytes
+            moved[key] = 0
+        elif name in ("up_end", "down_end"):
+            key = (sat, 0 if name == "up_end" else 1)
+            moved[key] = moved.get(key, 0) + nbytes
+            if value == 0:
+                chk.eq(f"{where} trace: bytes of the transfer delivered at t={ev[0]}",
+                       moved[key], size.get(key, 0))
+                moved[key] = 0
+                if nbytes == size.get(key, 0):
+                    e = whole.setdefault((rnd, st, key[1]), [0, 0])
+                    e[0] += nbytes
+                    e[1] += 1
+    return whole
+
+
+def round_cost(chk, where, rd, stations, payload, totals, whole=None):
+    """Checks one round's per-station numbers; returns its cost recomputed. payload: the size of
+    every transfer (0: sizes vary); whole: trace_whole() of the run (None: no trace)."""
     up = down = minutes = 0
     cost = 0.0
     per = rd.get("stations", [])
@@ -144,10 +176,17 @@ def round_cost(chk, where, rd, stations, payload, totals):
     for k, (s, cfg) in enumerate(zip(per, stations)):
         w = f"{where}.stations[{k}]"
         chk.eq(w + ".station", s["station"], cfg["name"])
-        chk.eq(w + ".bytes_to_sat", s["bytes_to_sat"],
-               payload * s["transfers_to_sat"] + s["partial_bytes_to_sat"])
-        chk.eq(w + ".bytes_to_ground", s["bytes_to_ground"],
-               payload * s["transfers_to_ground"] + s["partial_bytes_to_ground"])
+        if payload:
+            chk.eq(w + ".bytes_to_sat", s["bytes_to_sat"],
+                   payload * s["transfers_to_sat"] + s["partial_bytes_to_sat"])
+            chk.eq(w + ".bytes_to_ground", s["bytes_to_ground"],
+                   payload * s["transfers_to_ground"] + s["partial_bytes_to_ground"])
+        if whole is not None:
+            for d, key in ((0, "sat"), (1, "ground")):
+                b, n = whole.get((rd["round"], k, d), [0, 0])
+                chk.eq(f"{w}.bytes_to_{key} (trace)", s[f"bytes_to_{key}"],
+                       b + s[f"partial_bytes_to_{key}"])
+                chk.eq(f"{w}.transfers_to_{key} (trace)", s[f"transfers_to_{key}"], n)
         up += s["bytes_to_sat"]
         down += s["bytes_to_ground"]
         minutes += s["contact_minutes"]
@@ -188,13 +227,16 @@ def check(path, threads=None):
             chk.eq(w + ".final.accuracy_drop_pct", run["final"]["accuracy_drop_pct"],
                    (fp32[0]["final"]["accuracy"] - run["final"]["accuracy"]) * 100.0)
         totals = [[0, 0, 0] for _ in stations]
+        if run["precision"] not in FIXED_SIZE:
+            payload = 0
+        whole = trace_whole(chk, w, run) if run.get("trace") and not run["trace"].get("events_dropped") else None
         up = down = minutes = 0
         cost = 0.0
         for j, rd in enumerate(run["rounds"]):
             rw = f"{w}.rounds[{j}]"
             chk.has(rd, REQUIRED_ROUND, rw)
             chk.eq(rw + ".round", rd["round"], j + 1)
-            c = round_cost(chk, rw, rd, stations, payload, totals)
+            c = round_cost(chk, rw, rd, stations, payload, totals, whole)
             up += rd["bytes_to_sat"]
             down += rd["bytes_to_ground"]
             minutes += rd["contact_minutes"]
@@ -211,7 +253,7 @@ def check(path, threads=None):
             chk.eq(w + ".final.accuracy", f["accuracy"], run["rounds"][-1]["accuracy"])
         if run.get("unfinished_round"):
             round_cost(chk, w + ".unfinished_round", run["unfinished_round"], stations, payload,
-                       totals)
+                       totals, whole)
         for k, s in enumerate(run.get("stations", [])):
             sw = f"{w}.stations[{k}]"
             chk.eq(sw + ".bytes_to_sat", s["bytes_to_sat"], totals[k][0])

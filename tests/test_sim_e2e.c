@@ -34,9 +34,65 @@ static uint64_t u64(const cJSON *o, const char *k)
     return (uint64_t)t_num(o, k);
 }
 
-/* Checks one round object; adds its station bytes and minutes to tot (per station, 4 values). */
+#define AUD_SATS 16
+#define AUD_STATIONS 4
+#define AUD_ANTENNAS 8
+#define AUD_ROUNDS 16
+
+/* From a run's trace: the bytes of the transfers delivered, per round (1-based, 0 for rounds
+ * outside 1..AUD_ROUNDS-1), station and direction (0 to the satellite, 1 to the ground), and how
+ * many, of those delivered in one session (the report's "transfers"; resumed ones are partial
+ * bytes). A transfer's size is the bytes of its uplink_wait (to the satellite) or train_end (its
+ * update), the last one of that satellite before the session that delivers it (value 0), and its
+ * sessions since then must have moved exactly that. */
+typedef struct whole_bytes {
+    uint64_t bytes[AUD_ROUNDS][AUD_STATIONS][2];
+    uint64_t count[AUD_ROUNDS][AUD_STATIONS][2];
+} whole_bytes;
+
+static void trace_whole(const cJSON *run, whole_bytes *w)
+{
+    memset(w, 0, sizeof *w);
+    uint64_t size[AUD_SATS][2] = {{0}}, moved[AUD_SATS][2] = {{0}};
+    const cJSON *ev;
+    cJSON_ArrayForEach(ev, t_get(t_get(run, "trace"), "events"))
+    {
+        const char *name = cJSON_GetArrayItem(ev, 1)->valuestring;
+        int round = cJSON_GetArrayItem(ev, 2)->valueint;
+        int sat = cJSON_GetArrayItem(ev, 3)->valueint, st = cJSON_GetArrayItem(ev, 4)->valueint;
+        uint64_t bytes = (uint64_t)cJSON_GetArrayItem(ev, 5)->valuedouble;
+        double value = cJSON_GetArrayItem(ev, 6)->valuedouble;
+        if (sat < 0 || sat >= AUD_SATS)
+            continue;
+        int dir = !strcmp(name, "uplink_wait") || !strcmp(name, "up_end")       ? 0
+                  : !strcmp(name, "train_end") || !strcmp(name, "down_end") ? 1
+                                                                             : -1;
+        if (dir < 0)
+            continue;
+        if (strstr(name, "_end") && strcmp(name, "train_end") != 0) {
+            moved[sat][dir] += bytes;
+            if (value == 0) { /* delivered: its sessions moved exactly its size */
+                T_EQ(moved[sat][dir], size[sat][dir]);
+                moved[sat][dir] = 0;
+            }
+            if (value == 0 && bytes == size[sat][dir] && st >= 0 && st < AUD_STATIONS) {
+                int ri = round >= 1 && round < AUD_ROUNDS ? round : 0;
+                w->bytes[ri][st][dir] += size[sat][dir];
+                w->count[ri][st][dir]++;
+            }
+        } else {
+            size[sat][dir] = bytes;
+            moved[sat][dir] = 0;
+            T_TRUE(bytes > 0 && value >= 0 && value <= 5); /* a payload and its precision */
+        }
+    }
+}
+
+/* Checks one round object (round number ri into w; 0: the unfinished one, checked against the
+ * payload only when w is NULL); adds its station bytes and minutes to tot (per station, 4
+ * values). */
 static double check_round(const cJSON *rd, const cJSON *stations_cfg, uint64_t payload,
-                          uint64_t *tot)
+                          const whole_bytes *w, int ri, uint64_t *tot)
 {
     const cJSON *st = t_get(rd, "stations");
     uint64_t up = 0, down = 0, minutes = 0;
@@ -51,10 +107,19 @@ static double check_round(const cJSON *rd, const cJSON *stations_cfg, uint64_t p
             break;
         T_STREQ(t_get(s, "station")->valuestring, t_get(cfg, "name")->valuestring);
         uint64_t b_up = u64(s, "bytes_to_sat"), b_down = u64(s, "bytes_to_ground");
-        /* bytes = payload * whole transfers + bytes of partial sessions, both directions (the
-         * global model and the updates have the same size in one precision) */
-        T_EQ(b_up, payload * u64(s, "transfers_to_sat") + u64(s, "partial_bytes_to_sat"));
-        T_EQ(b_down, payload * u64(s, "transfers_to_ground") + u64(s, "partial_bytes_to_ground"));
+        /* bytes = the sizes of the transfers delivered (from the trace) + bytes of partial
+         * sessions, both directions; in fp32/fp16/int8 every payload has the same size */
+        if (w) {
+            T_EQ(b_up, w->bytes[ri][k][0] + u64(s, "partial_bytes_to_sat"));
+            T_EQ(b_down, w->bytes[ri][k][1] + u64(s, "partial_bytes_to_ground"));
+            T_EQ(u64(s, "transfers_to_sat"), w->count[ri][k][0]);
+            T_EQ(u64(s, "transfers_to_ground"), w->count[ri][k][1]);
+        }
+        if (payload) {
+            T_EQ(b_up, payload * u64(s, "transfers_to_sat") + u64(s, "partial_bytes_to_sat"));
+            T_EQ(b_down,
+                 payload * u64(s, "transfers_to_ground") + u64(s, "partial_bytes_to_ground"));
+        }
         uint64_t m = u64(s, "contact_minutes");
         up += b_up;
         down += b_down;
@@ -76,11 +141,6 @@ static double check_round(const cJSON *rd, const cJSON *stations_cfg, uint64_t p
     T_TRUE(t_num(rd, "cost_usd") == cost); /* exactly: same operations, same order */
     return cost;
 }
-
-#define AUD_SATS 16
-#define AUD_STATIONS 4
-#define AUD_ANTENNAS 8
-#define AUD_ROUNDS 16
 
 /* An auditor's pass over one run's trace (docs/report.md, "The event trace"): the columns are
  * the documented eight; every up/down_start is closed by the next up/down_end of the same
@@ -215,7 +275,7 @@ static int check_trace_audit(const cJSON *run, const cJSON *stations_cfg)
     return overlaps;
 }
 
-static void check_report(const cJSON *r)
+static void check_report(const cJSON *r, int want_runs)
 {
     T_STREQ(t_get(r, "format")->valuestring, "constsim-report/1");
     const cJSON *sc = t_get(r, "scenario");
@@ -242,6 +302,11 @@ static void check_report(const cJSON *r)
         T_TRUE(fp32_payload > 0); /* fp32 comes first in the scenario */
         T_TRUE(t_num(run, "compression_ratio") == fp32_payload / (double)payload);
         uint64_t tot[4 * 8] = {0};
+        /* fp32, fp16, int8: every payload the same size; the low precisions' vary (their first
+         * broadcast is INT8, topk's index streams) and come from the trace alone */
+        const bool fixed = !strcmp(prec, "fp32") || !strcmp(prec, "fp16") || !strcmp(prec, "int8");
+        whole_bytes whole;
+        trace_whole(run, &whole);
         uint64_t up = 0, down = 0, minutes = 0;
         double cost = 0;
         int reported = 0, late = 0, n_rounds = 0;
@@ -250,7 +315,7 @@ static void check_report(const cJSON *r)
         {
             n_rounds++;
             T_EQ(t_num(rd, "round"), n_rounds);
-            double c = check_round(rd, stations_cfg, payload, tot);
+            double c = check_round(rd, stations_cfg, fixed ? payload : 0, &whole, n_rounds, tot);
             up += u64(rd, "bytes_to_sat");
             down += u64(rd, "bytes_to_ground");
             minutes += u64(rd, "contact_minutes");
@@ -272,7 +337,7 @@ static void check_report(const cJSON *r)
         /* per-station run totals = the rounds + the unfinished round */
         const cJSON *un = t_get(run, "unfinished_round");
         if (cJSON_IsObject(un))
-            check_round(un, stations_cfg, payload, tot);
+            check_round(un, stations_cfg, fixed ? payload : 0, &whole, n_rounds + 1, tot);
         const cJSON *s;
         int k = 0;
         cJSON_ArrayForEach(s, t_get(run, "stations"))
@@ -302,7 +367,7 @@ static void check_report(const cJSON *r)
         check_trace_audit(run, stations_cfg);
         T_TRUE(t_num(fin, "accuracy") > 0);
     }
-    T_EQ(n_runs, 2);
+    T_EQ(n_runs, want_runs);
     /* PTQ of the FP32 run's final model: FP32 is that model exactly. */
     const cJSON *ptq = t_get(r, "ptq");
     T_TRUE(t_num(t_get(ptq, "fp32"), "accuracy") == fp32_acc);
@@ -353,7 +418,7 @@ int main(void)
     cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
     T_TRUE(ja && jb);
     if (ja && jb) {
-        check_report(ja);
+        check_report(ja, 2);
         strip_wall(ja);
         strip_wall(jb);
         T_TRUE(cJSON_Compare(ja, jb, true));
@@ -361,6 +426,55 @@ int main(void)
                !cJSON_GetObjectItemCaseSensitive(t_get(t_get(ja, "runs")->child, "final"),
                                                  "wall_time_s"));
     }
+
+    /* The low precisions (tests/data/sim/e2e-low.yaml: int4, ternary and topk with error
+     * feedback and stochastic rounding): the same report twice, bytes recomputed from the
+     * trace's payload sizes, the sizes each codec gives. */
+    char low[1100];
+    snprintf(low, sizeof low, "%s/e2e-low.json", dir);
+    snprintf(cmd, sizeof cmd, "%s run tests/data/sim/e2e-low.yaml -o %s --threads 2 -q > /dev/null",
+             t_exe(), low);
+    T_EQ(t_sh(cmd), 0);
+    cJSON *la = t_load_json(low);
+    T_EQ(t_sh(cmd), 0);
+    cJSON *lb = t_load_json(low);
+    T_TRUE(la && lb);
+    if (la && lb) {
+        check_report(la, 4);
+        const cJSON *run;
+        cJSON_ArrayForEach(run, t_get(la, "runs"))
+        {
+            const char *prec = t_get(run, "precision")->valuestring;
+            uint64_t pay = u64(run, "payload_bytes");
+            /* sizes of the docs/formats.md layouts (group 64, header included) */
+            if (!strcmp(prec, "int4"))
+                T_TRUE(pay > 433760 / 2 + 433760 / 64 * 4 && pay < 433760 / 2 + 40000);
+            if (!strcmp(prec, "ternary"))
+                T_TRUE(pay > 433760 / 4 + 433760 / 64 * 4 && pay < 433760 / 4 + 40000);
+            /* every broadcast after a client's first and every update: the run's precision */
+            int first = 0, later = 0;
+            const cJSON *ev;
+            cJSON_ArrayForEach(ev, t_get(t_get(run, "trace"), "events"))
+            {
+                const char *name = cJSON_GetArrayItem(ev, 1)->valuestring;
+                double v = cJSON_GetArrayItem(ev, 6)->valuedouble;
+                uint64_t nb = (uint64_t)cJSON_GetArrayItem(ev, 5)->valuedouble;
+                if (!strcmp(name, "uplink_wait") && strcmp(prec, "fp32") != 0) {
+                    first += v == 2 && nb == 443016; /* the INT8 model */
+                    later += v != 2;
+                }
+                if (!strcmp(name, "train_end") && !strcmp(prec, "int4"))
+                    T_EQ(nb, pay); /* an INT4 delta is the size of the INT4 model */
+            }
+            if (strcmp(prec, "fp32") != 0)
+                T_TRUE(first >= 3 && first <= 4 && later >= 1);
+        }
+        strip_wall(la);
+        strip_wall(lb);
+        T_TRUE(cJSON_Compare(la, lb, true));
+    }
+    cJSON_Delete(la);
+    cJSON_Delete(lb);
 
     /* The trace audit where sessions overlap: tests/data/sim/sweep.yaml (one station with two
      * antennas) with all 10 clients in every round. */
@@ -388,7 +502,7 @@ int main(void)
 
     /* The independent check in Python (same sums, same order), when the interpreter is there. */
     if (system("test -x /usr/bin/python3") == 0) {
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/check_report.py %s %s", out, ov);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/check_report.py %s %s %s", out, ov, low);
         T_EQ(t_sh(cmd), 0);
     }
 
