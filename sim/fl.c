@@ -1383,9 +1383,9 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
         if (r->low || r->ef) {
             cl->update_expect = (size_t)cs_rd_u64(rd);
             cl->has_held = cs_rd_bool(rd);
+            if (r->low && !cl->held && !(cl->held = malloc(NN_STATE_FLOATS * sizeof *cl->held)))
+                return fail_nomem(err, "the model a client holds");
             if (cl->has_held) {
-                if (!cl->held && !(cl->held = malloc(NN_STATE_FLOATS * sizeof *cl->held)))
-                    return fail_nomem(err, "the model a client holds");
                 cs_rd_f32s(rd, cl->held, NN_STATE_FLOATS);
                 cs_rd_i64s(rd, cl->held_tracked, NN_TRACKED);
             }

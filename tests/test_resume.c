@@ -3,7 +3,8 @@
  * and model files of the uninterrupted run, byte for byte; the same after SIGINT during the
  * second precision's run, resumed on other thread counts; a checkpoint of another seed,
  * scenario or build, or a damaged one, is refused naming what differs; a fresh run does not
- * overwrite a checkpoint; after a kill the report path holds an incomplete report. Real training on
+ * overwrite a checkpoint; after a kill the report path holds an incomplete report; int4 and topk
+ * runs with error feedback resume to the same report. Real training on
  * a 1,000-image EuroSAT subset (tests/data/sim/resume.yaml, about 10 s per run). */
 #include "cs_sha256.h"
 #include "t.h"
@@ -382,6 +383,41 @@ int main(void)
     status = stub ? cJSON_GetObjectItemCaseSensitive(stub, "status") : NULL;
     T_TRUE(cJSON_IsString(status) && !strcmp(status->valuestring, "incomplete"));
     cJSON_Delete(stub);
+
+    /* The low precisions' per-client state (the models the clients hold, error-feedback
+     * residuals, broadcasts in flight, topk's update lengths) goes into the checkpoint: int4 and
+     * topk with error feedback and stochastic rounding, killed during round 2 of each run and
+     * resumed, give the uninterrupted report. */
+    const char *low = "-q --no-models --set wire.precision=int4,topk --set wire.error_feedback=true "
+                      "--set wire.stochastic_rounding=true --set wire.topk_fraction=0.05";
+    remove(g_ckpt);
+    remove(g_out);
+    T_EQ(run_log(low, &log), 0);
+    free(log);
+    cJSON *lref = t_load_json(g_out);
+    t_strip_volatile(lref);
+    T_TRUE(lref != NULL);
+    const char *precs[2] = {"int4", "topk"};
+    for (int k = 0; k < 2; k++) {
+        there = false;
+        for (int attempt = 0; attempt < 3 && !there; attempt++) {
+            remove(g_ckpt);
+            remove(g_out);
+            T_EQ(stop_at(low, k, precs[k], 1, SIGKILL, &there, slog), -1);
+        }
+        T_TRUE(there);
+        char ra[3000];
+        snprintf(ra, sizeof ra, "--resume %s", low);
+        T_EQ(run_log(ra, &log), 0);
+        free(log);
+        cJSON *lres = t_load_json(g_out);
+        t_strip_volatile(lres);
+        T_TRUE(lres && lref && cJSON_Compare(lref, lres, true));
+        if (lres && lref && !cJSON_Compare(lref, lres, true))
+            fprintf(stderr, "killed during round 2 of the %s run: another report\n", precs[k]);
+        cJSON_Delete(lres);
+    }
+    cJSON_Delete(lref);
 
     free_outputs(&ref);
     return t_done();
