@@ -77,6 +77,40 @@ int main(void)
     T_MEMEQ(back, state, l.state_floats * sizeof(float));
     T_MEMEQ(tb, tracked, sizeof tracked);
 
+    /* The low precisions, read by bench/lowbit_check.py with numpy alone from docs/formats.md:
+     * the defaults (group 256, top 1%: gap streams), then group 0 (per output channel) and top
+     * 30% (masks). */
+    char script2[1024], low[3][256], ref[256];
+    snprintf(script2, sizeof script2, "%s/bench/lowbit_check.py", src ? src : ".");
+    /* within FP16's range, which topk values must be (70000 would be refused) */
+    state[4] = 60000.0f;
+    state[5] = -65000.0f;
+    snprintf(ref, sizeof ref, "%s/m_ref.safetensors", dir);
+    T_EQ(nn_codec_save_with(&l, ref, NN_PREC_FP32, state, tracked, &e), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 3; i++) {
+            nn_wire w = nn_wire_of((nn_precision)(NN_PREC_INT4 + i));
+            if (pass) {
+                w.group_size = 0;
+                w.topk_fraction = 0.3;
+            }
+            snprintf(low[i], sizeof low[i], "%s/m_%s.safetensors", dir, nn_precision_name(w.prec));
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            T_EQ(nn_codec_encode_wire(&l, &w, state, tracked, NULL, &buf, &len, &e), 0);
+            T_EQ(cs_write_file_atomic(low[i], buf, len, &e), 0);
+            free(buf);
+        }
+        snprintf(cmd, sizeof cmd, PYTHON " %s %s --int4 %s --ternary %s --topk %s", script2,
+                 ref, low[0], low[1], low[2]);
+        fprintf(stderr, "%s\n", cmd);
+        st = system(cmd);
+        T_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    for (int i = 0; i < 3; i++)
+        unlink(low[i]);
+    unlink(ref);
+
     for (int p = 0; p <= NN_PREC_INT8; p++)
         unlink(paths[p]);
     unlink(out);
