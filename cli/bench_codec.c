@@ -72,7 +72,7 @@ int bench_codec(int argc, char **argv)
     const double per_100k = (double)NN_PARAMS / 1e5;
     double worst = 0.0;
     for (int delta = 0; delta < 2 && rc == 0; delta++) {
-        for (int p = 0; p < NN_PRECISIONS && rc == 0; p++) {
+        for (int p = 0; p < NN_CODECS && rc == 0; p++) {
             nn_precision prec = (nn_precision)p;
             const float *b = delta ? base : NULL;
             size_t len = 0;

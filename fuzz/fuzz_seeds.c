@@ -46,7 +46,7 @@ static void codec_seeds(void)
         state[i] = 0.0625f * (float)((int)(i % 17) - 8);
         base[i] = state[i] - 0.03125f * (float)(i % 5);
     }
-    for (int p = 0; p < NN_PRECISIONS; p++)
+    for (int p = 0; p < NN_CODECS; p++)
         for (int delta = 0; delta < 2; delta++) {
             unsigned char *buf = NULL;
             size_t len = 0;

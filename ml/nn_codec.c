@@ -24,6 +24,8 @@ const char *nn_precision_name(nn_precision p)
         return "ternary";
     case NN_PREC_TOPK:
         return "topk";
+    case NN_PREC_ADAPTIVE:
+        return "adaptive";
     }
     CS_ASSERT(!"unknown precision");
 }
@@ -45,8 +47,8 @@ bool nn_precision_is_low(nn_precision p)
 
 nn_wire nn_wire_of(nn_precision p)
 {
-    nn_wire w = {.prec = p, .group_size = NN_WIRE_GROUP_DEFAULT,
-                 .topk_fraction = NN_WIRE_TOPK_DEFAULT};
+    nn_wire w = {
+        .prec = p, .group_size = NN_WIRE_GROUP_DEFAULT, .topk_fraction = NN_WIRE_TOPK_DEFAULT};
     return w;
 }
 
@@ -169,6 +171,7 @@ int nn_codec_encode_wire(const nn_layout *l, const nn_wire *w, const float *stat
                          size_t *len, cs_err *err)
 {
     layout_assert(l);
+    CS_ASSERT((int)w->prec >= 0 && (int)w->prec < NN_CODECS);
     *buf = NULL;
     *len = 0;
     if (nn_precision_is_low(w->prec))

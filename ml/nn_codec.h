@@ -52,10 +52,12 @@ typedef enum nn_precision {
     NN_PREC_INT4 = 3,
     NN_PREC_TERNARY = 4,
     NN_PREC_TOPK = 5,
+    NN_PREC_ADAPTIVE = 6, /* a run kind, not a codec: each transfer picks one (sim/fl.c) */
 } nn_precision;
-#define NN_PRECISIONS 6
+#define NN_CODECS 6     /* the codecs: fp32 .. topk */
+#define NN_PRECISIONS 7 /* what wire.precision lists: the codecs and adaptive */
 
-/* "fp32", "fp16", "int8", "int4", "ternary", "topk". */
+/* "fp32", "fp16", "int8", "int4", "ternary", "topk", "adaptive". */
 const char *nn_precision_name(nn_precision p);
 /* Parses one of those names; returns 0, or -1 if s is none of them. */
 int nn_precision_parse(const char *s, nn_precision *out);
@@ -70,8 +72,8 @@ typedef struct nn_wire {
     bool stochastic;      /* int8/int4/ternary: stochastic rounding */
     uint64_t sr_seed;     /* its seed */
 } nn_wire;
-#define NN_WIRE_GROUP_DEFAULT 256u   /* docs/results.md, "Group size" */
-#define NN_WIRE_TOPK_DEFAULT 0.01    /* 1% */
+#define NN_WIRE_GROUP_DEFAULT 256u  /* docs/results.md, "Group size" */
+#define NN_WIRE_TOPK_DEFAULT 0.01   /* 1% */
 nn_wire nn_wire_of(nn_precision p); /* p with the default parameters, deterministic rounding */
 
 /* ---- INT4 / ternary, symmetric, one scale per group -----------------------------------------

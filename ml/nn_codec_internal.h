@@ -21,9 +21,8 @@ void nn__load_f32(const unsigned char *src, size_t n, const float *base, float *
 void nn__load_f16(const unsigned char *src, size_t n, const float *base, float *dst);
 
 /* The low precisions' payloads (nn_codec_low.c): w->prec is int4, ternary or topk. */
-int nn__encode_low(const nn_layout *l, const nn_wire *w, const float *state,
-                   const int64_t *tracked, const float *base, unsigned char **buf, size_t *len,
-                   cs_err *err);
+int nn__encode_low(const nn_layout *l, const nn_wire *w, const float *state, const int64_t *tracked,
+                   const float *base, unsigned char **buf, size_t *len, cs_err *err);
 /* Decodes parsed file f whose metadata names low precision prec (arguments as for
  * nn_codec_decode_with; the encoding was checked against base). */
 int nn__decode_low(const nn_layout *l, const nn_st_file *f, nn_precision prec, const char *path,

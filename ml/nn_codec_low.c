@@ -268,9 +268,8 @@ static const nn_view *view_at(const nn_layout *l, const low_view *lv, size_t i, 
     CS_ASSERT(!"index outside the weights");
 }
 
-int nn__encode_low(const nn_layout *l, const nn_wire *w, const float *state,
-                   const int64_t *tracked, const float *base, unsigned char **buf, size_t *len,
-                   cs_err *err)
+int nn__encode_low(const nn_layout *l, const nn_wire *w, const float *state, const int64_t *tracked,
+                   const float *base, unsigned char **buf, size_t *len, cs_err *err)
 {
     const nn_precision prec = w->prec;
     const bool topk = prec == NN_PREC_TOPK;
@@ -353,9 +352,9 @@ int nn__encode_low(const nn_layout *l, const nn_wire *w, const float *state,
             const nn_view *v = &l->views[i];
             if (!v->per_channel)
                 continue;
-            qrc = nn_lowbit_quantize(d + lv[i].pos, v->count, lv[i].group, qmax, w->stochastic,
-                                     w->sr_seed, v->offset, q + lv[i].pos, scales + lv[i].spos,
-                                     &bad);
+            qrc =
+                nn_lowbit_quantize(d + lv[i].pos, v->count, lv[i].group, qmax, w->stochastic,
+                                   w->sr_seed, v->offset, q + lv[i].pos, scales + lv[i].spos, &bad);
             if (qrc)
                 bad += lv[i].pos;
         }
@@ -549,8 +548,8 @@ static int want_1d(const char *path, const nn_st_tensor *t, nn_dtype dt, int64_t
 
 /* Decodes the index stream of a topk tensor into idx[kt] (indices into the weight, ascending);
  * checks it against count elements. */
-static int topk_indices(const char *path, const nn_st_tensor *s, bool gaps, size_t count,
-                        size_t kt, uint32_t *idx, cs_err *err)
+static int topk_indices(const char *path, const nn_st_tensor *s, bool gaps, size_t count, size_t kt,
+                        uint32_t *idx, cs_err *err)
 {
     const uint8_t *p = s->data;
     const long long at = (long long)s->file_offset;
@@ -619,8 +618,10 @@ static int parse_uint_meta(const nn_st_file *f, const char *path, const char *ke
     char *end = NULL;
     unsigned long long v = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || *end || v > max)
-        return cs_err_set_at(err, CS_EINVAL, path, 8, "__metadata__: %s \"%.40s\" is not an integer "
-                             "in [0, %llu]", key, s, (unsigned long long)max);
+        return cs_err_set_at(err, CS_EINVAL, path, 8,
+                             "__metadata__: %s \"%.40s\" is not an integer "
+                             "in [0, %llu]",
+                             key, s, (unsigned long long)max);
     *out = v;
     return 0;
 }

@@ -63,7 +63,7 @@ static int dtype_parse(const char *s, nn_dtype *out)
 /* Other dtypes the safetensors format defines (valid files, but not read by constsim). */
 static bool dtype_is_other_safetensors(const char *s)
 {
-    static const char *other[] = {"BOOL", "I16", "U16",     "BF16",   "I32",
+    static const char *other[] = {"BOOL", "I16", "U16", "BF16",    "I32",
                                   "U32",  "F64", "U64", "F8_E4M3", "F8_E5M2"};
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
         if (strcmp(s, other[i]) == 0)

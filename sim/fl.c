@@ -82,16 +82,23 @@ typedef struct client {
     bool has_held;
     unsigned char *bcast; /* owned: its broadcast of the round it is receiving */
     size_t bcast_len;
+    nn_precision bcast_prec; /* that broadcast's */
     float *resid; /* owned: error feedback, what its updates' payloads dropped (NN_STATE_FLOATS) */
+    float *trained; /* owned, adaptive runs: its trained state, encoded at "training done" */
+    int64_t trained_tracked[NN_TRACKED];
 } client;
 
 struct fl_run {
     const fl_env *env;     /* borrowed */
     const scn_config *cfg; /* borrowed: env->cfg */
     nn_precision prec;
-    nn_wire wire; /* prec with the scenario's wire parameters */
-    bool low;     /* nn_precision_is_low(prec): per-client delta broadcasts */
-    bool ef;      /* wire.error_feedback */
+    nn_wire wire;  /* prec with the scenario's wire parameters */
+    bool low;      /* nn_precision_is_low(prec): per-client delta broadcasts */
+    bool ef;       /* wire.error_feedback */
+    bool adaptive; /* prec is NN_PREC_ADAPTIVE: each transfer takes one of allowed[] */
+    nn_precision allowed[NN_CODECS]; /* wire.adaptive, largest payload (most precise) first */
+    size_t n_allowed;
+    float *abase; /* adaptive: an update's base shifted by the residual (NN_STATE_FLOATS) */
     sim_engine *e;
     fl_links *links;
     nn_infer *inf;           /* the global model's evaluations (inference path) */
@@ -255,11 +262,14 @@ static int on_link_segment(void *user, const fl_segment *s, cs_err *err)
 
 static int fail_nomem(cs_err *err, const char *what);
 
-/* The seed of stochastic rounding for the payload of client c in the open round (dir 0: the
- * broadcast to it, 1: its update). */
-static nn_wire wire_for(const fl_run *r, uint32_t c, int dir)
+/* The encoding of a payload in precision p for client c in the open round (dir 0: the broadcast
+ * to it, 1: its update), with the seed of its stochastic rounding. */
+static nn_wire wire_as(const fl_run *r, nn_precision p, uint32_t c, int dir)
 {
     nn_wire w = r->wire;
+    w.prec = p;
+    w.stochastic = r->cfg->wire.stochastic_rounding &&
+                   (p == NN_PREC_INT8 || p == NN_PREC_INT4 || p == NN_PREC_TERNARY);
     if (w.stochastic) {
         cs_rng g;
         cs_rng_derive(&g, r->cfg->seed, CS_RNG_WIRE,
@@ -267,6 +277,108 @@ static nn_wire wire_for(const fl_run *r, uint32_t c, int dir)
         w.sr_seed = cs_rng_u64(&g);
     }
     return w;
+}
+
+/* Adaptive runs: the bytes client c's next session in direction dir could move if it started at
+ * once: of the window with c that is open now or opens first (the larger if two start together),
+ * its station's rate x (what is left of it - links.setup_s). 0 when no window is left. Antenna
+ * queues are not foreseen. */
+static double contact_bytes(const fl_run *r, uint32_t c, fl_dir dir)
+{
+    const double now = sim_engine_now(r->e);
+    const orb_windows *ws = &r->env->plan->windows;
+    double best_t = INFINITY, cap = 0;
+    for (size_t i = 0; i < ws->n; i++) {
+        const orb_window *w = &ws->w[i];
+        if (w->t_start_s > best_t)
+            break; /* sorted by start: none opens earlier */
+        if (w->sat != c || w->t_end_s <= now)
+            continue;
+        double t0 = w->t_start_s > now ? w->t_start_s : now;
+        const fl_station_link *s = &r->st_link[w->station];
+        double mbps = dir == FL_UP ? s->uplink_mbps : s->downlink_mbps;
+        double b = mbps * 1e6 / 8 * (w->t_end_s - t0 - r->cfg->links.setup_s);
+        if (t0 < best_t || b > cap) {
+            best_t = t0;
+            cap = b;
+        }
+    }
+    return cap > 0 ? cap : 0;
+}
+
+/* Adaptive runs: state encoded against base in every allowed precision, keeping the first
+ * (the most precise) whose bytes fit contact_bytes(), else the smallest, which resumes over
+ * later contacts. *buf is replaced. */
+static int encode_adaptive(fl_run *r, uint32_t c, fl_dir dir, const float *state,
+                           const int64_t *tracked, const float *base, unsigned char **buf,
+                           size_t *len, nn_precision *prec, cs_err *err)
+{
+    const double cap = contact_bytes(r, c, dir);
+    unsigned char *keep = NULL;
+    size_t keep_len = 0;
+    nn_precision keep_prec = r->allowed[0];
+    for (size_t i = 0; i < r->n_allowed; i++) {
+        nn_wire w = wire_as(r, r->allowed[i], c, dir == FL_UP ? 0 : 1);
+        unsigned char *b = NULL;
+        size_t n = 0;
+        int rc = nn_codec_encode_model(&w, state, tracked, base, &b, &n, err);
+        if (rc) {
+            free(keep);
+            return rc;
+        }
+        /* the first that fits wins; failing all, the last (smallest) */
+        free(keep);
+        keep = b;
+        keep_len = n;
+        keep_prec = w.prec;
+        if ((double)n <= cap)
+            break;
+    }
+    free(*buf);
+    *buf = keep;
+    *len = keep_len;
+    *prec = keep_prec;
+    return 0;
+}
+
+/* Adaptive runs: client c's update from its trained state (its training joined), against the
+ * model it started from shifted by its residual (error feedback), in the precision its contact
+ * fits; the residual becomes what that payload dropped. */
+static int encode_update_adaptive(fl_run *r, uint32_t c, nn_precision *prec, cs_err *err)
+{
+    client *cl = &r->clients[c];
+    memcpy(r->abase, cl->held, NN_STATE_FLOATS * sizeof *r->abase);
+    if (cl->resid)
+        for (size_t i = 0; i < NN_STATE_FLOATS; i++)
+            r->abase[i] -= cl->resid[i];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = encode_adaptive(r, c, FL_DOWN, cl->trained, cl->trained_tracked, r->abase, &buf, &len,
+                             prec, err);
+    if (rc)
+        return rc;
+    if (cl->resid) {
+        int64_t tr[NN_TRACKED];
+        if ((rc = nn_codec_decode(buf, len, r->abase, r->scratch, tr, NULL, err))) {
+            free(buf);
+            return rc;
+        }
+        for (size_t i = 0; i < NN_STATE_FLOATS; i++)
+            cl->resid[i] = cl->trained[i] - r->scratch[i];
+    }
+    if (len > cl->update_cap) {
+        unsigned char *nb = realloc(cl->update, len);
+        if (!nb) {
+            free(buf);
+            return fail_nomem(err, "client update");
+        }
+        cl->update = nb;
+        cl->update_cap = len;
+    }
+    memcpy(cl->update, buf, len);
+    cl->update_len = len;
+    free(buf);
+    return 0;
 }
 
 /* Low precisions: the broadcast to client c, the global as a delta against the model it holds
@@ -279,7 +391,10 @@ static int encode_broadcast(fl_run *r, uint32_t c, cs_err *err)
         return fail_nomem(err, "the model a client holds");
     unsigned char *buf = NULL;
     size_t len = 0;
-    nn_wire w = cl->has_held ? wire_for(r, c, 0) : nn_wire_of(NN_PREC_INT8);
+    nn_wire w = cl->has_held ? wire_as(r, r->prec, c, 0) : nn_wire_of(NN_PREC_INT8);
+    if (cl->has_held && r->adaptive)
+        return encode_adaptive(r, c, FL_UP, r->global, r->global_tracked, cl->held, &cl->bcast,
+                               &cl->bcast_len, &cl->bcast_prec, err);
     int rc = nn_codec_encode_model(&w, r->global, r->global_tracked, cl->has_held ? cl->held : NULL,
                                    &buf, &len, err);
     if (rc)
@@ -287,6 +402,7 @@ static int encode_broadcast(fl_run *r, uint32_t c, cs_err *err)
     free(cl->bcast);
     cl->bcast = buf;
     cl->bcast_len = len;
+    cl->bcast_prec = w.prec;
     return 0;
 }
 
@@ -301,7 +417,7 @@ static int start_uplink(fl_run *r, uint32_t c, cs_err *err)
     cl->work_round = r->cur;
     /* The transfer's bytes and precision (a low precision's first broadcast is INT8). */
     size_t len = r->low ? cl->bcast_len : r->gpay_len;
-    nn_precision p = r->low && !cl->has_held ? NN_PREC_INT8 : r->prec;
+    nn_precision p = r->low ? cl->bcast_prec : r->prec;
     trace_add(r, FL_TR_WAIT, 0, r->cur + 1, c, -1, (int64_t)len, (double)p);
     return fl_links_request(r->links, c, FL_UP, len, r->cur, err);
 }
@@ -331,7 +447,7 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
     j->opt_cfg = r->opt_cfg;
     const scn_optimizer_cfg *o = &f->optimizer;
     j->lr = (float)nn_schedule_lr(o->schedule, o->lr, o->decay_fraction, r->cur, f->rounds);
-    j->wire = wire_for(r, c, 1);
+    j->wire = wire_as(r, r->adaptive ? NN_PREC_FP32 : r->prec, c, 1);
     j->delta = r->cfg->wire.payload == SCN_PAYLOAD_DELTA;
     j->out = &cl->update;
     j->out_len = &cl->update_len;
@@ -341,7 +457,15 @@ static int train_client(fl_run *r, uint32_t c, cs_err *err)
         return rc;
     if (r->ef && !cl->resid && !(cl->resid = calloc(NN_STATE_FLOATS, sizeof *cl->resid)))
         return fail_nomem(err, "error feedback");
-    j->resid = r->ef ? cl->resid : NULL;
+    j->resid = r->ef && !r->adaptive ? cl->resid : NULL;
+    j->keep = NULL;
+    j->keep_tracked = NULL;
+    if (r->adaptive) { /* encoded at "training done", when its contact is known */
+        if (!cl->trained && !(cl->trained = malloc(NN_STATE_FLOATS * sizeof *cl->trained)))
+            return fail_nomem(err, "a trained state");
+        j->keep = cl->trained;
+        j->keep_tracked = cl->trained_tracked;
+    }
     if (r->low) { /* it trains from the model it holds, the broadcast decoded onto it */
         if ((rc = nn_codec_decode(cl->bcast, cl->bcast_len, cl->has_held ? cl->held : NULL,
                                   cl->held, cl->held_tracked, NULL, err)))
@@ -526,14 +650,15 @@ static int on_train_done(void *user, sim_engine *e, const sim_event *ev, cs_err 
     /* The update's length does not depend on its values (the training may still be running),
      * except for topk, whose index stream does. */
     cl->update_expect = r->update_bytes;
-    if (r->prec == NN_PREC_TOPK) {
+    nn_precision up = r->prec;
+    if (r->prec == NN_PREC_TOPK || r->adaptive) {
         int rc = join_training(r, c, err);
-        if (rc)
+        if (rc || (r->adaptive && (rc = encode_update_adaptive(r, c, &up, err))))
             return rc;
         cl->update_expect = cl->update_len;
     }
     trace_add(r, FL_TR_TRAIN_END, 0, cl->work_round + 1, c, -1, (int64_t)cl->update_expect,
-              (double)r->prec);
+              (double)up);
     if (cl->work_round == r->cur && r->open)
         r->trained++;
     tick(r);
@@ -677,12 +802,14 @@ void fl_run_destroy(fl_run *r)
             free(r->clients[c].held);
             free(r->clients[c].bcast);
             free(r->clients[c].resid);
+            free(r->clients[c].trained);
         }
     free(r->clients);
     free(r->st_link);
     free(r->global);
     free(r->sent);
     free(r->scratch);
+    free(r->abase);
     free(r->gpay);
     fl_avg_deinit(&r->avg);
     free(r->perm);
@@ -920,12 +1047,40 @@ static int run_setup(fl_run *r, cs_err *err)
     r->wire = nn_wire_of(r->prec);
     r->wire.group_size = cfg->wire.group_size;
     r->wire.topk_fraction = cfg->wire.topk_fraction;
-    r->wire.stochastic = cfg->wire.stochastic_rounding && r->prec != NN_PREC_FP32 &&
-                         r->prec != NN_PREC_FP16 && r->prec != NN_PREC_TOPK;
-    r->low = nn_precision_is_low(r->prec);
+    r->wire.stochastic =
+        cfg->wire.stochastic_rounding &&
+        (r->prec == NN_PREC_INT8 || r->prec == NN_PREC_INT4 || r->prec == NN_PREC_TERNARY);
+    r->adaptive = r->prec == NN_PREC_ADAPTIVE;
+    r->low = nn_precision_is_low(r->prec) || r->adaptive;
     r->ef = cfg->wire.error_feedback;
     CS_ASSERT(cfg->wire.payload == SCN_PAYLOAD_DELTA || (!r->low && !r->ef)); /* scn.c */
     unsigned char *buf = NULL;
+    if (r->adaptive) {
+        /* allowed[]: wire.adaptive by the initial model's payload size, largest first (ties in
+         * the given order); the run's payload_bytes is the largest's. */
+        size_t sz[NN_CODECS];
+        r->n_allowed = cfg->wire.n_adaptive;
+        for (size_t i = 0; i < r->n_allowed; i++) {
+            nn_wire w = wire_as(r, cfg->wire.adaptive[i], 0, 0);
+            if ((rc = nn_codec_encode_model(&w, r->global, r->global_tracked, NULL, &buf, &sz[i],
+                                            err)))
+                return rc;
+            free(buf);
+            buf = NULL;
+            r->allowed[i] = cfg->wire.adaptive[i];
+            for (size_t j = i; j > 0 && sz[j] > sz[j - 1]; j--) {
+                size_t ts = sz[j];
+                sz[j] = sz[j - 1];
+                sz[j - 1] = ts;
+                nn_precision tp = r->allowed[j];
+                r->allowed[j] = r->allowed[j - 1];
+                r->allowed[j - 1] = tp;
+            }
+        }
+        r->wire = wire_as(r, r->allowed[0], 0, 0);
+        if (!(r->abase = malloc(NN_STATE_FLOATS * sizeof *r->abase)))
+            return fail_nomem(err, "adaptive updates");
+    }
     if ((rc = nn_codec_encode_model(&r->wire, r->global, r->global_tracked, NULL, &buf,
                                     &r->payload_bytes, err)))
         return rc;
@@ -937,8 +1092,8 @@ static int run_setup(fl_run *r, cs_err *err)
     free(buf);
     buf = NULL;
     if ((rc = nn_codec_encode_model(&r->wire, r->global, r->global_tracked,
-                                    cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->global : NULL,
-                                    &buf, &r->update_bytes, err)))
+                                    cfg->wire.payload == SCN_PAYLOAD_DELTA ? r->global : NULL, &buf,
+                                    &r->update_bytes, err)))
         return rc;
     free(buf);
     sim_engine_set_interrupt(r->e, env->interrupt);
@@ -1275,6 +1430,13 @@ void fl_run_save(const fl_run *r, cs_buf *b)
             cs_ser_bool(b, cl->resid != NULL);
             if (cl->resid)
                 cs_ser_f32s(b, cl->resid, NN_STATE_FLOATS);
+            if (r->adaptive) { /* a training joined but not yet encoded */
+                cs_ser_bool(b, cl->trained != NULL);
+                if (cl->trained) {
+                    cs_ser_f32s(b, cl->trained, NN_STATE_FLOATS);
+                    cs_ser_i64s(b, cl->trained_tracked, NN_TRACKED);
+                }
+            }
         }
     }
     save_trace(b, r->trace, r->n_trace, r->trace_dropped);
@@ -1405,6 +1567,12 @@ int fl_run_load(fl_run *r, cs_rd *rd, cs_err *err)
                 if (!cl->resid && !(cl->resid = calloc(NN_STATE_FLOATS, sizeof *cl->resid)))
                     return fail_nomem(err, "error feedback");
                 cs_rd_f32s(rd, cl->resid, NN_STATE_FLOATS);
+            }
+            if (r->adaptive && cs_rd_bool(rd) && !rd->failed) {
+                if (!cl->trained && !(cl->trained = malloc(NN_STATE_FLOATS * sizeof *cl->trained)))
+                    return fail_nomem(err, "a trained state");
+                cs_rd_f32s(rd, cl->trained, NN_STATE_FLOATS);
+                cs_rd_i64s(rd, cl->trained_tracked, NN_TRACKED);
             }
         }
     }

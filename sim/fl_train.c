@@ -93,6 +93,12 @@ static void run_job(worker *w, fl_train_job *job)
         job->rc = rc; /* err left empty: the caller says which client and round */
         return;
     }
+    if (job->keep) {
+        memcpy(job->keep, st, NN_STATE_FLOATS * sizeof *st);
+        memcpy(job->keep_tracked, tr, NN_TRACKED * sizeof *tr);
+        job->rc = 0;
+        return;
+    }
     unsigned char *buf = NULL;
     size_t len = 0;
     if (job->resid) { /* the base shifted by the residual: the payload carries delta + resid */

@@ -40,12 +40,17 @@ typedef struct fl_train_job {
     nn_opt *opt;             /* the client's own optimiser (kept state), or NULL: the worker's */
     nn_opt_cfg opt_cfg;      /* the worker's optimiser, reset for this training (opt NULL) */
     float lr;
-    nn_wire wire;        /* the update's precision and its parameters */
-    bool delta;          /* encode state - base */
+    nn_wire wire; /* the update's precision and its parameters */
+    bool delta;   /* encode state - base */
     /* Error feedback (NULL: off): the client's residual (NN_STATE_FLOATS), borrowed and updated
      * by the job. The update encodes state - base + resid, and resid becomes what the payload
      * dropped of that (docs/simulation.md, "Error feedback"). Needs delta. */
     float *resid;
+    /* Adaptive runs (non-NULL): the trained state and counters are copied here (borrowed,
+     * NN_STATE_FLOATS and NN_TRACKED) and not encoded: the run encodes the update when it knows
+     * the contact it will take (docs/simulation.md, "Adaptive precision"). */
+    float *keep;
+    int64_t *keep_tracked;
     unsigned char **out; /* the client's update buffer, grown as needed */
     size_t *out_len, *out_cap;
     /* the trainer's (read with fl_trainer_progress, or after the wait) */

@@ -39,7 +39,8 @@ SCN_NAME_FN(scn_strategy_name, scn_strategy, strategy_names)
 
 bool scn_key_is_list(const char *key)
 {
-    return strcmp(key, "wire.precision") == 0 || strcmp(key, "constellation.select") == 0;
+    return strcmp(key, "wire.precision") == 0 || strcmp(key, "wire.adaptive") == 0 ||
+           strcmp(key, "constellation.select") == 0;
 }
 
 /* ---- sections ----------------------------------------------------------------------------- */
@@ -59,8 +60,9 @@ static const char *const federated_keys[] = {
     "batch_size", "optimizer", "compute_gflops",    "server_lr", "server_momentum"};
 static const char *const optimizer_keys[] = {
     "name", "lr", "momentum", "weight_decay", "schedule", "decay_fraction", "state"};
-static const char *const wire_keys[] = {"precision",      "payload",        "group_size",
-                                         "topk_fraction",  "error_feedback", "stochastic_rounding"};
+static const char *const wire_keys[] = {"precision",     "payload",        "group_size",
+                                        "topk_fraction", "error_feedback", "stochastic_rounding",
+                                        "adaptive"};
 static const char *const dataset_keys[] = {
     "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
@@ -597,11 +599,63 @@ static int conv_federated(const scn__cv *v, const scn__sec *root)
     return 0;
 }
 
+/* A list of distinct precisions at node n (key: "wire.precision" or "wire.adaptive"); adaptive
+ * allowed or not. */
+static int prec_list(const scn__cv *v, const scn__node *n, const char *key, scn_loc at,
+                     bool allow_adaptive, nn_precision *out, size_t *n_out, scn_loc *items)
+{
+    char path[64], got[96], list[96];
+    snprintf(path, sizeof path, "%s", key);
+    const char *prec_names[NN_PRECISIONS];
+    const int n_names = allow_adaptive ? NN_PRECISIONS : NN_CODECS;
+    for (int j = 0; j < n_names; j++)
+        prec_names[j] = nn_precision_name((nn_precision)j);
+    scn__list_names(list, sizeof list, prec_names, (size_t)n_names);
+    scn__itemlist l;
+    int rc = scn__split_list(v, n, path, &l);
+    if (rc)
+        return rc;
+    if (l.n == 0 || (l.n == 1 && l.v[0].text[0] == '\0')) {
+        free(l.v);
+        return scn__fail(v, at, path, "expected a non-empty list of %s, got %s", list,
+                         n->kind == SCN__SEQ ? "an empty list" : scn__describe(n, got, sizeof got));
+    }
+    if (l.n > (size_t)n_names) {
+        free(l.v);
+        return scn__fail(v, at, path, "expected at most %d distinct precisions, got %zu", n_names,
+                         l.n);
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        char ipath[80];
+        snprintf(ipath, sizeof ipath, "%s.%zu", key, i);
+        int p = -1;
+        for (int j = 0; j < n_names; j++)
+            if (strcmp(l.v[i].text, prec_names[j]) == 0)
+                p = j;
+        if (p < 0) {
+            rc =
+                scn__fail(v, l.v[i].at, ipath, "expected one of %s, got \"%s\"", list, l.v[i].text);
+            break;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (out[j] == (nn_precision)p)
+                rc = scn__fail(v, l.v[i].at, ipath, "%s is listed twice", l.v[i].text);
+        if (rc)
+            break;
+        out[i] = (nn_precision)p;
+        items[i] = l.v[i].at;
+    }
+    if (rc == 0)
+        *n_out = l.n;
+    free(l.v);
+    return rc;
+}
+
 static int conv_wire(const scn__cv *v, const scn__sec *root)
 {
     scn_wire *w = &v->c->wire;
     scn__sec ws;
-    char path[256], got[96];
+    char path[256];
     int rc =
         scn__open_section(v, root, "wire", false, wire_keys, COUNT(wire_keys), &ws, &w->at.self);
     if (rc)
@@ -613,53 +667,20 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
     w->at.precision_items[0] = w->at.precision;
     if (rc)
         return rc;
-    if (n) {
-        scn__itemlist l;
-        if ((rc = scn__split_list(v, n, path, &l)))
-            return rc;
-        if (l.n == 0 || (l.n == 1 && l.v[0].text[0] == '\0')) {
-            free(l.v);
-            return scn__fail(
-                v, w->at.precision, path,
-                "expected a non-empty list of fp32, fp16, int8, int4, ternary, topk, got %s",
-                n->kind == SCN__SEQ ? "an empty list" : scn__describe(n, got, sizeof got));
-        }
-        if (l.n > NN_PRECISIONS) {
-            free(l.v);
-            return scn__fail(v, w->at.precision, path,
-                             "expected at most %d distinct precisions, got %zu",
-                             NN_PRECISIONS, l.n);
-        }
-        for (size_t i = 0; i < l.n; i++) {
-            char ipath[64], list[64];
-            snprintf(ipath, sizeof ipath, "wire.precision.%zu", i);
-            const char *prec_names[NN_PRECISIONS];
-            for (int j = 0; j < NN_PRECISIONS; j++)
-                prec_names[j] = nn_precision_name((nn_precision)j);
-            scn__list_names(list, sizeof list, prec_names, NN_PRECISIONS);
-            int p = -1;
-            for (int j = 0; j < NN_PRECISIONS; j++)
-                if (strcmp(l.v[i].text, prec_names[j]) == 0)
-                    p = j;
-            if (p < 0) {
-                rc = scn__fail(v, l.v[i].at, ipath, "expected one of %s, got \"%s\"", list,
-                               l.v[i].text);
-                break;
-            }
-            for (size_t j = 0; j < i; j++)
-                if (w->precision[j] == (nn_precision)p)
-                    rc = scn__fail(v, l.v[i].at, ipath, "%s is listed twice", l.v[i].text);
-            if (rc)
-                break;
-            w->precision[i] = (nn_precision)p;
-            w->at.precision_items[i] = l.v[i].at;
-        }
-        if (rc == 0)
-            w->n_precision = l.n;
-        free(l.v);
-        if (rc)
-            return rc;
-    }
+    if (n && (rc = prec_list(v, n, "wire.precision", w->at.precision, true, w->precision,
+                             &w->n_precision, w->at.precision_items)))
+        return rc;
+    static const nn_precision adaptive_default[] = {NN_PREC_FP32, NN_PREC_INT8, NN_PREC_INT4,
+                                                    NN_PREC_TOPK};
+    memcpy(w->adaptive, adaptive_default, sizeof adaptive_default);
+    w->n_adaptive = COUNT(adaptive_default);
+    scn_loc items[NN_CODECS];
+    n = scn__field(v, &ws, "adaptive", false, path, sizeof path, &w->at.adaptive, &rc);
+    if (rc)
+        return rc;
+    if (n && (rc = prec_list(v, n, "wire.adaptive", w->at.adaptive, false, w->adaptive,
+                             &w->n_adaptive, items)))
+        return rc;
     int e = 0, g = 0;
     if ((rc = scn__get_enum(v, &ws, "payload", SCN_PAYLOAD_WEIGHTS, payload_names,
                             COUNT(payload_names), &e, &w->at.payload)) ||
@@ -682,11 +703,11 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
             return scn__fail(v, w->at.error_feedback, "wire.error_feedback",
                              "error feedback needs wire.payload: delta (it corrects updates)");
         for (size_t i = 0; i < w->n_precision; i++)
-            if (nn_precision_is_low(w->precision[i])) {
+            if (nn_precision_is_low(w->precision[i]) || w->precision[i] == NN_PREC_ADAPTIVE) {
                 char ipath[64];
                 snprintf(ipath, sizeof ipath, "wire.precision.%zu", i);
                 return scn__fail(v, w->at.precision_items[i], ipath,
-                                 "%s sends updates, not models: it needs wire.payload: delta",
+                                 "%s sends changes, not models: it needs wire.payload: delta",
                                  nn_precision_name(w->precision[i]));
             }
     }

@@ -149,13 +149,15 @@ typedef struct scn_wire {
     nn_precision precision[NN_PRECISIONS]; /* distinct, in the given order */
     size_t n_precision;                    /* 1..NN_PRECISIONS, default [fp32] */
     scn_payload payload;                   /* default weights */
-    uint32_t group_size;    /* extension: int4/ternary values per scale, 0 per output channel */
-    double topk_fraction;   /* extension: topk's kept fraction, (0, 1], default 0.01 */
-    bool error_feedback;    /* extension: clients carry what compression dropped, default false */
+    uint32_t group_size;      /* extension: int4/ternary values per scale, 0 per output channel */
+    double topk_fraction;     /* extension: topk's kept fraction, (0, 1], default 0.01 */
+    bool error_feedback;      /* extension: clients carry what compression dropped, default false */
     bool stochastic_rounding; /* extension: int8/int4/ternary round stochastically (seeded) */
+    nn_precision adaptive[NN_CODECS]; /* extension: what an adaptive run may send, distinct */
+    size_t n_adaptive;                /* default [fp32, int8, int4, topk] */
     struct {
         scn_loc self, precision, payload, group_size, topk_fraction, error_feedback,
-            stochastic_rounding;
+            stochastic_rounding, adaptive;
         scn_loc precision_items[NN_PRECISIONS];
     } at;
 } scn_wire;

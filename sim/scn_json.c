@@ -172,6 +172,16 @@ cJSON *scn_to_json(const scn_config *c)
         add_num(o, "topk_fraction", c->wire.topk_fraction, &ok);
         add_bool(o, "error_feedback", c->wire.error_feedback, &ok);
         add_bool(o, "stochastic_rounding", c->wire.stochastic_rounding, &ok);
+        cJSON *ad = cJSON_AddArrayToObject(o, "adaptive");
+        if (!ad)
+            ok = false;
+        for (size_t i = 0; ad && i < c->wire.n_adaptive; i++) {
+            cJSON *x = cJSON_CreateString(nn_precision_name(c->wire.adaptive[i]));
+            if (!x || !cJSON_AddItemToArray(ad, x)) {
+                cJSON_Delete(x);
+                ok = false;
+            }
+        }
     }
     if ((o = add_obj(root, "dataset", &ok))) {
         add_str(o, "name", c->dataset.name, &ok);

@@ -484,7 +484,7 @@ static void test_truncations(void)
     float state[256], back[256];
     int64_t tracked[4], tback[4];
     random_state(&small, 6, state, tracked);
-    for (int p = 0; p < NN_PRECISIONS; p++) {
+    for (int p = 0; p < NN_CODECS; p++) {
         unsigned char *buf = NULL;
         size_t len = 0;
         cs_err e;

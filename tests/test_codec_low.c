@@ -452,7 +452,8 @@ static void test_topk_payloads(void)
                 snprintf(nm, sizeof nm, "%s.values", ws[wi]->name);
                 const nn_st_tensor *vt = nn_st_find(&f, nm);
                 T_TRUE(vt && vt->dtype == NN_DTYPE_F16 && vt->nbytes == 2 * kt);
-                snprintf(nm, sizeof nm, "%s.%s", ws[wi]->name, gaps < (cnt + 7) / 8 ? "gaps" : "mask");
+                snprintf(nm, sizeof nm, "%s.%s", ws[wi]->name,
+                         gaps < (cnt + 7) / 8 ? "gaps" : "mask");
                 const nn_st_tensor *it = nn_st_find(&f, nm);
                 T_TRUE(it && it->nbytes == (gaps < (cnt + 7) / 8 ? gaps : (cnt + 7) / 8));
                 if (gaps < (cnt + 7) / 8)

@@ -101,8 +101,8 @@ int main(void)
             T_EQ(cs_write_file_atomic(low[i], buf, len, &e), 0);
             free(buf);
         }
-        snprintf(cmd, sizeof cmd, PYTHON " %s %s --int4 %s --ternary %s --topk %s", script2,
-                 ref, low[0], low[1], low[2]);
+        snprintf(cmd, sizeof cmd, PYTHON " %s %s --int4 %s --ternary %s --topk %s", script2, ref,
+                 low[0], low[1], low[2]);
         fprintf(stderr, "%s\n", cmd);
         st = system(cmd);
         T_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);

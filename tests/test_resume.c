@@ -386,10 +386,12 @@ int main(void)
 
     /* The low precisions' per-client state (the models the clients hold, error-feedback
      * residuals, broadcasts in flight, topk's update lengths) goes into the checkpoint: int4 and
-     * topk with error feedback and stochastic rounding, killed during round 2 of each run and
+     * topk and adaptive runs with error feedback and stochastic rounding, killed during round 2
+     * of each and
      * resumed, give the uninterrupted report. */
-    const char *low = "-q --no-models --set wire.precision=int4,topk --set wire.error_feedback=true "
-                      "--set wire.stochastic_rounding=true --set wire.topk_fraction=0.05";
+    const char *low = "-q --no-models --set wire.precision=int4,topk,adaptive "
+                      "--set wire.error_feedback=true --set wire.stochastic_rounding=true "
+                      "--set wire.topk_fraction=0.05";
     remove(g_ckpt);
     remove(g_out);
     T_EQ(run_log(low, &log), 0);
@@ -397,8 +399,8 @@ int main(void)
     cJSON *lref = t_load_json(g_out);
     t_strip_volatile(lref);
     T_TRUE(lref != NULL);
-    const char *precs[2] = {"int4", "topk"};
-    for (int k = 0; k < 2; k++) {
+    const char *precs[3] = {"int4", "topk", "adaptive"};
+    for (int k = 0; k < 3; k++) {
         there = false;
         for (int attempt = 0; attempt < 3 && !there; attempt++) {
             remove(g_ckpt);

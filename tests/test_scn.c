@@ -541,7 +541,7 @@ static void test_set_errors(void)
         {"federated..rounds=3",
          "--set: error: federated..rounds=3: empty component in the key path"},
         {"wire.precision=fp16,fp8", "--set: error: wire.precision=fp16,fp8: wire.precision.1: "
-                                    "expected one of fp32, fp16, int8, int4, ternary, topk, got \"fp8\""},
+                                    "expected one of fp32, fp16, int8, int4, ternary, topk, adaptive, got \"fp8\""},
         {"wire.precision=fp16,fp16",
          "--set: error: wire.precision=fp16,fp16: wire.precision.1: fp16 is listed twice"},
         {"constellation.walker.planes=3",

@@ -64,9 +64,9 @@ static void trace_whole(const cJSON *run, whole_bytes *w)
         double value = cJSON_GetArrayItem(ev, 6)->valuedouble;
         if (sat < 0 || sat >= AUD_SATS)
             continue;
-        int dir = !strcmp(name, "uplink_wait") || !strcmp(name, "up_end")       ? 0
+        int dir = !strcmp(name, "uplink_wait") || !strcmp(name, "up_end")   ? 0
                   : !strcmp(name, "train_end") || !strcmp(name, "down_end") ? 1
-                                                                             : -1;
+                                                                            : -1;
         if (dir < 0)
             continue;
         if (strstr(name, "_end") && strcmp(name, "train_end") != 0) {
@@ -427,7 +427,7 @@ int main(void)
                                                  "wall_time_s"));
     }
 
-    /* The low precisions (tests/data/sim/e2e-low.yaml: int4, ternary and topk with error
+    /* The low precisions (tests/data/sim/e2e-low.yaml: int4, ternary, topk, adaptive with error
      * feedback and stochastic rounding): the same report twice, bytes recomputed from the
      * trace's payload sizes, the sizes each codec gives. */
     char low[1100];
@@ -440,7 +440,7 @@ int main(void)
     cJSON *lb = t_load_json(low);
     T_TRUE(la && lb);
     if (la && lb) {
-        check_report(la, 4);
+        check_report(la, 5);
         const cJSON *run;
         cJSON_ArrayForEach(run, t_get(la, "runs"))
         {
@@ -468,6 +468,24 @@ int main(void)
             }
             if (strcmp(prec, "fp32") != 0)
                 T_TRUE(first >= 3 && first <= 4 && later >= 1);
+            if (!strcmp(prec, "adaptive")) { /* only what wire.adaptive allows */
+                const cJSON *e2;
+                int other = 0, seen[6] = {0};
+                cJSON_ArrayForEach(e2, t_get(t_get(run, "trace"), "events"))
+                {
+                    const char *name = cJSON_GetArrayItem(e2, 1)->valuestring;
+                    int v = (int)cJSON_GetArrayItem(e2, 6)->valuedouble;
+                    if (strcmp(name, "train_end") != 0 && strcmp(name, "uplink_wait") != 0)
+                        continue;
+                    if (v < 0 || v > 5 ||
+                        (v != 0 && v != 3 && v != 5 && !(v == 2 && name[0] == 'u')))
+                        other++;
+                    else
+                        seen[v]++;
+                }
+                T_EQ(other, 0);
+                T_TRUE(seen[0] + seen[3] + seen[5] > 0);
+            }
         }
         strip_wall(la);
         strip_wall(lb);
