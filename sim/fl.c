@@ -391,7 +391,9 @@ static int encode_broadcast(fl_run *r, uint32_t c, cs_err *err)
         return fail_nomem(err, "the model a client holds");
     unsigned char *buf = NULL;
     size_t len = 0;
-    nn_wire w = cl->has_held ? wire_as(r, r->prec, c, 0) : nn_wire_of(NN_PREC_INT8);
+    const int bc = r->cfg->wire.broadcast;
+    nn_wire w = cl->has_held ? wire_as(r, bc < 0 ? r->prec : (nn_precision)bc, c, 0)
+                             : nn_wire_of(NN_PREC_INT8);
     if (cl->has_held && r->adaptive)
         return encode_adaptive(r, c, FL_UP, r->global, r->global_tracked, cl->held, &cl->bcast,
                                &cl->bcast_len, &cl->bcast_prec, err);

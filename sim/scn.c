@@ -62,7 +62,7 @@ static const char *const optimizer_keys[] = {
     "name", "lr", "momentum", "weight_decay", "schedule", "decay_fraction", "state"};
 static const char *const wire_keys[] = {"precision",     "payload",        "group_size",
                                         "topk_fraction", "error_feedback", "stochastic_rounding",
-                                        "adaptive"};
+                                        "adaptive",      "broadcast"};
 static const char *const dataset_keys[] = {
     "name", "path", "test_fraction", "partition", "alpha", "max_samples_per_client", "augment"};
 static const char *const report_keys[] = {"path", "ptq"};
@@ -681,6 +681,13 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
     if (n && (rc = prec_list(v, n, "wire.adaptive", w->at.adaptive, false, w->adaptive,
                              &w->n_adaptive, items)))
         return rc;
+    static const char *const bc_names[] = {"same", "fp32", "fp16", "int8", "int4", "ternary",
+                                           "topk"};
+    int bc = 0;
+    if ((rc = scn__get_enum(v, &ws, "broadcast", 0, bc_names, COUNT(bc_names), &bc,
+                            &w->at.broadcast)))
+        return rc;
+    w->broadcast = bc - 1;
     int e = 0, g = 0;
     if ((rc = scn__get_enum(v, &ws, "payload", SCN_PAYLOAD_WEIGHTS, payload_names,
                             COUNT(payload_names), &e, &w->at.payload)) ||

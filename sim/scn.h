@@ -155,9 +155,11 @@ typedef struct scn_wire {
     bool stochastic_rounding; /* extension: int8/int4/ternary round stochastically (seeded) */
     nn_precision adaptive[NN_CODECS]; /* extension: what an adaptive run may send, distinct */
     size_t n_adaptive;                /* default [fp32, int8, int4, topk] */
+    int broadcast; /* extension: low precisions' broadcasts in this nn_precision; -1 (default):
+                      the run's own */
     struct {
         scn_loc self, precision, payload, group_size, topk_fraction, error_feedback,
-            stochastic_rounding, adaptive;
+            stochastic_rounding, adaptive, broadcast;
         scn_loc precision_items[NN_PRECISIONS];
     } at;
 } scn_wire;

@@ -172,6 +172,9 @@ cJSON *scn_to_json(const scn_config *c)
         add_num(o, "topk_fraction", c->wire.topk_fraction, &ok);
         add_bool(o, "error_feedback", c->wire.error_feedback, &ok);
         add_bool(o, "stochastic_rounding", c->wire.stochastic_rounding, &ok);
+        add_str(o, "broadcast",
+                c->wire.broadcast < 0 ? "same" : nn_precision_name((nn_precision)c->wire.broadcast),
+                &ok);
         cJSON *ad = cJSON_AddArrayToObject(o, "adaptive");
         if (!ad)
             ok = false;
