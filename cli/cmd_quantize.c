@@ -17,9 +17,10 @@ static void usage(FILE *f)
 {
     fprintf(
         f, "usage: constsim quantize MODEL.safetensors [--data DIR] [-o DIR] [OPTIONS]\n\n"
-           "Post-training quantisation study of one FP32 model: writes it as FP32, FP16 and INT8\n"
-           "files (<stem>_fp32.safetensors, _fp16, _int8), evaluates each on the test split (INT8\n"
-           "with the dequantised weights a receiver would use), prints accuracy, loss, accuracy\n"
+           "Post-training quantisation study of one FP32 model: writes it as FP32, FP16, INT8,\n"
+           "INT4 and ternary files (<stem>_fp32.safetensors, _fp16, _int8, _int4, _ternary; the\n"
+           "last two with a scale per 256 weights, docs/formats.md), evaluates each on the test\n"
+           "split (with the dequantised weights a receiver would use), prints accuracy, loss, accuracy\n"
            "drop in points vs FP32, file size, compression ratio and the communication cost of\n"
            "federated rounds, and writes quantization_comparison.json into the output folder.\n\n"
            "options:\n"

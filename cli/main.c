@@ -24,7 +24,7 @@ static const command commands[] = {
     {"viz", cmd_viz, "SDL2 orbit and link view, live or replayed; headless frames (PNG, JSON)"},
     {"train", cmd_train, "centralised training baseline on the EuroSAT train split"},
     {"eval", cmd_eval, "accuracy and loss of a saved model"},
-    {"quantize", cmd_quantize, "post-training quantisation study (FP32/FP16/INT8)"},
+    {"quantize", cmd_quantize, "post-training quantisation study (FP32/FP16/INT8/INT4/ternary)"},
     {"bench", cmd_bench, "benchmarks (train, contacts, codec)"},
 };
 

@@ -167,8 +167,8 @@ int main(void)
     T_TRUE(j != NULL);
     if (!j)
         return t_done();
-    static const char *precs[3] = {"fp32", "fp16", "int8"};
-    const cJSON *row[3], *cost[3];
+    static const char *precs[5] = {"fp32", "fp16", "int8", "int4", "ternary"};
+    const cJSON *row[5], *cost[5];
     const cJSON *comm = cJSON_GetObjectItemCaseSensitive(j, "communication");
     T_TRUE(comm != NULL);
     T_EQ(num(j, "parameters"), 434602);
@@ -177,7 +177,7 @@ int main(void)
     T_EQ(num(comm, "clients"), 3);
     T_EQ(num(comm, "rounds"), 4);
     T_NEAR(num(comm, "cost_per_mb_usd"), 2.5, 0);
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 5; p++) {
         row[p] = cJSON_GetObjectItemCaseSensitive(j, precs[p]);
         cost[p] = cJSON_GetObjectItemCaseSensitive(comm, precs[p]);
         T_TRUE(row[p] && cost[p]);
@@ -186,7 +186,7 @@ int main(void)
     }
     double fp32_bytes = num(row[0], "file_bytes"), fp32_acc = num(row[0], "accuracy");
     double fp32_cost = num(cost[0], "cost_total_usd");
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 5; p++) {
         const cJSON *pj = cJSON_GetObjectItemCaseSensitive(row[p], "path");
         T_TRUE(cJSON_IsString(pj));
         if (!cJSON_IsString(pj))

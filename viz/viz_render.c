@@ -48,8 +48,14 @@ static uint32_t precision_colour(nn_precision p)
         return 0xffffc93cu;
     case NN_PREC_INT8:
         return 0xff3ddc97u;
-    default:
+    case NN_PREC_INT4:
         return 0xff4ea8deu;
+    case NN_PREC_TERNARY:
+        return 0xffb07cffu;
+    case NN_PREC_TOPK:
+        return 0xffff8fd0u;
+    default: /* adaptive */
+        return 0xffe0e0e0u;
     }
 }
 
