@@ -81,7 +81,7 @@ static void small_layout(unsigned mode, const unsigned char *p, size_t n)
         CS_ASSERT(memcmp(tracked, tr_before, sizeof tracked) == 0);
         return;
     }
-    CS_ASSERT(prec == NN_PREC_FP32 || prec == NN_PREC_FP16 || prec == NN_PREC_INT8);
+    CS_ASSERT((int)prec >= 0 && (int)prec < NN_CODECS);
     if (mode & MODE_LOADER)
         for (size_t i = 0; i < small.state_floats; i++)
             CS_ASSERT(isfinite(state[i]));
