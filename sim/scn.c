@@ -681,8 +681,8 @@ static int conv_wire(const scn__cv *v, const scn__sec *root)
     if (n && (rc = prec_list(v, n, "wire.adaptive", w->at.adaptive, false, w->adaptive,
                              &w->n_adaptive, items)))
         return rc;
-    static const char *const bc_names[] = {"same", "fp32", "fp16", "int8", "int4", "ternary",
-                                           "topk"};
+    static const char *const bc_names[] = {"same", "fp32",    "fp16", "int8",
+                                           "int4", "ternary", "topk"};
     int bc = 0;
     if ((rc = scn__get_enum(v, &ws, "broadcast", 0, bc_names, COUNT(bc_names), &bc,
                             &w->at.broadcast)))

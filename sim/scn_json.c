@@ -10,6 +10,21 @@ static void add_num(cJSON *o, const char *k, double x, bool *ok)
     if (!cJSON_AddNumberToObject(o, k, x))
         *ok = false;
 }
+/* A list of precision names. */
+static void add_precisions(cJSON *o, const char *k, const nn_precision *p, size_t n, bool *ok)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, k);
+    if (!a)
+        *ok = false;
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *s = cJSON_CreateString(nn_precision_name(p[i]));
+        if (!s || !cJSON_AddItemToArray(a, s)) {
+            cJSON_Delete(s);
+            *ok = false;
+        }
+    }
+}
+
 static void add_str(cJSON *o, const char *k, const char *s, bool *ok)
 {
     if (!(s ? cJSON_AddStringToObject(o, k, s) : cJSON_AddNullToObject(o, k)))
@@ -157,16 +172,7 @@ cJSON *scn_to_json(const scn_config *c)
     if ((o = add_obj(root, "federated", &ok)))
         federated_json(o, &c->federated, &ok);
     if ((o = add_obj(root, "wire", &ok))) {
-        cJSON *a = cJSON_AddArrayToObject(o, "precision");
-        if (!a)
-            ok = false;
-        for (size_t i = 0; a && i < c->wire.n_precision; i++) {
-            cJSON *s = cJSON_CreateString(nn_precision_name(c->wire.precision[i]));
-            if (!s || !cJSON_AddItemToArray(a, s)) {
-                cJSON_Delete(s);
-                ok = false;
-            }
-        }
+        add_precisions(o, "precision", c->wire.precision, c->wire.n_precision, &ok);
         add_str(o, "payload", scn_payload_name(c->wire.payload), &ok);
         add_num(o, "group_size", (double)c->wire.group_size, &ok);
         add_num(o, "topk_fraction", c->wire.topk_fraction, &ok);
@@ -175,16 +181,7 @@ cJSON *scn_to_json(const scn_config *c)
         add_str(o, "broadcast",
                 c->wire.broadcast < 0 ? "same" : nn_precision_name((nn_precision)c->wire.broadcast),
                 &ok);
-        cJSON *ad = cJSON_AddArrayToObject(o, "adaptive");
-        if (!ad)
-            ok = false;
-        for (size_t i = 0; ad && i < c->wire.n_adaptive; i++) {
-            cJSON *x = cJSON_CreateString(nn_precision_name(c->wire.adaptive[i]));
-            if (!x || !cJSON_AddItemToArray(ad, x)) {
-                cJSON_Delete(x);
-                ok = false;
-            }
-        }
+        add_precisions(o, "adaptive", c->wire.adaptive, c->wire.n_adaptive, &ok);
     }
     if ((o = add_obj(root, "dataset", &ok))) {
         add_str(o, "name", c->dataset.name, &ok);

@@ -17,16 +17,6 @@
 static nn_view small_views[SMALL_VIEWS];
 static nn_layout small;
 
-static void random_state(const nn_layout *l, uint64_t seed, float *state, int64_t *tracked)
-{
-    cs_rng r;
-    cs_rng_derive(&r, seed, CS_RNG_SYNTH, 0);
-    for (size_t i = 0; i < l->state_floats; i++)
-        state[i] = (float)(cs_rng_normal(&r) * 0.1);
-    for (size_t i = 0; i < l->n_tracked; i++)
-        tracked[i] = (int64_t)cs_rng_below(&r, 100000) + 1;
-}
-
 static const nn_view *find_view(const nn_layout *l, const char *name)
 {
     for (size_t i = 0; i < l->n_views; i++)
@@ -90,7 +80,7 @@ static void test_round_trips(void)
     float state[256], back[256];
     int64_t tracked[4], tback[4];
     T_TRUE(small.state_floats <= 256 && small.n_tracked <= 4);
-    random_state(&small, 1, state, tracked);
+    layout_random_state(&small, 1, state, tracked);
     /* make one fc channel all zeros and give one conv channel a huge value */
     const nn_view *fw = find_view(&small, "fc.weight"), *cw = find_view(&small, "c.weight");
     for (size_t j = 0; j < 8; j++)
@@ -155,7 +145,7 @@ static void test_int8_payload_values(void)
 {
     float state[256];
     int64_t tracked[4];
-    random_state(&small, 2, state, tracked);
+    layout_random_state(&small, 2, state, tracked);
     unsigned char *buf = NULL;
     size_t len = 0;
     cs_err e;
@@ -192,8 +182,8 @@ static void test_delta(void)
 {
     float state[256], base[256], back[256];
     int64_t tracked[4], tback[4];
-    random_state(&small, 3, state, tracked);
-    random_state(&small, 4, base, tracked);
+    layout_random_state(&small, 3, state, tracked);
+    layout_random_state(&small, 4, base, tracked);
     tracked[0] = 777;
     for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p;
@@ -281,7 +271,7 @@ static unsigned char *mutated_payload(mutation m, const char *name, float value,
     static int8_t q[256];
     static float scales[16];
     static uint16_t h[16];
-    random_state(&small, 5, state, tracked);
+    layout_random_state(&small, 5, state, tracked);
     nn_st_tensor ts[32];
     size_t n = 0;
     char sname[64];
@@ -483,7 +473,7 @@ static void test_truncations(void)
 {
     float state[256], back[256];
     int64_t tracked[4], tback[4];
-    random_state(&small, 6, state, tracked);
+    layout_random_state(&small, 6, state, tracked);
     for (int p = 0; p < NN_CODECS; p++) {
         unsigned char *buf = NULL;
         size_t len = 0;
@@ -529,7 +519,7 @@ static void test_non_finite_int8(void)
 {
     float state[256];
     int64_t tracked[4];
-    random_state(&small, 7, state, tracked);
+    layout_random_state(&small, 7, state, tracked);
     const nn_view *v = find_view(&small, "fc.weight");
     state[v->offset + 2 * 8 + 3] = NAN;
     unsigned char *buf = NULL;
@@ -554,7 +544,7 @@ static void test_files(void)
     T_TRUE(mkdtemp(dir) != NULL);
     float state[256], back[256], want[256];
     int64_t tracked[4], tback[4], twant[4];
-    random_state(&small, 8, state, tracked);
+    layout_random_state(&small, 8, state, tracked);
     char path[256];
     for (int p = 0; p <= NN_PREC_INT8; p++) {
         nn_precision prec = (nn_precision)p, got;
@@ -655,7 +645,7 @@ static void test_real_sizes(void)
     T_TRUE(state && back);
     if (!state || !back)
         return;
-    random_state(&l, 9, state, tracked);
+    layout_random_state(&l, 9, state, tracked);
     size_t sizes[NN_PREC_INT8 + 1];
     for (int p = 0; p <= NN_PREC_INT8; p++) {
         unsigned char *buf = NULL;

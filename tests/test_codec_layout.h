@@ -4,9 +4,22 @@
 #ifndef TEST_CODEC_LAYOUT_H
 #define TEST_CODEC_LAYOUT_H
 
+#include "cs_rng.h"
 #include "nn_codec.h"
 
 #include <string.h>
+
+/* A random state over l: floats N(0, 0.1^2), counters in [1, 100000] (seeded). */
+static inline void layout_random_state(const nn_layout *l, uint64_t seed, float *state,
+                                       int64_t *tracked)
+{
+    cs_rng r;
+    cs_rng_derive(&r, seed, CS_RNG_SYNTH, 0);
+    for (size_t i = 0; i < l->state_floats; i++)
+        state[i] = (float)(cs_rng_normal(&r) * 0.1);
+    for (size_t i = 0; i < l->n_tracked; i++)
+        tracked[i] = (int64_t)cs_rng_below(&r, 100000) + 1;
+}
 
 typedef struct lspec {
     const char *name;

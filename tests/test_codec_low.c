@@ -20,16 +20,6 @@
 static nn_view small_views[SMALL_VIEWS];
 static nn_layout small;
 
-static void random_state(const nn_layout *l, uint64_t seed, float *state, int64_t *tracked)
-{
-    cs_rng r;
-    cs_rng_derive(&r, seed, CS_RNG_SYNTH, 0);
-    for (size_t i = 0; i < l->state_floats; i++)
-        state[i] = (float)(cs_rng_normal(&r) * 0.1);
-    for (size_t i = 0; i < l->n_tracked; i++)
-        tracked[i] = (int64_t)cs_rng_below(&r, 100000) + 1;
-}
-
 /* ---------------------------------------------------------------- codes */
 
 static void test_hand_values(void)
@@ -321,8 +311,8 @@ static void test_lowbit_payloads(void)
 {
     float state[256], base[256], back[256];
     int64_t tracked[4], tback[4];
-    random_state(&small, 21, state, tracked);
-    random_state(&small, 22, base, tback);
+    layout_random_state(&small, 21, state, tracked);
+    layout_random_state(&small, 22, base, tback);
     const nn_precision precs[2] = {NN_PREC_INT4, NN_PREC_TERNARY};
     const uint32_t groups[3] = {0, 5, 1000};
     size_t bad = 0;
@@ -408,8 +398,8 @@ static void test_topk_payloads(void)
 {
     float state[256], base[256], back[256], d[72];
     int64_t tracked[4], tback[4];
-    random_state(&small, 31, state, tracked);
-    random_state(&small, 32, base, tback);
+    layout_random_state(&small, 31, state, tracked);
+    layout_random_state(&small, 32, base, tback);
     const nn_view *cw = find_view(&small, "c.weight"), *fw = find_view(&small, "fc.weight");
     const size_t n_all = cw->count + fw->count; /* 48 + 24 */
     const double fracs[4] = {0.01, 0.1, 0.5, 1.0};
@@ -504,8 +494,8 @@ static void test_corruptions(void)
 {
     float state[256], base[256];
     int64_t tracked[4];
-    random_state(&small, 41, state, tracked);
-    random_state(&small, 42, base, tracked);
+    layout_random_state(&small, 41, state, tracked);
+    layout_random_state(&small, 42, base, tracked);
     cs_err e;
     unsigned char *buf = NULL, *c = NULL;
     size_t len = 0;
@@ -640,8 +630,8 @@ static void test_truncations(void)
 {
     float state[256], base[256], back[256];
     int64_t tracked[4], tb[4];
-    random_state(&small, 51, state, tracked);
-    random_state(&small, 52, base, tb);
+    layout_random_state(&small, 51, state, tracked);
+    layout_random_state(&small, 52, base, tb);
     size_t bad = 0;
     for (int p = NN_PREC_INT4; p <= NN_PREC_TOPK; p++)
         for (int delta = 0; delta < 2; delta++) {
@@ -681,7 +671,7 @@ static void test_model_sizes(void)
     T_TRUE(state != NULL);
     if (!state)
         return;
-    random_state(&l, 61, state, tracked);
+    layout_random_state(&l, 61, state, tracked);
     unsigned char *buf = NULL;
     size_t fp32 = 0, len = 0;
     cs_err e;
